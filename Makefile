@@ -1,0 +1,94 @@
+# mlistd — build, test, run, install.
+#
+#   make            build the library, mlistd and mlistctl
+#   make check      install missing Debian packages, build with -Werror, run every test
+#   make run        install missing packages, build, create the demo and run the daemon
+#   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#
+# Library sources are every mlistd/*.c except the two programs' own files
+# (mlistd.c, mlistctl*.c); tests are tests/unit/test_*.c, one binary each.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+CXX      ?= c++
+PKGS     := libesmtp-1.0 gmime-3.0 sqlite3 libctemplate
+WERROR   ?= -Werror
+WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(WERROR)
+OPT      ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"' -Imlistd
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
+CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP
+# libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
+LDLIBS   += $(PKG_LIBS) -letpan -lstdc++ -pthread -ldl
+
+LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))
+LIB_CC   := $(wildcard mlistd/*.cc)
+LIB_OBJ  := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
+CTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard mlistd/mlistctl*.c))
+D_OBJ    := $(BUILD)/mlistd/mlistd.o
+LIB      := $(BUILD)/libmlistd.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+STUB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/stub_*.c))
+
+DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
+            libetpan-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
+            dovecot-pop3d mlmmj
+
+.PHONY: all check unit integration run deps install clean demo asan
+all: $(BUILD)/mlistd $(BUILD)/mlistctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+$(LIB): $(LIB_OBJ)
+	rm -f $@; ar rcs $@ $^
+$(BUILD)/mlistd: $(D_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/mlistctl: $(CTL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(STUB_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# deps: install what is missing, nothing when everything is there.
+deps:
+	@./contrib/deps.sh $(DEB_PKGS)
+
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	./tests/run-tests.sh $(BUILD)
+
+unit: all $(UNIT_BIN)
+	./tests/run-tests.sh $(BUILD) unit
+integration: all
+	./tests/run-tests.sh $(BUILD) integration
+
+asan:
+	$(MAKE) BUILD=build-asan OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
+	    LDFLAGS='-fsanitize=address,undefined' check
+
+run: deps all
+	./contrib/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mlistd \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BUILD)/mlistd $(DESTDIR)$(PREFIX)/sbin/mlistd
+	install -m 755 $(BUILD)/mlistctl $(DESTDIR)$(PREFIX)/bin/mlistctl
+	cp -R templates $(DESTDIR)$(PREFIX)/share/mlistd/
+	install -m 644 contrib/mlistd.conf.sample $(DESTDIR)$(PREFIX)/share/mlistd/
+	install -m 644 contrib/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 contrib/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,483 @@
+/*
+ * util.c — memory, buffers, strings and durable files (see util.h).
+ *
+ * file_write_durable() is the crash-safety primitive: the data is written to
+ * a temporary name beside the target, flushed with fsync(), renamed over the
+ * target (atomic on POSIX), and the directory is fsync'ed so that the rename
+ * itself survives a power cut. After it returns 0 the file is on disk whole;
+ * before, the target is either absent or its old version.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void
+oom(void)
+{
+	fputs("out of memory\n", stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static void
+buf_grow(struct buf *b, size_t need)
+{
+	if (b->len + need + 1 <= b->cap)
+		return;
+	while (b->len + need + 1 > b->cap)
+		b->cap = b->cap ? b->cap * 2 : 64;
+	b->data = xrealloc(b->data, b->cap);
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+const char *
+buf_cstr(struct buf *b)
+{
+	buf_grow(b, 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+char *
+buf_steal(struct buf *b)
+{
+	char *p;
+
+	buf_cstr(b);
+	p = b->data;
+	buf_init(b);
+	return p;
+}
+
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		memmove(s, s + 1, strlen(s));
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+char *
+str_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	return s;
+}
+
+int
+str_has_prefix_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int
+str_is_empty(const char *s)
+{
+	if (s == NULL)
+		return 1;
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return 0;
+	return 1;
+}
+
+/* Two-byte UTF-8 Latin letters (U+00C0..U+017F subset) and their ASCII base. */
+static const struct { const char *utf8; char ascii; } fold_map[] = {
+	{ "à", 'a' }, { "á", 'a' }, { "â", 'a' }, { "ä", 'a' }, { "ã", 'a' }, { "å", 'a' },
+	{ "À", 'a' }, { "Á", 'a' }, { "Â", 'a' }, { "Ä", 'a' }, { "Ã", 'a' }, { "Å", 'a' },
+	{ "ç", 'c' }, { "Ç", 'c' }, { "é", 'e' }, { "è", 'e' }, { "ê", 'e' }, { "ë", 'e' },
+	{ "É", 'e' }, { "È", 'e' }, { "Ê", 'e' }, { "Ë", 'e' }, { "î", 'i' }, { "ï", 'i' },
+	{ "í", 'i' }, { "ì", 'i' }, { "Î", 'i' }, { "Ï", 'i' }, { "Í", 'i' }, { "Ì", 'i' },
+	{ "ô", 'o' }, { "ö", 'o' }, { "ó", 'o' }, { "ò", 'o' }, { "õ", 'o' }, { "Ô", 'o' },
+	{ "Ö", 'o' }, { "Ó", 'o' }, { "Ò", 'o' }, { "Õ", 'o' }, { "ù", 'u' }, { "û", 'u' },
+	{ "ü", 'u' }, { "ú", 'u' }, { "Ù", 'u' }, { "Û", 'u' }, { "Ü", 'u' }, { "Ú", 'u' },
+	{ "ÿ", 'y' }, { "ý", 'y' }, { "Ý", 'y' }, { "ñ", 'n' }, { "Ñ", 'n' }, { "œ", 'o' },
+	{ "Œ", 'o' }, { "æ", 'a' }, { "Æ", 'a' },
+};
+
+char *
+str_fold(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	while (*s) {
+		size_t i;
+
+		if ((unsigned char)*s >= 0x80) {
+			for (i = 0; i < nitems(fold_map); i++)
+				if (strncmp(s, fold_map[i].utf8, 2) == 0)
+					break;
+			if (i < nitems(fold_map)) {
+				buf_addc(&b, fold_map[i].ascii);
+				if (strncmp(s, "œ", 2) == 0 || strncmp(s, "Œ", 2) == 0)
+					buf_addc(&b, 'e');
+				s += 2;
+				continue;
+			}
+			buf_addc(&b, *s++);
+			continue;
+		}
+		buf_addc(&b, (*s >= 'A' && *s <= 'Z') ? *s + ('a' - 'A') : *s);
+		s++;
+	}
+	return buf_steal(&b);
+}
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	while (p < e) {
+		unsigned c = *p;
+		size_t len;
+		unsigned cp;
+
+		if (c < 0x80) { p++; continue; }
+		else if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+		else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+		else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+		else return 0;
+		if ((size_t)(e - p) < len)
+			return 0;
+		for (size_t i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += len;
+	}
+	return 1;
+}
+
+char *
+str_slugify(const char *s)
+{
+	char *f = str_fold(s);
+	struct buf b;
+	int dash = 0;
+
+	buf_init(&b);
+	for (char *p = f; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
+			if (dash && b.len > 0)
+				buf_addc(&b, '-');
+			dash = 0;
+			buf_addc(&b, *p);
+		} else
+			dash = 1;
+	}
+	free(f);
+	return buf_steal(&b);
+}
+
+int
+mkdir_p(const char *path, int mode)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, (mode_t)mode) == -1 && errno != EEXIST) {
+				rc = -1;
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+file_write_durable(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
+	char *dir = xstrdup(path), *slash;
+	const char *p = data;
+	int fd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd == -1)
+		goto fail;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail_fd;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto fail_fd;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail_fd;
+	}
+	if (rename(tmp, path) == -1)
+		goto fail;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (fsync_dir(slash ? dir : ".") == -1)
+		goto fail;
+	free(tmp);
+	free(dir);
+	return 0;
+fail_fd:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+fail:
+	saved = errno;
+	unlink(tmp);
+	free(tmp);
+	free(dir);
+	errno = saved;
+	return -1;
+}
+
+int
+file_read(const char *path, size_t max, char **data_r, size_t *len_r)
+{
+	FILE *fp = fopen(path, "rb");
+	struct buf b;
+	char chunk[65536];
+	size_t n;
+
+	if (fp == NULL)
+		return -1;
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+		if (b.len + n > max) {
+			fclose(fp);
+			buf_free(&b);
+			errno = EFBIG;
+			return -1;
+		}
+		buf_add(&b, chunk, n);
+	}
+	if (ferror(fp)) {
+		int saved = errno;
+
+		fclose(fp);
+		buf_free(&b);
+		errno = saved;
+		return -1;
+	}
+	fclose(fp);
+	*len_r = b.len;
+	*data_r = buf_steal(&b);
+	return 0;
+}
+
+int
+random_hex(char *out, size_t n)
+{
+	unsigned char raw[64];
+	static const char hex[] = "0123456789abcdef";
+
+	if (n > sizeof raw || getrandom(raw, n, 0) != (ssize_t)n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}
+
+void
+time_rfc5322(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	/* English names whatever the locale, as RFC 5322 requires. */
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	    "Aug", "Sep", "Oct", "Nov", "Dec" };
+	long off = tm.tm_gmtoff / 60;
+	snprintf(out, outlen, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
+	    tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+void
+time_iso(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+time_t
+now(void)
+{
+	const char *e = getenv("MLISTD_NOW");
+
+	if (e && *e)
+		return (time_t)strtoll(e, NULL, 10);
+	return time(NULL);
+}

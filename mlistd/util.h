@@ -1,0 +1,73 @@
+/*
+ * util.h — small helpers shared by every module: memory that never returns
+ * NULL (out of memory aborts), a growable byte buffer, string helpers, and
+ * the durable-file primitives the spool is built on.
+ *
+ * Ownership: every function returning char * returns a string the caller
+ * frees with free(); buf_free() releases a buffer's storage.
+ */
+#ifndef MLISTD_UTIL_H
+#define MLISTD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct buf {
+	char	*data;	/* always NUL-terminated when len > 0 or after buf_cstr */
+	size_t	 len;
+	size_t	 cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_addc(struct buf *b, char c);
+void buf_adds(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *buf_cstr(struct buf *b);
+/* Hand the storage to the caller (free()); the buffer is left empty. */
+char *buf_steal(struct buf *b);
+
+/* In-place: strip leading/trailing ASCII white space; returns s. */
+char *str_trim(char *s);
+/* In-place ASCII lower case; returns s. */
+char *str_lower(char *s);
+int str_has_prefix_ci(const char *s, const char *prefix);
+int str_is_empty(const char *s);
+/* Fold a UTF-8 string for loose comparison: lower case, French accents
+ * removed ("Région" -> "region"). Returns a new string. */
+char *str_fold(const char *s);
+/* Valid UTF-8? */
+int utf8_valid(const char *s, size_t n);
+/* Turn a name into a slug: lower case ASCII, accents removed, '-' between words. */
+char *str_slugify(const char *s);
+
+/* Files. All return 0 on success, -1 with errno set. */
+int mkdir_p(const char *path, int mode);
+int fsync_dir(const char *dir);
+/* Write data to path durably: path.tmp, fsync, rename, fsync of the directory. */
+int file_write_durable(const char *path, const void *data, size_t len);
+/* Read a whole file (at most max bytes; -1 with EFBIG beyond). */
+int file_read(const char *path, size_t max, char **data_r, size_t *len_r);
+
+/* Random bytes from getrandom(2), as lower-case hex (2*n chars). */
+int random_hex(char *out, size_t n);
+/* Time as RFC 5322 date (buffer of at least 40). */
+void time_rfc5322(time_t t, char *out, size_t outlen);
+/* Time as "YYYY-MM-DD HH:MM:SS" UTC (buffer of at least 20). */
+void time_iso(time_t t, char *out, size_t outlen);
+/* Current time, seconds; overridable by $MLISTD_NOW (tests). */
+time_t now(void);
+
+#endif
