@@ -19,7 +19,7 @@ WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(
 OPT      ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"' -Imlistd
+CPPFLAGS += -DMLISTD_VERSION='"0.1"' -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"' -Imlistd
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
 CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP
 # libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
@@ -27,13 +27,13 @@ LDLIBS   += $(PKG_LIBS) -letpan -lstdc++ -pthread -ldl
 
 LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))
 LIB_CC   := $(wildcard mlistd/*.cc)
-LIB_OBJ  := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
-CTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard mlistd/mlistctl*.c))
-D_OBJ    := $(BUILD)/mlistd/mlistd.o
+LIB_OBJ  := $(LIB_C:%.c=$(BUILD)/obj/%.o) $(LIB_CC:%.cc=$(BUILD)/obj/%.o)
+CTL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard mlistd/mlistctl*.c))
+D_OBJ    := $(BUILD)/obj/mlistd/mlistd.o
 LIB      := $(BUILD)/libmlistd.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-STUB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/stub_*.c))
+STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c))
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
@@ -42,10 +42,10 @@ DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-
 .PHONY: all check unit integration run deps install clean demo asan
 all: $(BUILD)/mlistd $(BUILD)/mlistctl
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(BUILD)/%.o: %.cc
+$(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 $(LIB): $(LIB_OBJ)
@@ -54,7 +54,7 @@ $(BUILD)/mlistd: $(D_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/mlistctl: $(CTL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(STUB_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STUB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

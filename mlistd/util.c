@@ -163,6 +163,25 @@ buf_cstr(struct buf *b)
 	return b->data;
 }
 
+void
+buf_json_str(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+	buf_addc(b, '"');
+}
+
 char *
 buf_steal(struct buf *b)
 {

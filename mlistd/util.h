@@ -36,6 +36,8 @@ void buf_addc(struct buf *b, char c);
 void buf_adds(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *buf_cstr(struct buf *b);
+/* Append s as a JSON string literal (quotes and escapes added). */
+void buf_json_str(struct buf *b, const char *s);
 /* Hand the storage to the caller (free()); the buffer is left empty. */
 char *buf_steal(struct buf *b);
 

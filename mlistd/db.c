@@ -1,0 +1,358 @@
+/*
+ * db.c — SQLite adapter (see db.h). Every failure returns -1/NULL and keeps
+ * the reason for db_errmsg(); nothing here exits or logs on its own except
+ * a prepare failure, which is a programming error worth one log line.
+ */
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+struct db {
+	sqlite3	*h;
+	int	 last_rc;
+	int	 depth;		/* nesting of db_begin: 1 = BEGIN, >1 = SAVEPOINTs */
+};
+
+struct db_stmt {
+	struct db	*db;
+	sqlite3_stmt	*st;
+};
+
+static int
+db_migrate(struct db *db, const char **error_r)
+{
+	int64_t v = db_int(db, 0, "PRAGMA user_version", "");
+
+	if (v < 0 || v > db_nmigrations) {
+		*error_r = v < 0 ? db_errmsg(db) : "database schema is newer than this program";
+		return -1;
+	}
+	for (int i = (int)v; i < db_nmigrations; i++) {
+		char pragma[64];
+
+		if (db_begin(db) == -1)
+			goto fail;
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", i + 1);
+		if (db_exec(db, db_migrations[i]) == -1 || db_exec(db, pragma) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+		if (db_commit(db) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	*error_r = db_errmsg(db);
+	return -1;
+}
+
+int
+db_open(const char *path, struct db **db_r, const char **error_r)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+
+	db->last_rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (db->last_rc != SQLITE_OK) {
+		*error_r = db->h ? sqlite3_errmsg(db->h) : "cannot open database";
+		*db_r = db;	/* the message lives in db->h: caller closes after logging */
+		return -1;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=ON;") == -1 || db_migrate(db, error_r) == -1) {
+		if (*error_r == NULL)
+			*error_r = db_errmsg(db);
+		*db_r = db;	/* caller closes after logging */
+		return -1;
+	}
+	*db_r = db;
+	return 0;
+}
+
+void
+db_close(struct db **dbp)
+{
+	if (*dbp == NULL)
+		return;
+	sqlite3_close_v2((*dbp)->h);
+	free(*dbp);
+	*dbp = NULL;
+}
+
+const char *
+db_errmsg(struct db *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+int
+db_tempfail(struct db *db)
+{
+	int rc = db->last_rc & 0xff;
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_FULL ||
+	    rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN || rc == SQLITE_NOMEM;
+}
+
+int
+db_exec(struct db *db, const char *sql)
+{
+	db->last_rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	return db->last_rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * Transactions nest: the outermost db_begin() is BEGIN IMMEDIATE (the write
+ * lock is taken at once, so a rule checked inside cannot be raced), inner
+ * ones are savepoints, so a module that needs a transaction can take one
+ * whether or not its caller already has.
+ */
+int
+db_begin(struct db *db)
+{
+	char sql[32];
+
+	if (db->depth == 0) {
+		if (db_exec(db, "BEGIN IMMEDIATE") == -1)
+			return -1;
+	} else {
+		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", db->depth);
+		if (db_exec(db, sql) == -1)
+			return -1;
+	}
+	db->depth++;
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	char sql[32];
+
+	if (db->depth <= 1) {
+		if (db_exec(db, "COMMIT") == -1)
+			return -1;	/* still open: the caller rolls back */
+		db->depth = 0;
+		return 0;
+	}
+	db->depth--;
+	snprintf(sql, sizeof sql, "RELEASE sp%d", db->depth);
+	return db_exec(db, sql);
+}
+
+void
+db_rollback(struct db *db)
+{
+	int saved = db->last_rc;
+	char sql[64];
+
+	if (db->depth <= 1) {
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		db->depth = 0;
+	} else {
+		db->depth--;
+		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", db->depth, db->depth);
+		sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	}
+	db->last_rc = saved;
+}
+
+static struct db_stmt *
+db_vquery(struct db *db, const char *sql, const char *types, va_list ap)
+{
+	struct db_stmt *st = xcalloc(1, sizeof *st);
+	int i = 1;
+
+	st->db = db;
+	db->last_rc = sqlite3_prepare_v2(db->h, sql, -1, &st->st, NULL);
+	if (db->last_rc != SQLITE_OK) {
+		if ((db->last_rc & 0xff) != SQLITE_BUSY)
+			log_warnx("db: prepare failed: %s: %s", sqlite3_errmsg(db->h), sql);
+		free(st);
+		return NULL;
+	}
+	for (const char *t = types; *t; t++, i++) {
+		switch (*t) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+
+			if (s)
+				sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st->st, i);
+			break;
+		}
+		case 'i': sqlite3_bind_int64(st->st, i, va_arg(ap, int64_t)); break;
+		case 'd': sqlite3_bind_int(st->st, i, va_arg(ap, int)); break;
+		case 'n': sqlite3_bind_null(st->st, i); break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t len = va_arg(ap, size_t);
+
+			sqlite3_bind_blob64(st->st, i, p, len, SQLITE_TRANSIENT);
+			break;
+		}
+		default: abort();
+		}
+	}
+	return st;
+}
+
+struct db_stmt *
+db_query(struct db *db, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = db_vquery(db, sql, types, ap);
+	va_end(ap);
+	return st;
+}
+
+int
+db_step(struct db_stmt *st)
+{
+	int rc = sqlite3_step(st->st);
+
+	st->db->last_rc = rc;
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return -1;
+}
+
+void
+db_finalize(struct db_stmt **stp)
+{
+	if (*stp == NULL)
+		return;
+	sqlite3_finalize((*stp)->st);
+	free(*stp);
+	*stp = NULL;
+}
+
+int
+db_run(struct db *db, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = db_vquery(db, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1)
+		;
+	db_finalize(&st);
+	return rc;
+}
+
+int64_t
+db_int(struct db *db, int64_t def, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int64_t v = def;
+	int rc;
+
+	va_start(ap, types);
+	st = db_vquery(db, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	rc = db_step(st);
+	if (rc == 1)
+		v = sqlite3_column_int64(st->st, 0);
+	else if (rc == -1)
+		v = -1;
+	db_finalize(&st);
+	return v;
+}
+
+char *
+db_str(struct db *db, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	char *v = NULL;
+
+	va_start(ap, types);
+	st = db_vquery(db, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return NULL;
+	if (db_step(st) == 1 && sqlite3_column_type(st->st, 0) != SQLITE_NULL)
+		v = xstrdup((const char *)sqlite3_column_text(st->st, 0));
+	db_finalize(&st);
+	return v;
+}
+
+int64_t
+db_col_int(struct db_stmt *st, int col)
+{
+	return sqlite3_column_int64(st->st, col);
+}
+
+const char *
+db_col_text(struct db_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st->st, col);
+
+	return s ? (const char *)s : "";
+}
+
+const void *
+db_col_blob(struct db_stmt *st, int col, size_t *len_r)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+
+	*len_r = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
+}
+
+int
+db_col_null(struct db_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+int64_t
+db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int
+db_changes(struct db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+int
+db_col_count(struct db_stmt *st)
+{
+	return sqlite3_column_count(st->st);
+}
+
+const char *
+db_col_name(struct db_stmt *st, int col)
+{
+	return sqlite3_column_name(st->st, col);
+}
+
+int
+db_col_is_int(struct db_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_INTEGER;
+}

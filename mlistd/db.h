@@ -1,0 +1,60 @@
+/*
+ * db.h — the SQLite adapter: the only module that includes <sqlite3.h>.
+ *
+ * One struct db per thread (SQLite connections must not be shared without
+ * care); WAL journal, synchronous=NORMAL for the state of deliveries
+ * (a commit survives a process crash; the spool files themselves are
+ * fsync'ed by spool.c, so a power cut loses at most the last delivery
+ * rows, which the queue runner redoes), busy timeout 5 s, foreign keys on.
+ * The schema is migrated on open by PRAGMA user_version (schema.c).
+ *
+ * Statements: db_query() prepares and binds in one call with a type string:
+ * 's' text, 'i' int64, 'd' int, 'n' NULL, 'b' blob (pointer, size_t len).
+ * db_step() returns 1 (row), 0 (done) or -1 (error: db_errmsg, db_busy).
+ */
+#ifndef MLISTD_DB_H
+#define MLISTD_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct db_stmt;
+
+int db_open(const char *path, struct db **db_r, const char **error_r);
+void db_close(struct db **db);
+const char *db_errmsg(struct db *db);
+/* Was the last failure "database busy/locked" or "disk full" (temporary)? */
+int db_tempfail(struct db *db);
+
+int db_exec(struct db *db, const char *sql);	/* several statements, no rows */
+int db_begin(struct db *db);			/* BEGIN IMMEDIATE */
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Prepare + bind; NULL on error. Free with db_finalize. */
+struct db_stmt *db_query(struct db *db, const char *sql, const char *types, ...);
+int db_step(struct db_stmt *st);
+void db_finalize(struct db_stmt **st);
+/* Run a statement that returns no row: 0 or -1. */
+int db_run(struct db *db, const char *sql, const char *types, ...);
+/* First column of the first row as an integer; def when no row; -1 on error. */
+int64_t db_int(struct db *db, int64_t def, const char *sql, const char *types, ...);
+/* First column of the first row as a new string, NULL when no row. */
+char *db_str(struct db *db, const char *sql, const char *types, ...);
+
+int64_t db_col_int(struct db_stmt *st, int col);
+const char *db_col_text(struct db_stmt *st, int col);	/* "" for NULL; valid until next step */
+const void *db_col_blob(struct db_stmt *st, int col, size_t *len_r);
+int db_col_null(struct db_stmt *st, int col);
+int db_col_count(struct db_stmt *st);
+const char *db_col_name(struct db_stmt *st, int col);
+int db_col_is_int(struct db_stmt *st, int col);
+int64_t db_last_id(struct db *db);
+int db_changes(struct db *db);
+
+/* Schema (schema.c): the migrations, applied in order by db_open. */
+extern const char *const db_migrations[];
+extern const int db_nmigrations;
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * mlistctl.c — the command-line tool's main: global options, the command
+ * table, dispatch. Each command lives in a mlistctl_*.c file and is one
+ * function of the table; this file only finds it and prepares what it
+ * needs (configuration, database).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "i18n.h"
+#include "log.h"
+#include "mlistctl.h"
+#include "util.h"
+
+static const struct ctl_cmd *const ctl_tables[] = {
+	ctl_admin_cmds, ctl_roster_cmds,
+};
+
+static const struct ctl_cmd *ctl_cur;
+
+int
+ctl_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlistctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+ctl_code(int rc)
+{
+	return rc == 0 ? EX_OK : rc == -1 ? EX_DATAERR : EX_TEMPFAIL;
+}
+
+const struct ctl_cmd *
+ctl_current(void)
+{
+	return ctl_cur;
+}
+
+int
+ctl_usage(const struct ctl_cmd *cmd)
+{
+	printf("%s: mlistctl %s %s\n  %s\n", tr("usage", "usage"), cmd->name, cmd->args,
+	    tr(cmd->help_fr, cmd->help_en));
+	return EX_OK;
+}
+
+char *
+ctl_path(const struct ctl *ctl, const char *rel)
+{
+	return xasprintf("%s/%s", ctl->cf.data_dir, rel);
+}
+
+int
+ctl_open(struct ctl *ctl, int needs_db)
+{
+	const char *err = NULL;
+	char *path, *dbpath;
+
+	if (!ctl->cf_loaded) {
+		path = config_find(ctl->conf_path);
+		if (config_load(&ctl->cf, path, stderr) != 0) {
+			free(path);
+			return EX_CONFIG;
+		}
+		free(path);
+		ctl->cf_loaded = 1;
+		i18n_set_language(ctl->cf.language);
+	}
+	if (!needs_db || ctl->db)
+		return EX_OK;
+	dbpath = ctl_path(ctl, "mlistd.db");
+	if (access(dbpath, F_OK) != 0) {
+		int rc = ctl_fail(EX_NOINPUT, tr("pas de base dans %s : lancez d'abord « mlistctl init »",
+		    "no database in %s: run \"mlistctl init\" first"), ctl->cf.data_dir);
+
+		free(dbpath);
+		return rc;
+	}
+	if (db_open(dbpath, &ctl->db, &err) == -1) {
+		int rc = ctl_fail(EX_TEMPFAIL, "%s: %s", dbpath, err);
+
+		db_close(&ctl->db);
+		free(dbpath);
+		return rc;
+	}
+	free(dbpath);
+	return EX_OK;
+}
+
+static void
+ctl_help(void)
+{
+	printf("%s\n\n", tr("usage : mlistctl [-c FICHIER] COMMANDE [ARGUMENTS]\n"
+	    "Outil d'administration de mlistd. « mlistctl COMMANDE --help » pour le détail.",
+	    "usage: mlistctl [-c FILE] COMMAND [ARGUMENTS]\n"
+	    "mlistd's administration tool. \"mlistctl COMMAND --help\" for details."));
+	for (size_t t = 0; t < nitems(ctl_tables); t++)
+		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
+			printf("  %-22s %s\n", c->name, tr(c->help_fr, c->help_en));
+}
+
+/* Find the longest command name matching the first one or two words. */
+static const struct ctl_cmd *
+ctl_find(int argc, char **argv, int *words_r)
+{
+	char two[128];
+
+	if (argc >= 2) {
+		snprintf(two, sizeof two, "%s %s", argv[0], argv[1]);
+		for (size_t t = 0; t < nitems(ctl_tables); t++)
+			for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
+				if (strcmp(c->name, two) == 0)
+					return *words_r = 2, c;
+	}
+	for (size_t t = 0; t < nitems(ctl_tables); t++)
+		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
+			if (strcmp(c->name, argv[0]) == 0)
+				return *words_r = 1, c;
+	return NULL;
+}
+
+/* "mlistctl committee --help": the sub-commands of one group. */
+static int
+ctl_group_help(const char *group)
+{
+	size_t n = strlen(group);
+	int found = 0;
+
+	for (size_t t = 0; t < nitems(ctl_tables); t++)
+		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
+			if (strncmp(c->name, group, n) == 0 && c->name[n] == ' ') {
+				printf("  mlistctl %s %s\n      %s\n", c->name, c->args,
+				    tr(c->help_fr, c->help_en));
+				found = 1;
+			}
+	return found;
+}
+
+static int
+ctl_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl ctl;
+	const struct ctl_cmd *cmd;
+	int words = 0, rc, opt;
+	const char *env_lang = getenv("MLISTD_LANG");
+
+	memset(&ctl, 0, sizeof ctl);
+	i18n_set_language(env_lang);
+	log_init("mlistctl", 1);
+	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (opt) {
+		case 'c': ctl.conf_path = optarg; break;
+		case 'V': puts("mlistctl " MLISTD_VERSION); return EX_OK;
+		case 'h': ctl_help(); return EX_OK;
+		default: ctl_help(); return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help")) {
+		ctl_help();
+		return argc == 0 ? EX_USAGE : EX_OK;
+	}
+	if ((cmd = ctl_find(argc, argv, &words)) == NULL) {
+		if (argc >= 2 && ctl_wants_help(argc, argv) && ctl_group_help(argv[0]))
+			return EX_OK;
+		if (argc == 1 && ctl_group_help(argv[0]))
+			return EX_USAGE;
+		return ctl_fail(EX_USAGE, tr("commande inconnue : %s (voir mlistctl --help)",
+		    "unknown command: %s (see mlistctl --help)"), argv[0]);
+	}
+	ctl_cur = cmd;
+	if (ctl_wants_help(argc - words + 1, argv + words - 1))
+		return ctl_usage(cmd);
+	if ((rc = ctl_open(&ctl, cmd->needs_db)) != EX_OK)
+		return rc;
+	optind = 0;	/* glibc: full getopt reset for the command's own options */
+	rc = cmd->fn(&ctl, argc - words + 1, argv + words - 1);
+	db_close(&ctl.db);
+	if (ctl.cf_loaded)
+		config_free(&ctl.cf);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * mlistctl.h — what the tool's command files share: the context (the
+ * configuration and, for commands that need it, the open database) and
+ * the helpers every command uses to answer with one clear line and a
+ * sysexits.h code.
+ */
+#ifndef MLISTD_MLISTCTL_H
+#define MLISTD_MLISTCTL_H
+
+#include <sysexits.h>
+
+#include "config.h"
+
+struct db;
+
+struct ctl {
+	const char	*conf_path;	/* -c */
+	struct config	 cf;
+	int		 cf_loaded;
+	struct db	*db;
+};
+
+typedef int ctl_fn(struct ctl *ctl, int argc, char **argv);
+
+struct ctl_cmd {
+	const char	*name;		/* "committee add" */
+	ctl_fn		*fn;
+	int		 needs_db;
+	const char	*args;		/* synopsis after the name */
+	const char	*help_fr;
+	const char	*help_en;
+};
+
+/* One line on stderr, "mlistctl: ...", and return code. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit code for a roster/import return value (-1 data, -2 database). */
+int ctl_code(int rc);
+/* getopt_long over argv; "h" (help) is handled by the caller's spec. */
+int ctl_usage(const struct ctl_cmd *cmd);
+const struct ctl_cmd *ctl_current(void);
+/* Load the configuration (when not yet) and open the database. */
+int ctl_open(struct ctl *ctl, int needs_db);
+/* Paths under data_dir (caller frees). */
+char *ctl_path(const struct ctl *ctl, const char *rel);
+
+/* Command tables of each command file. */
+extern const struct ctl_cmd ctl_roster_cmds[];
+extern const struct ctl_cmd ctl_admin_cmds[];
+
+#endif

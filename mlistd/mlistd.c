@@ -1,0 +1,72 @@
+/*
+ * mlistd.c — the daemon's main: flags, configuration, then daemon_run().
+ *
+ *   mlistd [-c FILE] [-n] [-f] [-v] [--once]
+ *     -n      check the configuration and exit (78 when invalid)
+ *     -f      stay in the foreground, log to stderr
+ *     --once  process everything that is due, then exit
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "i18n.h"
+#include "log.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mlistd [-c FILE] [-n] [-f] [-v] [--once]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "once", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_opts o = { 0 };
+	const char *conf = NULL;
+	struct config cf;
+	char *path;
+	int c, check = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "c:nfvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'n': check = 1; break;
+		case 'f': o.foreground = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'o': o.once = 1; o.foreground = 1; break;
+		case 'V': puts("mlistd " MLISTD_VERSION); return EX_OK;
+		case 'h': usage(); return EX_OK;
+		default: usage(); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	path = config_find(conf);
+	if (config_load(&cf, path, stderr) != 0) {
+		free(path);
+		return EX_CONFIG;
+	}
+	free(path);
+	i18n_set_language(cf.language);
+	if (check) {
+		printf("%s: configuration OK\n", cf.file);
+		config_free(&cf);
+		return EX_OK;
+	}
+	log_init("mlistd", o.foreground);
+	log_set_verbose(o.verbose);
+	rc = daemon_run(&cf, &o);
+	config_free(&cf);
+	return rc;
+}

@@ -1,0 +1,591 @@
+/*
+ * roster.c — the roster rules over the database (see roster.h).
+ *
+ * Each change that must check a rule and then write (the contact limit, a
+ * move between committees) runs in one BEGIN IMMEDIATE transaction, so two
+ * mlistctl runs at once cannot both add a fourth contact.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "config.h"
+#include "db.h"
+#include "i18n.h"
+#include "roster.h"
+#include "util.h"
+
+static __thread char roster_errbuf[512];
+
+static int
+roster_fail(const char **err_r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(roster_errbuf, sizeof roster_errbuf, fmt, ap);
+	va_end(ap);
+	if (err_r)
+		*err_r = roster_errbuf;
+	return code;
+}
+
+static int
+roster_dberr(struct db *db, const char **err_r)
+{
+	return roster_fail(err_r, ROSTER_EDB, "%s: %s", tr("base de données", "database"),
+	    db_errmsg(db));
+}
+
+void
+roster_audit(struct db *db, const char *fmt, ...)
+{
+	va_list ap;
+	char what[512];
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	db_run(db, "INSERT INTO audit (at, what) VALUES (?, ?)", "is", (int64_t)now(), what);
+}
+
+/* Normalised tag list: slugs, comma separated, duplicates dropped. */
+static char *
+roster_tags_norm(const char *tags)
+{
+	size_t n;
+	char **list = config_list(tags ? tags : "", &n);
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		char *slug = str_slugify(list[i]);
+		char *probe = xasprintf(",%s,", slug);
+		char *have = xasprintf(",%s,", b.len ? buf_cstr(&b) : "");
+
+		if (*slug && strstr(have, probe) == NULL) {
+			if (b.len)
+				buf_addc(&b, ',');
+			buf_adds(&b, slug);
+		}
+		free(probe);
+		free(have);
+		free(slug);
+	}
+	config_list_free(list, n);
+	return b.len ? buf_steal(&b) : xstrdup("");
+}
+
+static int
+roster_tags_store(struct db *db, int64_t id, const char *tags)
+{
+	char *norm = roster_tags_norm(tags);
+	size_t n;
+	char **list = config_list(norm, &n);
+	int rc = db_run(db, "DELETE FROM committee_tag WHERE committee_id = ?", "i", id);
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = db_run(db, "INSERT INTO committee_tag (committee_id, tag) VALUES (?, ?)",
+		    "is", id, list[i]);
+	config_list_free(list, n);
+	free(norm);
+	return rc;
+}
+
+int
+roster_committee_add(struct db *db, const char *name, const char *slug,
+    const char *region, const char *department, const char *tags,
+    int64_t *id_r, const char **err_r)
+{
+	char *s = slug && *slug ? str_slugify(slug) : str_slugify(name ? name : "");
+	int rc = 0;
+
+	if (name == NULL || str_is_empty(name) || *s == '\0') {
+		free(s);
+		return roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
+		    "empty committee name"));
+	}
+	if (db_int(db, 0, "SELECT id FROM committee WHERE slug = ?", "s", s) > 0) {
+		rc = roster_fail(err_r, ROSTER_EDATA, tr("le comité « %s » existe déjà",
+		    "committee \"%s\" already exists"), s);
+		free(s);
+		return rc;
+	}
+	if (db_begin(db) == -1 ||
+	    db_run(db, "INSERT INTO committee (slug, name, region, department, created) "
+	    "VALUES (?, ?, ?, ?, ?)", "ssssi", s, name, region ? region : "",
+	    department ? department : "", (int64_t)now()) == -1)
+		goto dberr;
+	*id_r = db_last_id(db);
+	if (roster_tags_store(db, *id_r, tags) == -1)
+		goto dberr;
+	roster_audit(db, "committee add %s", s);
+	if (db_commit(db) == -1)
+		goto dberr;
+	free(s);
+	return 0;
+dberr:
+	rc = roster_dberr(db, err_r);
+	db_rollback(db);
+	free(s);
+	return rc;
+}
+
+int64_t
+roster_committee_lookup(struct db *db, const char *key)
+{
+	char *slug = str_slugify(key);
+	int64_t id = db_int(db, 0, "SELECT id FROM committee WHERE slug = ? OR slug = ?",
+	    "ss", key, slug);
+	struct db_stmt *st;
+
+	if (id == 0 && (st = db_query(db, "SELECT id, name FROM committee", "")) != NULL) {
+		while (id == 0 && db_step(st) == 1) {
+			char *s = str_slugify(db_col_text(st, 1));
+
+			if (strcmp(s, slug) == 0)
+				id = db_col_int(st, 0);
+			free(s);
+		}
+		db_finalize(&st);
+	}
+	free(slug);
+	return id < 0 ? 0 : id;
+}
+
+#define COMMITTEE_COLS \
+	"SELECT c.id, c.slug, c.name, c.region, c.department," \
+	" (SELECT group_concat(tag, ',') FROM (SELECT tag FROM committee_tag t" \
+	"   WHERE t.committee_id = c.id ORDER BY tag))," \
+	" (SELECT count(*) FROM contact k WHERE k.committee_id = c.id)," \
+	" (SELECT count(*) FROM contact k WHERE k.committee_id = c.id AND k.active)" \
+	" FROM committee c "
+
+static void
+roster_committee_fill(struct db_stmt *st, struct roster_committee *c)
+{
+	c->id = db_col_int(st, 0);
+	c->slug = xstrdup(db_col_text(st, 1));
+	c->name = xstrdup(db_col_text(st, 2));
+	c->region = xstrdup(db_col_text(st, 3));
+	c->department = xstrdup(db_col_text(st, 4));
+	c->tags = xstrdup(db_col_text(st, 5));
+	c->ncontacts = (int)db_col_int(st, 6);
+	c->nactive = (int)db_col_int(st, 7);
+}
+
+int
+roster_committee_get(struct db *db, int64_t id, struct roster_committee *c)
+{
+	struct db_stmt *st = db_query(db, COMMITTEE_COLS "WHERE c.id = ?", "i", id);
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if (st == NULL)
+		return ROSTER_EDB;
+	rc = db_step(st);
+	if (rc == 1)
+		roster_committee_fill(st, c);
+	db_finalize(&st);
+	return rc == 1 ? 0 : rc == 0 ? ROSTER_EDATA : ROSTER_EDB;
+}
+
+int
+roster_committees(struct db *db, enum roster_filter filter, long min_contacts,
+    struct roster_committee **list_r, size_t *n_r)
+{
+	struct db_stmt *st = db_query(db, COMMITTEE_COLS
+	    "ORDER BY c.region COLLATE NOCASE, c.name COLLATE NOCASE", "");
+	struct roster_committee *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return ROSTER_EDB;
+	while ((rc = db_step(st)) == 1) {
+		if (filter == ROSTER_UNDER && db_col_int(st, 7) >= min_contacts)
+			continue;
+		list = xrealloc(list, (n + 1) * sizeof *list);
+		roster_committee_fill(st, &list[n++]);
+	}
+	db_finalize(&st);
+	*list_r = list;
+	*n_r = n;
+	return rc == 0 ? 0 : ROSTER_EDB;
+}
+
+void
+roster_committee_clear(struct roster_committee *c)
+{
+	free(c->slug);
+	free(c->name);
+	free(c->region);
+	free(c->department);
+	free(c->tags);
+	memset(c, 0, sizeof *c);
+}
+
+void
+roster_committees_free(struct roster_committee *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		roster_committee_clear(&list[i]);
+	free(list);
+}
+
+static int
+roster_unknown_committee(const char *key, const char **err_r)
+{
+	return roster_fail(err_r, ROSTER_EDATA, tr("comité inconnu : %s",
+	    "unknown committee: %s"), key);
+}
+
+int
+roster_committee_update(struct db *db, int64_t id, const char *region,
+    const char *department, const char *tags, const char **err_r)
+{
+	if ((region && db_run(db, "UPDATE committee SET region = ? WHERE id = ?", "si",
+	    region, id) == -1) ||
+	    (department && db_run(db, "UPDATE committee SET department = ? WHERE id = ?", "si",
+	    department, id) == -1) ||
+	    (tags && roster_tags_store(db, id, tags) == -1))
+		return roster_dberr(db, err_r);
+	return 0;
+}
+
+int
+roster_committee_rename(struct db *db, const char *key, const char *new_name,
+    const char *new_slug, const char **err_r)
+{
+	int64_t id = roster_committee_lookup(db, key);
+	char *slug;
+	int rc = 0;
+
+	if (id == 0)
+		return roster_unknown_committee(key, err_r);
+	slug = new_slug ? str_slugify(new_slug) : NULL;
+	if (slug && (*slug == '\0' || db_int(db, 0, "SELECT id FROM committee WHERE slug = ? "
+	    "AND id != ?", "si", slug, id) > 0))
+		rc = roster_fail(err_r, ROSTER_EDATA, tr("identifiant déjà pris ou vide : %s",
+		    "slug empty or already taken: %s"), new_slug);
+	else if (new_name && str_is_empty(new_name))
+		rc = roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
+		    "empty committee name"));
+	else if ((new_name && db_run(db, "UPDATE committee SET name = ? WHERE id = ?", "si",
+	    new_name, id) == -1) || (slug && db_run(db, "UPDATE committee SET slug = ? "
+	    "WHERE id = ?", "si", slug, id) == -1))
+		rc = roster_dberr(db, err_r);
+	else
+		roster_audit(db, "committee rename %s name=%s slug=%s", key,
+		    new_name ? new_name : "-", slug ? slug : "-");
+	free(slug);
+	return rc;
+}
+
+int
+roster_committee_remove(struct db *db, const char *key, int force, const char **err_r)
+{
+	int64_t id = roster_committee_lookup(db, key);
+	int64_t n;
+
+	if (id == 0)
+		return roster_unknown_committee(key, err_r);
+	n = db_int(db, 0, "SELECT count(*) FROM contact WHERE committee_id = ?", "i", id);
+	if (n > 0 && !force)
+		return roster_fail(err_r, ROSTER_EDATA, tr("le comité %s a encore %lld contact(s) ;"
+		    " retirez-les ou utilisez --force", "committee %s still has %lld contact(s);"
+		    " remove them or use --force"), key, (long long)n);
+	if (db_run(db, "DELETE FROM committee WHERE id = ?", "i", id) == -1)
+		return roster_dberr(db, err_r);
+	roster_audit(db, "committee remove %s", key);
+	return 0;
+}
+
+/* Active contacts of a committee, inside the caller's transaction. */
+static int64_t
+roster_active_count(struct db *db, int64_t committee_id)
+{
+	return db_int(db, 0, "SELECT count(*) FROM contact WHERE committee_id = ? AND active",
+	    "i", committee_id);
+}
+
+static int
+roster_contact_insert(struct db *db, const struct config *cf, int64_t cid,
+    const char *key, const char *email, const char *name, const char **err_r)
+{
+	if (db_int(db, 0, "SELECT id FROM contact WHERE committee_id = ? AND email = ?", "is",
+	    cid, email) > 0)
+		return roster_fail(err_r, ROSTER_EDATA, tr("%s est déjà contact du comité %s",
+		    "%s is already a contact of committee %s"), email, key);
+	if (roster_active_count(db, cid) >= cf->max_contacts)
+		return roster_fail(err_r, ROSTER_EDATA, tr("le comité %s a déjà %ld contacts "
+		    "(le maximum) ; retirez-en un avant d'ajouter %s", "committee %s already has "
+		    "%ld contacts (the maximum); remove one before adding %s"), key,
+		    cf->max_contacts, email);
+	if (db_run(db, "INSERT INTO contact (committee_id, name, email, added) VALUES (?, ?, ?, ?)",
+	    "issi", cid, name ? name : "", email, (int64_t)now()) == -1)
+		return roster_dberr(db, err_r);
+	roster_audit(db, "contact add %s committee=%s", email, key);
+	return 0;
+}
+
+static int
+roster_bad_address(const char *email, const char **err_r)
+{
+	return roster_fail(err_r, ROSTER_EDATA, tr("adresse invalide : %s",
+	    "invalid address: %s"), email ? email : "");
+}
+
+int
+roster_contact_add(struct db *db, const struct config *cf, const char *key,
+    const char *email, const char *name, const char **err_r)
+{
+	char *addr = email ? addr_normalize(email) : NULL;
+	int64_t cid;
+	int rc;
+
+	if (addr == NULL)
+		return roster_bad_address(email, err_r);
+	if (db_begin(db) == -1) {
+		free(addr);
+		return roster_dberr(db, err_r);
+	}
+	if ((cid = roster_committee_lookup(db, key)) == 0)
+		rc = roster_unknown_committee(key, err_r);
+	else
+		rc = roster_contact_insert(db, cf, cid, key, addr, name, err_r);
+	if (rc == 0 && db_commit(db) == -1)
+		rc = roster_dberr(db, err_r);
+	if (rc != 0)
+		db_rollback(db);
+	free(addr);
+	return rc;
+}
+
+/* The one committee id holding email (key given or unique); 0 + error otherwise. */
+static int64_t
+roster_contact_committee(struct db *db, const char *email, const char *key, const char **err_r)
+{
+	int64_t n, cid;
+
+	if (key) {
+		if ((cid = roster_committee_lookup(db, key)) == 0)
+			return roster_unknown_committee(key, err_r), 0;
+		if (db_int(db, 0, "SELECT id FROM contact WHERE committee_id = ? AND email = ?",
+		    "is", cid, email) <= 0)
+			return roster_fail(err_r, ROSTER_EDATA, tr("%s n'est pas contact du comité %s",
+			    "%s is not a contact of committee %s"), email, key), 0;
+		return cid;
+	}
+	n = db_int(db, 0, "SELECT count(*) FROM contact WHERE email = ?", "s", email);
+	if (n == 0)
+		return roster_fail(err_r, ROSTER_EDATA, tr("contact inconnu : %s",
+		    "unknown contact: %s"), email), 0;
+	if (n > 1)
+		return roster_fail(err_r, ROSTER_EDATA, tr("%s est contact de plusieurs comités ;"
+		    " précisez --committee", "%s is a contact of several committees;"
+		    " give --committee"), email), 0;
+	return db_int(db, 0, "SELECT committee_id FROM contact WHERE email = ?", "s", email);
+}
+
+int
+roster_contact_remove(struct db *db, const char *email, const char *key, const char **err_r)
+{
+	int64_t cid = roster_contact_committee(db, email, key, err_r);
+
+	if (cid == 0)
+		return ROSTER_EDATA;
+	if (db_run(db, "DELETE FROM contact WHERE committee_id = ? AND email = ?", "is",
+	    cid, email) == -1)
+		return roster_dberr(db, err_r);
+	roster_audit(db, "contact remove %s", email);
+	return 0;
+}
+
+int
+roster_contact_move(struct db *db, const struct config *cf, const char *email,
+    const char *from_key, const char *to_key, const char **err_r)
+{
+	int64_t from, to;
+	char *name;
+	int rc;
+
+	if (db_begin(db) == -1)
+		return roster_dberr(db, err_r);
+	rc = ROSTER_EDATA;
+	if ((from = roster_contact_committee(db, email, from_key, err_r)) == 0)
+		goto out;
+	if ((to = roster_committee_lookup(db, to_key)) == 0) {
+		rc = roster_unknown_committee(to_key, err_r);
+		goto out;
+	}
+	name = db_str(db, "SELECT name FROM contact WHERE committee_id = ? AND email = ?",
+	    "is", from, email);
+	if (db_run(db, "DELETE FROM contact WHERE committee_id = ? AND email = ?", "is",
+	    from, email) == -1)
+		rc = roster_dberr(db, err_r);
+	else
+		rc = roster_contact_insert(db, cf, to, to_key, email, name, err_r);
+	free(name);
+	if (rc == 0 && db_commit(db) == -1)
+		rc = roster_dberr(db, err_r);
+out:
+	if (rc != 0)
+		db_rollback(db);
+	return rc;
+}
+
+int
+roster_contact_set_active(struct db *db, const char *email, int active,
+    const char *reason, const char **err_r)
+{
+	if (db_run(db, "UPDATE contact SET active = ?, disabled_reason = ? WHERE email = ?",
+	    "dss", active, active ? NULL : reason, email) == -1)
+		return roster_dberr(db, err_r);
+	if (db_changes(db) == 0)
+		return roster_fail(err_r, ROSTER_EDATA, tr("contact inconnu : %s",
+		    "unknown contact: %s"), email);
+	roster_audit(db, "contact %s %s", active ? "enable" : "disable", email);
+	return 0;
+}
+
+int
+roster_contacts(struct db *db, const char *key, struct roster_contact **list_r,
+    size_t *n_r, const char **err_r)
+{
+	int64_t cid = 0;
+	struct db_stmt *st;
+	struct roster_contact *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (key && (cid = roster_committee_lookup(db, key)) == 0)
+		return roster_unknown_committee(key, err_r);
+	st = db_query(db, "SELECT k.id, k.committee_id, c.slug, k.name, k.email, k.active,"
+	    " k.added, k.disabled_reason FROM contact k JOIN committee c ON c.id = k.committee_id"
+	    " WHERE ? = 0 OR k.committee_id = ? ORDER BY c.region COLLATE NOCASE, c.name"
+	    " COLLATE NOCASE, k.name COLLATE NOCASE", "ii", cid, cid);
+	if (st == NULL)
+		return roster_dberr(db, err_r);
+	while ((rc = db_step(st)) == 1) {
+		struct roster_contact *k;
+
+		list = xrealloc(list, (n + 1) * sizeof *list);
+		k = &list[n++];
+		k->id = db_col_int(st, 0);
+		k->committee_id = db_col_int(st, 1);
+		k->committee_slug = xstrdup(db_col_text(st, 2));
+		k->name = xstrdup(db_col_text(st, 3));
+		k->email = xstrdup(db_col_text(st, 4));
+		k->active = (int)db_col_int(st, 5);
+		k->added = db_col_int(st, 6);
+		k->disabled_reason = db_col_null(st, 7) ? NULL : xstrdup(db_col_text(st, 7));
+	}
+	db_finalize(&st);
+	*list_r = list;
+	*n_r = n;
+	return rc == 0 ? 0 : roster_dberr(db, err_r);
+}
+
+void
+roster_contacts_free(struct roster_contact *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].committee_slug);
+		free(list[i].name);
+		free(list[i].email);
+		free(list[i].disabled_reason);
+	}
+	free(list);
+}
+
+static int
+roster_role_ok(const char *role, const char **err_r)
+{
+	if (role && (!strcmp(role, "national") || !strcmp(role, "editor")))
+		return 1;
+	roster_fail(err_r, ROSTER_EDATA, tr("rôle inconnu : %s (national ou editor)",
+	    "unknown role: %s (national or editor)"), role ? role : "");
+	return 0;
+}
+
+int
+roster_sender_add(struct db *db, const char *email, const char *role,
+    const char *name, const char **err_r)
+{
+	char *addr = email ? addr_normalize(email) : NULL;
+	int rc = 0;
+
+	if (addr == NULL)
+		return roster_bad_address(email, err_r);
+	if (!roster_role_ok(role, err_r))
+		rc = ROSTER_EDATA;
+	else if (roster_is_sender(db, addr, role))
+		rc = roster_fail(err_r, ROSTER_EDATA, tr("%s a déjà le rôle %s",
+		    "%s already has the role %s"), addr, role);
+	else if (db_run(db, "INSERT INTO sender (email, role, name, added) VALUES (?, ?, ?, ?)",
+	    "sssi", addr, role, name ? name : "", (int64_t)now()) == -1)
+		rc = roster_dberr(db, err_r);
+	else
+		roster_audit(db, "sender add %s role=%s", addr, role);
+	free(addr);
+	return rc;
+}
+
+int
+roster_sender_remove(struct db *db, const char *email, const char *role,
+    const char **err_r)
+{
+	if (!roster_role_ok(role, err_r))
+		return ROSTER_EDATA;
+	if (db_run(db, "DELETE FROM sender WHERE email = ? AND role = ?", "ss", email, role) == -1)
+		return roster_dberr(db, err_r);
+	if (db_changes(db) == 0)
+		return roster_fail(err_r, ROSTER_EDATA, tr("%s n'a pas le rôle %s",
+		    "%s does not have the role %s"), email, role);
+	roster_audit(db, "sender remove %s role=%s", email, role);
+	return 0;
+}
+
+int
+roster_is_sender(struct db *db, const char *email, const char *role)
+{
+	return db_int(db, 0, "SELECT count(*) FROM sender WHERE email = ? AND role = ?", "ss",
+	    email, role) > 0;
+}
+
+int
+roster_senders(struct db *db, const char *role, struct roster_sender **list_r, size_t *n_r)
+{
+	struct db_stmt *st = db_query(db, "SELECT email, role, name FROM sender WHERE ? IS NULL"
+	    " OR role = ? ORDER BY role, email", "ss", role, role);
+	struct roster_sender *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return ROSTER_EDB;
+	while ((rc = db_step(st)) == 1) {
+		list = xrealloc(list, (n + 1) * sizeof *list);
+		list[n].email = xstrdup(db_col_text(st, 0));
+		list[n].role = xstrdup(db_col_text(st, 1));
+		list[n++].name = xstrdup(db_col_text(st, 2));
+	}
+	db_finalize(&st);
+	*list_r = list;
+	*n_r = n;
+	return rc == 0 ? 0 : ROSTER_EDB;
+}
+
+void
+roster_senders_free(struct roster_sender *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].email);
+		free(list[i].role);
+		free(list[i].name);
+	}
+	free(list);
+}

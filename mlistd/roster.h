@@ -1,0 +1,100 @@
+/*
+ * roster.h — committees, their designated contacts, and the national
+ * senders and editors (roles), with the association's rules:
+ * a committee has at most max_contacts active contacts; an address is
+ * unique within a committee (case-insensitive); slugs are unique.
+ *
+ * Return values: 0 done, ROSTER_EDATA (-1) the request breaks a rule or
+ * names nothing (err_r says which, in the configured language),
+ * ROSTER_EDB (-2) the database failed (err_r has SQLite's reason).
+ * err_r points to a per-thread buffer valid until the next roster call.
+ * Committees are named by "key": a slug or a name (accents and case ignored).
+ */
+#ifndef MLISTD_ROSTER_H
+#define MLISTD_ROSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct db;
+struct config;
+
+#define ROSTER_EDATA	(-1)
+#define ROSTER_EDB	(-2)
+
+struct roster_committee {
+	int64_t	 id;
+	char	*slug;
+	char	*name;
+	char	*region;
+	char	*department;
+	char	*tags;		/* "a,b,c" */
+	int	 ncontacts;	/* all */
+	int	 nactive;	/* active */
+};
+
+struct roster_contact {
+	int64_t	 id;
+	int64_t	 committee_id;
+	char	*committee_slug;
+	char	*name;
+	char	*email;
+	int	 active;
+	int64_t	 added;
+	char	*disabled_reason;
+};
+
+enum roster_filter { ROSTER_ALL, ROSTER_UNDER };
+
+int roster_committee_add(struct db *db, const char *name, const char *slug,
+    const char *region, const char *department, const char *tags,
+    int64_t *id_r, const char **err_r);
+/* Committee id by slug or name; 0 when none. */
+int64_t roster_committee_lookup(struct db *db, const char *key);
+int roster_committee_get(struct db *db, int64_t id, struct roster_committee *c);
+/* Update the fields that are not NULL. */
+int roster_committee_update(struct db *db, int64_t id, const char *region,
+    const char *department, const char *tags, const char **err_r);
+int roster_committee_rename(struct db *db, const char *key, const char *new_name,
+    const char *new_slug, const char **err_r);
+/* Refused while the committee has contacts, unless force. */
+int roster_committee_remove(struct db *db, const char *key, int force, const char **err_r);
+/* All committees (or those under min_contacts active) by region then name. */
+int roster_committees(struct db *db, enum roster_filter filter, long min_contacts,
+    struct roster_committee **list_r, size_t *n_r);
+void roster_committee_clear(struct roster_committee *c);
+void roster_committees_free(struct roster_committee *list, size_t n);
+
+int roster_contact_add(struct db *db, const struct config *cf, const char *key,
+    const char *email, const char *name, const char **err_r);
+/* Remove from one committee (key) or, with key NULL, from the only one it is in. */
+int roster_contact_remove(struct db *db, const char *email, const char *key, const char **err_r);
+int roster_contact_move(struct db *db, const struct config *cf, const char *email,
+    const char *from_key, const char *to_key, const char **err_r);
+int roster_contact_set_active(struct db *db, const char *email, int active,
+    const char *reason, const char **err_r);
+/* Contacts of one committee (key) or all (key NULL), by committee then name. */
+int roster_contacts(struct db *db, const char *key, struct roster_contact **list_r,
+    size_t *n_r, const char **err_r);
+void roster_contacts_free(struct roster_contact *list, size_t n);
+
+/* Roles: "national" or "editor". */
+int roster_sender_add(struct db *db, const char *email, const char *role,
+    const char *name, const char **err_r);
+int roster_sender_remove(struct db *db, const char *email, const char *role,
+    const char **err_r);
+int roster_is_sender(struct db *db, const char *email, const char *role);
+struct roster_sender {
+	char	*email;
+	char	*role;
+	char	*name;
+};
+/* All senders, or those of one role (NULL = all). */
+int roster_senders(struct db *db, const char *role, struct roster_sender **list_r, size_t *n_r);
+void roster_senders_free(struct roster_sender *list, size_t n);
+
+/* Audit trail of roster changes (who was added, moved, removed, when). */
+void roster_audit(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,256 @@
+/* test_roster.c — roster rules on a temporary database: limits, uniqueness,
+ * moves, removal, import as update, dry run, RGPD export and erasure. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "import.h"
+#include "privacy.h"
+#include "roster.h"
+#include "util.h"
+
+struct fx {
+	char		 dir[64];
+	struct db	*db;
+	struct config	 cf;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof *fx);
+	const char *err;
+	char *path;
+
+	strcpy(fx->dir, "/tmp/mlistd-test-roster-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	path = xasprintf("%s/mlistd.db", fx->dir);
+	assert_int_equal(db_open(path, &fx->db, &err), 0);
+	free(path);
+	assert_int_equal(config_load(&fx->cf, NULL, stderr), 1);	/* domain required */
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char *cmd = xasprintf("rm -rf %s", fx->dir);
+
+	db_close(&fx->db);
+	config_free(&fx->cf);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(fx);
+	return 0;
+}
+
+static void
+add_committee(struct fx *fx, const char *name)
+{
+	const char *err = NULL;
+	int64_t id;
+
+	assert_int_equal(roster_committee_add(fx->db, name, NULL, "Bretagne", "35", "jeunes",
+	    &id, &err), 0);
+}
+
+static void
+test_limits(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char email[64];
+
+	add_committee(fx, "Rennes");
+	for (int i = 0; i < 4; i++) {
+		snprintf(email, sizeof email, "c%d@example.org", i);
+		assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", email, NULL, &err), 0);
+	}
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "c5@example.org", NULL,
+	    &err), ROSTER_EDATA);
+	assert_non_null(strstr(err, "4"));
+	/* a disabled contact frees a place */
+	assert_int_equal(roster_contact_set_active(fx->db, "c0@example.org", 0, "bounces", &err), 0);
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "Rennes", "c5@example.org", NULL,
+	    &err), 0);
+	/* case-insensitive uniqueness within the committee */
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "C5@EXAMPLE.ORG", NULL,
+	    &err), ROSTER_EDATA);
+	/* invalid and unknown */
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "nope@", NULL, &err),
+	    ROSTER_EDATA);
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "brest", "x@example.org", NULL,
+	    &err), ROSTER_EDATA);
+}
+
+static void
+test_under_and_lookup(void **state)
+{
+	struct fx *fx = *state;
+	struct roster_committee *list;
+	const char *err = NULL;
+	size_t n;
+
+	add_committee(fx, "Saint-Étienne");
+	add_committee(fx, "Brest");
+	assert_true(roster_committee_lookup(fx->db, "saint etienne") > 0);
+	assert_true(roster_committee_lookup(fx->db, "SAINT-ETIENNE") > 0);
+	assert_int_equal(roster_committee_add(fx->db, "saint etienne", NULL, NULL, NULL, NULL,
+	    &(int64_t){0}, &err), ROSTER_EDATA);
+	for (int i = 0; i < 3; i++) {
+		char email[64];
+
+		snprintf(email, sizeof email, "b%d@example.org", i);
+		assert_int_equal(roster_contact_add(fx->db, &fx->cf, "brest", email, NULL, &err), 0);
+	}
+	assert_int_equal(roster_committees(fx->db, ROSTER_UNDER, 3, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].slug, "saint-etienne");
+	roster_committees_free(list, n);
+}
+
+static void
+test_move_remove(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	struct roster_contact *list;
+	size_t n;
+
+	add_committee(fx, "Rennes");
+	add_committee(fx, "Brest");
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "m@example.org", "Marie",
+	    &err), 0);
+	assert_int_equal(roster_contact_move(fx->db, &fx->cf, "m@example.org", NULL, "brest",
+	    &err), 0);
+	assert_int_equal(roster_contacts(fx->db, "brest", &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].name, "Marie");
+	roster_contacts_free(list, n);
+	assert_int_equal(roster_committee_remove(fx->db, "brest", 0, &err), ROSTER_EDATA);
+	assert_int_equal(roster_committee_remove(fx->db, "brest", 1, &err), 0);
+	assert_int_equal(roster_contacts(fx->db, NULL, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	roster_contacts_free(list, n);
+	assert_int_equal(roster_committee_rename(fx->db, "rennes", "Rennes Métropole", "rennes-metro",
+	    &err), 0);
+	assert_true(roster_committee_lookup(fx->db, "rennes-metro") > 0);
+}
+
+static void
+test_senders(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+
+	assert_int_equal(roster_sender_add(fx->db, "office@example.org", "national", NULL, &err), 0);
+	assert_int_equal(roster_sender_add(fx->db, "Office@example.org", "national", NULL, &err),
+	    ROSTER_EDATA);
+	assert_int_equal(roster_sender_add(fx->db, "office@example.org", "king", NULL, &err),
+	    ROSTER_EDATA);
+	assert_true(roster_is_sender(fx->db, "OFFICE@example.org", "national"));
+	assert_false(roster_is_sender(fx->db, "office@example.org", "editor"));
+	assert_int_equal(roster_sender_remove(fx->db, "office@example.org", "national", &err), 0);
+	assert_false(roster_is_sender(fx->db, "office@example.org", "national"));
+}
+
+static int
+import_file(struct fx *fx, const char *path, int dry, struct import_stats *st)
+{
+	const char *err = NULL;
+	char *data, *out = NULL;
+	size_t len, outlen;
+	FILE *report = open_memstream(&out, &outlen);
+	int rc;
+
+	assert_int_equal(file_read(path, 1 << 20, &data, &len), 0);
+	rc = import_roster(fx->db, &fx->cf, data, len, dry, report, st, &err);
+	fclose(report);
+	free(out);
+	free(data);
+	return rc;
+}
+
+static void
+test_import(void **state)
+{
+	struct fx *fx = *state;
+	struct import_stats st;
+	struct roster_committee *list;
+	size_t n;
+
+	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 1, &st), 0);
+	assert_true(st.contacts_added > 0);
+	assert_int_equal(st.bad_rows, 2);
+	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), 0);	/* dry run */
+	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 0, &st), 0);
+	int added = st.contacts_added;
+	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), added);
+	/* re-import: an update, not a duplicate */
+	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 0, &st), 0);
+	assert_int_equal(st.contacts_added, 0);
+	assert_int_equal(st.committees_added, 0);
+	assert_int_equal(st.contacts_unchanged, added);
+	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), added);
+	/* accents came through as UTF-8 */
+	assert_int_equal(roster_committees(fx->db, ROSTER_ALL, 3, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_true(utf8_valid(list[i].region, strlen(list[i].region)));
+	roster_committees_free(list, n);
+	/* the UTF-8 comma dialect with English headers */
+	assert_int_equal(import_file(fx, "tests/data/roster-comma-utf8.csv", 0, &st), 0);
+	assert_int_equal(st.bad_rows, 2);
+}
+
+static void
+test_privacy(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char *out = NULL;
+	size_t outlen;
+	FILE *f;
+
+	add_committee(fx, "Rennes");
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "p@example.org", "Paul",
+	    &err), 0);
+	assert_int_equal(roster_sender_add(fx->db, "p@example.org", "editor", NULL, &err), 0);
+	f = open_memstream(&out, &outlen);
+	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), 0);
+	fclose(f);
+	assert_non_null(strstr(out, "\"name\": \"Paul\""));
+	assert_non_null(strstr(out, "\"role\": \"editor\""));
+	free(out);
+	assert_int_equal(privacy_erase(fx->db, "p@example.org", &err), 0);
+	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM audit WHERE what LIKE "
+	    "'%p@example.org%'", ""), 0);
+	f = open_memstream(&out, &outlen);
+	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), -1);
+	fclose(f);
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_under_and_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_privacy, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
