@@ -23,6 +23,13 @@ struct privacy_table {
 static const struct privacy_table privacy_tables[] = {
 	{ "contact", "email = ?", "DELETE FROM contact WHERE email = ?" },
 	{ "sender", "email = ?", "DELETE FROM sender WHERE email = ?" },
+	{ "delivery", "rcpt = ?1",
+	  "UPDATE delivery SET rcpt = 'erased-' || id || '@invalid' WHERE rcpt = ?1" },
+	{ "message", "author = ?1 OR sender = ?1",
+	  "UPDATE message SET author = CASE WHEN author = ?1 THEN '[erased]' ELSE author END,"
+	  " sender = CASE WHEN sender = ?1 THEN '[erased]' ELSE sender END, body = NULL"
+	  " WHERE author = ?1 OR sender = ?1" },
+	{ "autoresponse", "email = ?1", "DELETE FROM autoresponse WHERE email = ?1" },
 	{ "audit", "instr(lower(what), lower(?1)) > 0",
 	  "UPDATE audit SET what = replace(what, ?1, '[erased]')"
 	  " WHERE instr(lower(what), lower(?1)) > 0" },

@@ -39,6 +39,45 @@ const char *const db_migrations[] = {
 	"  id INTEGER PRIMARY KEY,"
 	"  at INTEGER NOT NULL,"
 	"  what TEXT NOT NULL);",
+
+	/* 2: messages and their deliveries */
+	"CREATE TABLE message ("
+	"  id INTEGER PRIMARY KEY,"
+	"  token TEXT NOT NULL UNIQUE,"		/* public id: retour+TOKEN@, mlistctl status */
+	"  spool_id TEXT UNIQUE,"		/* the spool file it came from */
+	"  kind TEXT NOT NULL,"			/* broadcast notice report request reply bounce */
+	"  state TEXT NOT NULL,"		/* held sending done refused dropped */
+	"  sender TEXT NOT NULL DEFAULT '',"	/* envelope sender */
+	"  author TEXT NOT NULL DEFAULT '',"	/* From address */
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  target TEXT NOT NULL DEFAULT '',"	/* national+TARGET, '' = all */
+	"  reason TEXT NOT NULL DEFAULT '',"	/* why held/refused/dropped */
+	"  confirm_token TEXT UNIQUE,"		/* confirm+TOKEN@ while held for confirmation */
+	"  received INTEGER NOT NULL,"
+	"  released INTEGER,"			/* when fan-out was created */
+	"  body BLOB);"				/* outgoing message, CRLF */
+	"CREATE INDEX message_kind ON message(kind, received);"
+	"CREATE TABLE delivery ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,"
+	"  contact_id INTEGER REFERENCES contact(id) ON DELETE SET NULL,"
+	"  committee_id INTEGER REFERENCES committee(id) ON DELETE SET NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  verp TEXT NOT NULL UNIQUE,"		/* rebonds+VERP@: names message and contact */
+	"  state TEXT NOT NULL DEFAULT 'queued',"	/* queued sent deferred failed */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_code INTEGER,"
+	"  last_reply TEXT,"
+	"  updated INTEGER);"
+	"CREATE INDEX delivery_due ON delivery(state, next_try);"
+	"CREATE INDEX delivery_message ON delivery(message_id);"
+	"CREATE TABLE autoresponse ("		/* notices sent, for rate limits */
+	"  email TEXT NOT NULL COLLATE NOCASE,"
+	"  at INTEGER NOT NULL,"
+	"  what TEXT NOT NULL);"
+	"CREATE INDEX autoresponse_email ON autoresponse(email, at);",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

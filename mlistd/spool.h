@@ -97,7 +97,8 @@ void spool_msg_free(struct spool_msg **m);
  * id is not a valid id (it could name something outside the spool). */
 char *spool_path(struct spool *sp, enum spool_queue q, const char *id);
 /* Remove files in tmp/ last modified before older_than (left by a crash:
- * never acknowledged, so safe to drop). Returns how many, or -1. */
+ * never acknowledged, so safe to drop). Call it at startup, or with a cutoff
+ * older than any transaction still running. Returns how many, or -1. */
 int spool_clean_tmp(struct spool *sp, time_t older_than);
 /* Is s a well-formed message id (safe to use as a file name)? */
 int spool_id_valid(const char *s);

@@ -31,7 +31,7 @@ if [ "$what" != integration ]; then
     done
 fi
 if [ "$what" != unit ]; then
-    for t in "$top"/tests/integration/*.sh; do
+    for t in "$top"/tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
         run_one "$(basename "$t" .sh)" timeout 600 sh "$t"
     done

@@ -1,0 +1,814 @@
+/*
+ * relay.c — outgoing SMTP through libesmtp (the only file that includes it).
+ *
+ * A call to relay_send*() turns the pending items into jobs (bare-LF messages
+ * are converted to CRLF once per distinct buffer: libesmtp needs CRLF to find
+ * the end of the header), cuts them into batches of at most
+ * max_msgs_per_session, and runs one libesmtp session per batch: one message
+ * per job with its own reverse path (VERP) and one recipient. libesmtp
+ * pipelines when the server offers PIPELINING.
+ *
+ * Deciding an item (relay_decide): libesmtp reports a 250 recipient even when
+ * the server rejects the message at the end of DATA, so the outcome is taken
+ * from, in order, the MAIL reply (if 4xx/5xx), the RCPT reply (if 4xx/5xx),
+ * then the final DATA reply (2xx sent, 4xx deferred, 5xx failed). An item is
+ * decided from libesmtp's MAILSTATUS and MESSAGESENT events, as soon as the
+ * server has answered, and swept once more when the session ends.
+ *
+ * Failures: smtp_start_session() returns 1 even after a timeout or a dropped
+ * connection, so its value is not trusted; what counts is which items have
+ * an outcome afterwards. Items left pending after a session that decided
+ * nothing go to the next host; after a session that decided some, the rest
+ * are tried again on the same host. When every host failed in a row they
+ * become RELAY_DEFERRED with the last reason. An item whose DATA went out but
+ * whose final reply was lost is therefore sent again (at-least-once).
+ *
+ * Speed: libesmtp writes in 2 KB chunks and never sets TCP_NODELAY, so with a
+ * typical 2-20 KB message each end of DATA waits for a delayed ACK (Nagle):
+ * about 40 ms per message, 22 messages/s per connection. libesmtp offers no
+ * hook on its socket, so this file defines connect() itself, interposing the
+ * libc symbol for libesmtp.so (the executable's definition comes first in the
+ * dynamic symbol lookup; the linker exports it because libesmtp references
+ * it). The wrapper calls the real connect() through dlsym(RTLD_NEXT) and,
+ * only in a thread that is running a relay session (a thread-local flag, so
+ * other libraries' sockets are untouched), sets TCP_NODELAY on AF_INET/AF_INET6
+ * stream sockets and bounds the connect by timeout_ms (libesmtp's connect()
+ * has none). It lives in this object file, next to relay_send(), so that
+ * linking relay.o from the static library always brings it along.
+ *
+ * Timeouts: libesmtp takes milliseconds and silently raises values below the
+ * RFC 5321 minimums (minutes) unless Timeout_OVERRIDE_RFC2822_MINIMUM is set.
+ * Threads: one libesmtp session per thread is safe (smtp_errno is
+ * thread-local); the done callback is serialised by a mutex.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>	/* types only, for smtp_starttls_set_ctx() */
+#include <auth-client.h>	/* before libesmtp.h: declares smtp_auth_set_context */
+#include <libesmtp.h>
+
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+
+#define RELAY_DEFAULT_TIMEOUT_MS	60000
+#define RELAY_DEFAULT_MAX_MSGS		1000
+#define RELAY_BATCHES_PER_CONN		4	/* work stealing granularity */
+
+/* ------------------------------------------------------------------------
+ * connect() interposition: TCP_NODELAY and a connect timeout.
+ */
+
+typedef int relay_connect_fn(int, __CONST_SOCKADDR_ARG, socklen_t);
+
+static relay_connect_fn *relay_real_connect;
+static pthread_once_t relay_connect_once = PTHREAD_ONCE_INIT;
+/* > 0 while this thread runs a relay session: the connect timeout. */
+static _Thread_local int relay_session_timeout_ms;
+
+static void
+relay_connect_resolve(void)
+{
+	relay_real_connect = (relay_connect_fn *)dlsym(RTLD_NEXT, "connect");
+}
+
+static int
+relay_is_tcp(int fd)
+{
+	int domain = 0, type = 0;
+	socklen_t dlen = sizeof domain, tlen = sizeof type;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
+		return 0;
+	return (domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM;
+}
+
+/* Wait for a non-blocking connect to finish; -1 with errno on failure. */
+static int
+relay_connect_wait(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct timespec start, cur;
+	int n, err = 0, left = timeout_ms;
+	socklen_t elen = sizeof err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((n = poll(&pfd, 1, left)) == -1 && errno == EINTR) {
+		clock_gettime(CLOCK_MONOTONIC, &cur);
+		left = timeout_ms - (int)((cur.tv_sec - start.tv_sec) * 1000 +
+		    (cur.tv_nsec - start.tv_nsec) / 1000000);
+		if (left < 0)
+			left = 0;
+	}
+	if (n == 0)
+		errno = ETIMEDOUT;
+	if (n <= 0)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		return -1;
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
+/* connect() on a blocking socket, bounded by timeout_ms. */
+static int
+relay_connect_timed(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len, int timeout_ms)
+{
+	int flags = fcntl(fd, F_GETFL), rc, saved;
+
+	if (flags == -1 || (flags & O_NONBLOCK))
+		return relay_real_connect(fd, addr, len);
+	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return relay_real_connect(fd, addr, len);
+	rc = relay_real_connect(fd, addr, len);
+	if (rc == -1 && errno == EINPROGRESS)
+		rc = relay_connect_wait(fd, timeout_ms);
+	saved = errno;
+	fcntl(fd, F_SETFL, flags);
+	errno = saved;
+	return rc;
+}
+
+/* Interposes libc's connect() for the whole program (see the top of file). */
+int
+connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	static const int one = 1;
+
+	pthread_once(&relay_connect_once, relay_connect_resolve);
+	if (relay_real_connect == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (relay_session_timeout_ms <= 0 || !relay_is_tcp(fd))
+		return relay_real_connect(fd, addr, len);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return relay_connect_timed(fd, addr, len, relay_session_timeout_ms);
+}
+
+/* ------------------------------------------------------------------------
+ * Jobs and results.
+ */
+
+struct relay_job {
+	struct relay_item	*item;
+	const char		*data;	/* CRLF: item->data or owned */
+	size_t			 len;
+	char			*owned;	/* converted copy, freed with the run */
+	smtp_message_t		 msg;	/* in the current session */
+	smtp_recipient_t	 rcpt;
+};
+
+struct relay_run {			/* one relay_send*() call */
+	const struct relay_config *cfg;
+	struct relay_job	*jobs;
+	size_t			 njobs;
+	size_t			 batch;	/* jobs per session */
+	atomic_size_t		 next;	/* first job of the next batch */
+	atomic_size_t		 active; /* connections not retired */
+	relay_done_fn		*done;
+	void			*arg;
+	pthread_mutex_t		 lock;	/* serialises done */
+	SSL_CTX			*ssl_ctx; /* with cfg->ca_file, else NULL */
+};
+
+struct relay_worker {			/* one connection (thread) */
+	struct relay_run	*run;
+	size_t			 host;	/* index of the host in use */
+	char			 reason[256];	/* why the last session failed */
+};
+
+struct relay_sess {			/* one SMTP session */
+	struct relay_run	*run;
+	size_t			 decided;
+	char			 reason[160];	/* what went wrong, if known */
+};
+
+static void
+relay_copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	snprintf(dst, size, "%s", src ? src : "");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\r' || dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+}
+
+/* Record an outcome and tell the caller. */
+static void
+relay_finish(struct relay_run *run, struct relay_job *job, enum relay_outcome o,
+    int code, const char *enhanced, const char *text)
+{
+	struct relay_item *it = job->item;
+
+	it->outcome = o;
+	it->code = code;
+	snprintf(it->enhanced, sizeof it->enhanced, "%s", enhanced ? enhanced : "");
+	relay_copy_text(it->text, sizeof it->text, text);
+	if (run->done == NULL)
+		return;
+	pthread_mutex_lock(&run->lock);
+	run->done(it, run->arg);
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void
+relay_finish_status(struct relay_run *run, struct relay_job *job,
+    const smtp_status_t *st)
+{
+	char enh[16] = "";
+	enum relay_outcome o = RELAY_FAILED;
+
+	if (st->code / 100 == 2)
+		o = RELAY_SENT;
+	else if (st->code / 100 == 4)
+		o = RELAY_DEFERRED;
+	if (st->enh_class != 0)
+		snprintf(enh, sizeof enh, "%d.%d.%d", st->enh_class,
+		    st->enh_subject, st->enh_detail);
+	relay_finish(run, job, o, st->code, enh, st->text);
+}
+
+static int
+relay_is_final(const smtp_status_t *st, int accept_2xx)
+{
+	int c = st != NULL ? st->code / 100 : 0;
+
+	return c == 4 || c == 5 || (accept_2xx && c == 2);
+}
+
+/* The server reply that decides the job, or NULL while undecided. */
+static const smtp_status_t *
+relay_decide(const struct relay_job *job)
+{
+	const smtp_status_t *st;
+
+	st = smtp_reverse_path_status(job->msg);
+	if (relay_is_final(st, 0))
+		return st;
+	st = smtp_recipient_status(job->rcpt);
+	if (relay_is_final(st, 0))
+		return st;
+	st = smtp_message_transfer_status(job->msg);
+	return relay_is_final(st, 1) ? st : NULL;
+}
+
+static void
+relay_check(struct relay_sess *rs, struct relay_job *job)
+{
+	const smtp_status_t *st;
+
+	if (job == NULL || job->msg == NULL || job->item->outcome != RELAY_PENDING)
+		return;
+	if ((st = relay_decide(job)) == NULL)
+		return;
+	relay_finish_status(rs->run, job, st);
+	rs->decided++;
+}
+
+/* ------------------------------------------------------------------------
+ * One libesmtp session.
+ */
+
+static void
+relay_tls_event(struct relay_sess *rs, int *ok, const char *what)
+{
+	if (ok == NULL)
+		return;
+	*ok = !rs->run->cfg->tls_verify;
+	if (!*ok)
+		snprintf(rs->reason, sizeof rs->reason, "TLS: %s", what);
+}
+
+static void
+relay_event(smtp_session_t s, int ev, void *arg, ...)
+{
+	struct relay_sess *rs = arg;
+	smtp_message_t m;
+	va_list ap;
+
+	va_start(ap, arg);
+	switch (ev) {
+	case SMTP_EV_MAILSTATUS:
+		(void)va_arg(ap, const char *);
+		/* FALLTHROUGH */
+	case SMTP_EV_MESSAGESENT:
+		m = va_arg(ap, smtp_message_t);
+		relay_check(rs, smtp_message_get_application_data(m));
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		(void)va_arg(ap, long);
+		relay_tls_event(rs, va_arg(ap, int *), "invalid peer certificate");
+		break;
+	case SMTP_EV_WEAK_CIPHER:
+		(void)va_arg(ap, int);
+		relay_tls_event(rs, va_arg(ap, int *), "weak cipher");
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+		relay_tls_event(rs, va_arg(ap, int *), "no peer certificate");
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		relay_tls_event(rs, va_arg(ap, int *), "certificate name mismatch");
+		break;
+	case SMTP_EV_EXTNA_STARTTLS:
+		snprintf(rs->reason, sizeof rs->reason, "server does not offer STARTTLS");
+		break;
+	default:
+		break;
+	}
+	va_end(ap);
+}
+
+/* libesmtp's pull callback: the whole message in one piece. *ctx is ours,
+ * freed by libesmtp with free(). */
+static const char *
+relay_message_cb(void **ctx, int *len, void *arg)
+{
+	const struct relay_job *job = arg;
+	int *sent;
+
+	if (*ctx == NULL && (*ctx = calloc(1, sizeof(int))) == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	sent = *ctx;
+	if (len == NULL) {		/* rewind */
+		*sent = 0;
+		return NULL;
+	}
+	if (*sent) {
+		*len = 0;
+		return NULL;
+	}
+	*sent = 1;
+	*len = (int)job->len;
+	return job->data;
+}
+
+static int
+relay_auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	const struct relay_config *cfg = arg;
+
+	for (int i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)cfg->user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)(cfg->password ? cfg->password : "");
+		else
+			result[i] = (char *)"";
+	}
+	return 1;
+}
+
+static int
+relay_timeout_ms(const struct relay_config *cfg)
+{
+	return cfg->timeout_ms > 0 ? cfg->timeout_ms : RELAY_DEFAULT_TIMEOUT_MS;
+}
+
+static int
+relay_session_setup(smtp_session_t s, struct relay_sess *rs, const char *host,
+    auth_context_t *auth_r)
+{
+	static const int stages[] = { Timeout_GREETING, Timeout_ENVELOPE,
+	    Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2 };
+	const struct relay_config *cfg = rs->run->cfg;
+
+	if (!smtp_set_server(s, host) ||
+	    (cfg->helo != NULL && !smtp_set_hostname(s, cfg->helo)) ||
+	    !smtp_set_eventcb(s, relay_event, rs))
+		return -1;
+	for (size_t i = 0; i < nitems(stages); i++)
+		smtp_set_timeout(s, stages[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
+		    relay_timeout_ms(cfg));
+	if (cfg->tls == RELAY_TLS_STARTTLS) {
+		if (!smtp_starttls_enable(s, Starttls_REQUIRED))
+			return -1;
+		if (rs->run->ssl_ctx != NULL)
+			smtp_starttls_set_ctx(s, rs->run->ssl_ctx);
+	}
+	if (cfg->user == NULL)
+		return 0;
+	if ((*auth_r = auth_create_context()) == NULL)
+		return -1;
+	auth_set_mechanism_flags(*auth_r, AUTH_PLUGIN_PLAIN, 0);
+	auth_set_interact_cb(*auth_r, relay_auth_interact, (void *)cfg);
+	return smtp_auth_set_context(s, *auth_r) ? 0 : -1;
+}
+
+static int
+relay_add_job(smtp_session_t s, struct relay_job *job)
+{
+	const char *rp = job->item->reverse_path;
+
+	job->msg = NULL;
+	job->rcpt = NULL;
+	if ((job->msg = smtp_add_message(s)) == NULL)
+		return -1;
+	smtp_message_set_application_data_release(job->msg, job, NULL);
+	if (!smtp_set_reverse_path(job->msg, rp ? rp : "") ||
+	    !smtp_set_messagecb(job->msg, relay_message_cb, job) ||
+	    (job->rcpt = smtp_add_recipient(job->msg, job->item->rcpt)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+relay_session_reason(struct relay_sess *rs, const char *host, char *reason,
+    size_t size)
+{
+	char buf[128];
+	int err = smtp_errno();
+
+	if (rs->reason[0] != '\0')
+		snprintf(reason, size, "%s: %s", host, rs->reason);
+	else if (err != 0)
+		snprintf(reason, size, "%s: %s", host,
+		    smtp_strerror(err, buf, sizeof buf));
+	else
+		snprintf(reason, size, "%s: session refused or ended early", host);
+}
+
+/* Run one session on host for jobs[0..n); returns how many were decided. */
+static size_t
+relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
+    size_t n, char *reason, size_t rsize)
+{
+	struct relay_sess rs = { .run = run };
+	auth_context_t auth = NULL;
+	smtp_session_t s = smtp_create_session();
+
+	if (s == NULL || relay_session_setup(s, &rs, host, &auth) == -1) {
+		snprintf(reason, rsize, "%s: cannot set up the SMTP session", host);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (relay_add_job(s, jobs[i]) == -1) {
+			relay_finish(run, jobs[i], RELAY_FAILED, 0, "",
+			    "invalid address for the SMTP client");
+			jobs[i]->msg = NULL;
+			rs.decided++;
+		}
+	relay_session_timeout_ms = relay_timeout_ms(run->cfg);
+	(void)smtp_start_session(s);	/* 1 even on failure: see below */
+	relay_session_timeout_ms = 0;
+	for (size_t i = 0; i < n; i++)
+		relay_check(&rs, jobs[i]);
+	relay_session_reason(&rs, host, reason, rsize);
+out:
+	for (size_t i = 0; i < n; i++)
+		jobs[i]->msg = NULL;
+	if (s != NULL)
+		smtp_destroy_session(s);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	return rs.decided;
+}
+
+/* ------------------------------------------------------------------------
+ * Batches, failover, threads.
+ */
+
+static size_t
+relay_compact(struct relay_job **jobs, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i]->item->outcome == RELAY_PENDING)
+			jobs[k++] = jobs[i];
+	return k;
+}
+
+/*
+ * Send one batch, with failover. Returns -1 when every host failed in a row
+ * (the batch's pending items are then deferred with w->reason), else 0.
+ */
+static int
+relay_batch(struct relay_worker *w, struct relay_job **jobs, size_t n)
+{
+	const struct relay_config *cfg = w->run->cfg;
+	size_t failed = 0, decided;
+
+	n = relay_compact(jobs, n);
+	while (n > 0 && failed < cfg->nhosts) {
+		const char *host = cfg->hosts[w->host];
+
+		decided = relay_session(w->run, host, jobs, n, w->reason,
+		    sizeof w->reason);
+		n = relay_compact(jobs, n);
+		if (n > 0 && decided == 0) {
+			log_warnx("relay host=%s status=unreachable reason=\"%s\"",
+			    host, w->reason);
+			failed++;
+			w->host = (w->host + 1) % cfg->nhosts;
+		} else
+			failed = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		relay_finish(w->run, jobs[i], RELAY_DEFERRED, 0, "", w->reason);
+	return n > 0 ? -1 : 0;
+}
+
+/* Take the next batch; 0 when there is none left. */
+static size_t
+relay_take(struct relay_run *run, struct relay_job **batch)
+{
+	size_t start = atomic_fetch_add(&run->next, run->batch), k;
+
+	if (start >= run->njobs)
+		return 0;
+	k = run->njobs - start < run->batch ? run->njobs - start : run->batch;
+	for (size_t i = 0; i < k; i++)
+		batch[i] = &run->jobs[start + i];
+	return k;
+}
+
+/*
+ * A connection whose batch found no host answering retires: the others may
+ * still be working (the relay may just limit connections). When the last
+ * one retires, the remaining batches are deferred without more attempts, so
+ * a dead relay costs about nhosts * timeout, not that per batch.
+ */
+static void *
+relay_worker_main(void *p)
+{
+	struct relay_worker *w = p;
+	struct relay_run *run = w->run;
+	struct relay_job **batch = xcalloc(run->batch, sizeof *batch);
+	size_t k;
+
+	while ((k = relay_take(run, batch)) > 0)
+		if (relay_batch(w, batch, k) == -1)
+			break;
+	if (k > 0 && atomic_fetch_sub(&run->active, 1) == 1)
+		while ((k = relay_take(run, batch)) > 0)
+			for (size_t i = 0; i < k; i++)
+				relay_finish(run, batch[i], RELAY_DEFERRED, 0, "",
+				    w->reason);
+	free(batch);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Preparing a run: CRLF, sizes, TLS context.
+ */
+
+static int
+relay_has_bare_lf(const char *p, size_t len)
+{
+	const char *q = p, *end = p + len;
+
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		if (q == p || q[-1] != '\r')
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+static char *
+relay_to_crlf(const char *p, size_t len, size_t *len_r)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			buf_addc(&b, '\r');
+		buf_addc(&b, p[i]);
+	}
+	*len_r = b.len;
+	return b.len > 0 ? buf_steal(&b) : xstrdup("");
+}
+
+/* Point job at CRLF data, sharing the previous job's when the buffer is the same. */
+static void
+relay_job_data(struct relay_job *job, const struct relay_job *prev)
+{
+	const struct relay_item *it = job->item;
+
+	if (prev != NULL && prev->item->data == it->data && prev->item->len == it->len) {
+		job->data = prev->data;
+		job->len = prev->len;
+		return;
+	}
+	job->data = it->data;
+	job->len = it->len;
+	if (relay_has_bare_lf(it->data, it->len)) {
+		log_warnx("relay status=converted reason=\"message with bare LF, "
+		    "converted to CRLF\"");
+		job->owned = relay_to_crlf(it->data, it->len, &job->len);
+		job->data = job->owned;
+	}
+}
+
+static void
+relay_prepare(struct relay_run *run, struct relay_item *items, size_t n)
+{
+	struct relay_job *prev = NULL;
+
+	run->jobs = xcalloc(n ? n : 1, sizeof *run->jobs);
+	for (size_t i = 0; i < n; i++) {
+		struct relay_job *job = &run->jobs[run->njobs];
+
+		memset(job, 0, sizeof *job);
+		if (items[i].outcome != RELAY_PENDING)
+			continue;
+		job->item = &items[i];
+		if (str_is_empty(items[i].rcpt) || items[i].data == NULL) {
+			relay_finish(run, job, RELAY_FAILED, 0, "", "no recipient or no message");
+			continue;
+		}
+		relay_job_data(job, prev);
+		if (job->len > INT_MAX) {
+			relay_finish(run, job, RELAY_FAILED, 0, "", "message too large");
+			free(job->owned);
+			job->owned = NULL;
+			continue;
+		}
+		prev = job;
+		run->njobs++;
+	}
+}
+
+/*
+ * An SSL_CTX trusting cfg->ca_file. libssl is already loaded as a
+ * dependency of libesmtp; its functions are looked up at run time so that
+ * the program need not link libssl itself.
+ */
+static int
+relay_ssl_ctx(struct relay_run *run, const char **error_r)
+{
+	const SSL_METHOD *(*method)(void);
+	SSL_CTX *(*ctx_new)(const SSL_METHOD *);
+	int (*load)(SSL_CTX *, const char *, const char *);
+
+	if (run->cfg->tls != RELAY_TLS_STARTTLS || str_is_empty(run->cfg->ca_file))
+		return 0;
+	method = (const SSL_METHOD *(*)(void))dlsym(RTLD_DEFAULT, "TLS_client_method");
+	ctx_new = (SSL_CTX *(*)(const SSL_METHOD *))dlsym(RTLD_DEFAULT, "SSL_CTX_new");
+	load = (int (*)(SSL_CTX *, const char *, const char *))
+	    dlsym(RTLD_DEFAULT, "SSL_CTX_load_verify_locations");
+	if (method == NULL || ctx_new == NULL || load == NULL ||
+	    (run->ssl_ctx = ctx_new(method())) == NULL) {
+		*error_r = "TLS: cannot create an OpenSSL context";
+		return -1;
+	}
+	if (load(run->ssl_ctx, run->cfg->ca_file, NULL) != 1) {
+		*error_r = "TLS: cannot load the CA file";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+relay_ssl_ctx_free(SSL_CTX *ctx)
+{
+	void (*ctx_free)(SSL_CTX *);
+
+	if (ctx == NULL)
+		return;
+	ctx_free = (void (*)(SSL_CTX *))dlsym(RTLD_DEFAULT, "SSL_CTX_free");
+	if (ctx_free != NULL)
+		ctx_free(ctx);
+}
+
+static int
+relay_check_config(const struct relay_config *cfg, const char **error_r)
+{
+	if (cfg->hosts == NULL || cfg->nhosts == 0) {
+		*error_r = "no relay host configured";
+		return -1;
+	}
+	if (cfg->tls == RELAY_TLS_TLS) {
+		*error_r = "implicit TLS is not supported by the SMTP client, "
+		    "use STARTTLS";
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+relay_batch_size(const struct relay_config *cfg, size_t njobs, size_t nconn)
+{
+	size_t max = cfg->max_msgs_per_session ? cfg->max_msgs_per_session :
+	    RELAY_DEFAULT_MAX_MSGS;
+	size_t b;
+
+	if (nconn <= 1)
+		return max;
+	b = (njobs + nconn * RELAY_BATCHES_PER_CONN - 1) / (nconn * RELAY_BATCHES_PER_CONN);
+	return b == 0 ? 1 : b > max ? max : b;
+}
+
+static void
+relay_threads(struct relay_run *run, size_t nconn)
+{
+	struct relay_worker *w = xcalloc(nconn, sizeof *w);
+	pthread_t *tid = xcalloc(nconn, sizeof *tid);
+	size_t started = 0;
+
+	atomic_store(&run->active, nconn);
+	for (size_t t = 0; t < nconn; t++) {
+		w[t].run = run;
+		w[t].host = t % run->cfg->nhosts;
+		snprintf(w[t].reason, sizeof w[t].reason, "no relay host answered");
+		if (t > 0 && pthread_create(&tid[t], NULL, relay_worker_main, &w[t]) != 0) {
+			atomic_fetch_sub(&run->active, nconn - t);
+			break;
+		}
+		started = t + 1;
+	}
+	relay_worker_main(&w[0]);	/* the calling thread is connection 0 */
+	for (size_t t = 1; t < started; t++)
+		pthread_join(tid[t], NULL);
+	free(tid);
+	free(w);
+}
+
+static int
+relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n,
+    size_t nconn, relay_done_fn *done, void *arg)
+{
+	struct relay_run run = { .cfg = cfg, .done = done, .arg = arg };
+	const char *error = NULL;
+	int rc = 0;
+
+	relay_global_init();
+	pthread_mutex_init(&run.lock, NULL);
+	atomic_init(&run.next, 0);
+	relay_prepare(&run, items, n);
+	if (relay_check_config(cfg, &error) == -1 || relay_ssl_ctx(&run, &error) == -1) {
+		log_warnx("relay status=deferred reason=\"%s\"", error);
+		for (size_t i = 0; i < run.njobs; i++)
+			relay_finish(&run, &run.jobs[i], RELAY_DEFERRED, 0, "", error);
+		rc = -1;
+	} else if (run.njobs > 0) {
+		if (nconn > run.njobs)
+			nconn = run.njobs;
+		run.batch = relay_batch_size(cfg, run.njobs, nconn);
+		relay_threads(&run, nconn);
+	}
+	for (size_t i = 0; i < run.njobs; i++)
+		free(run.jobs[i].owned);
+	free(run.jobs);
+	relay_ssl_ctx_free(run.ssl_ctx);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}
+
+int
+relay_send(const struct relay_config *cfg, struct relay_item *items, size_t n,
+    relay_done_fn *done, void *arg)
+{
+	return relay_run_all(cfg, items, n, 1, done, arg);
+}
+
+int
+relay_send_parallel(const struct relay_config *cfg, struct relay_item *items,
+    size_t n, int nconn, relay_done_fn *done, void *arg)
+{
+	return relay_run_all(cfg, items, n, nconn > 1 ? (size_t)nconn : 1, done, arg);
+}
+
+static void
+relay_global_init_once(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);	/* libesmtp requires it */
+	auth_client_init();
+}
+
+void
+relay_global_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, relay_global_init_once);
+}
