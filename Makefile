@@ -23,7 +23,7 @@ CPPFLAGS += -DMLISTD_VERSION='"0.1"' -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
 CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP
 # libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
-LDLIBS   += $(PKG_LIBS) -letpan -lstdc++ -pthread -ldl
+LDLIBS   += $(PKG_LIBS) -letpan -lstdc++ -pthread -ldl -lresolv
 
 LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))
 LIB_CC   := $(wildcard mlistd/*.cc)

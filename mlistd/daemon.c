@@ -1,27 +1,79 @@
 /*
- * daemon.c — start-up, signals and the main loop (see daemon.h).
- * Start-up problems are fatal with one log line (EX_CONFIG, EX_CANTCREAT);
- * once running, nothing here exits but SIGTERM/SIGINT.
+ * daemon.c — start-up, threads, signals (see daemon.h).
+ *
+ * Threads: the LMTP listener (lmtp.c: one thread per client, only the
+ * spool is touched there), the router (spool -> database decisions) and
+ * the queue runner (database -> relay). Router and runner each have their
+ * own engine (database connection). The LMTP "spooled" callback and the
+ * router wake the next stage through one condition variable; each stage
+ * also polls (1 s router, queue_run_interval runner) so that a message
+ * spooled by "mlistctl inject" is seen without any signal.
+ *
+ * Start-up problems are fatal with one log line; once running, nothing
+ * here exits but SIGTERM/SIGINT, which stops accepting, lets the current
+ * router pass and queue run finish, and returns.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "db.h"
+#include "engine.h"
+#include "lmtp.h"
 #include "log.h"
+#include "queue.h"
+#include "relay.h"
+#include "router.h"
+#include "spool.h"
 #include "util.h"
 
 static volatile sig_atomic_t daemon_stop;
+static pthread_mutex_t daemon_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t daemon_wake = PTHREAD_COND_INITIALIZER;
+static int daemon_pending_route, daemon_pending_queue;
 
 static void
 daemon_on_signal(int sig)
 {
 	daemon_stop = sig;
+}
+
+static void
+daemon_kick(int *flag)
+{
+	pthread_mutex_lock(&daemon_lock);
+	*flag = 1;
+	pthread_cond_broadcast(&daemon_wake);
+	pthread_mutex_unlock(&daemon_lock);
+}
+
+/* Wait until flag is set, stop is asked, or seconds pass. */
+static void
+daemon_wait(int *flag, long seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	pthread_mutex_lock(&daemon_lock);
+	while (!*flag && !daemon_stop)
+		if (pthread_cond_timedwait(&daemon_wake, &daemon_lock, &ts) == ETIMEDOUT)
+			break;
+	*flag = 0;
+	pthread_mutex_unlock(&daemon_lock);
+}
+
+static void
+daemon_spooled(void *arg, const char *id)
+{
+	daemon_kick(&daemon_pending_route);
 }
 
 static void
@@ -34,31 +86,118 @@ daemon_roster_summary(struct db *db)
 	    (long long)db_int(db, 0, "SELECT count(*) FROM sender WHERE role = 'editor'", ""));
 }
 
-int
-daemon_run(const struct config *cf, const struct daemon_opts *o)
+static void *
+daemon_queue_thread(void *arg)
+{
+	struct engine *e = arg;
+
+	while (!daemon_stop) {
+		long next;
+
+		queue_run(e);
+		next = queue_next_due(e);
+		if (next < 0 || next > e->cf->queue_run_interval)
+			next = e->cf->queue_run_interval;
+		daemon_wait(&daemon_pending_queue, next > 0 ? next : 1);
+	}
+	return NULL;
+}
+
+static int
+daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server **srv_r)
+{
+	static struct lmtp_config lc;
+	static struct lmtp_handler h;
+	const char *err = NULL;
+	int fd;
+
+	lc.hostname = cf->domain;
+	lc.max_size = (size_t)cf->message_size_limit;
+	lc.timeout_s = 300;
+	lc.max_clients = (int)cf->lmtp_max_clients;
+	h.rcpt_check = router_rcpt_check;
+	h.spooled = daemon_spooled;
+	h.arg = (void *)cf;
+	if (lmtp_listen(cf->lmtp_listen, &fd, &err) == -1 ||
+	    lmtp_server_start(fd, &lc, e->sp, &h, srv_r, &err) == -1) {
+		log_warnx("lmtp listen=%s status=error reason=\"%s\"", cf->lmtp_listen, err);
+		return -1;
+	}
+	log_info("lmtp listen=%s", cf->lmtp_listen);
+	return 0;
+}
+
+/* --once: route everything, then deliver everything due, then return. */
+static int
+daemon_once(struct engine *router, struct engine *runner)
+{
+	if (router_run(router) == -1)
+		return EX_TEMPFAIL;
+	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)
+		;
+	return EX_OK;
+}
+
+static void
+daemon_signals(void)
 {
 	struct sigaction sa;
-	struct db *db = NULL;
-	const char *err = NULL;
-	char *dbpath = xasprintf("%s/mlistd.db", cf->data_dir);
 
-	if (db_open(dbpath, &db, &err) == -1) {
-		log_warnx("cannot open database path=%s reason=%s (run mlistctl init)", dbpath, err);
-		db_close(&db);
-		free(dbpath);
-		return EX_CANTCREAT;
-	}
-	free(dbpath);
-	log_info("starting config=%s domain=%s data_dir=%s language=%s", cf->file, cf->domain,
-	    cf->data_dir, cf->language);
-	daemon_roster_summary(db);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = daemon_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	while (!o->once && !daemon_stop)
-		pause();
-	log_info("stopping");
-	db_close(&db);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+daemon_loop(const struct config *cf, struct engine *router, struct engine *runner)
+{
+	struct lmtp_server *srv = NULL;
+	pthread_t qt;
+
+	if (*cf->lmtp_listen && daemon_start_lmtp(cf, router, &srv) == -1)
+		return EX_UNAVAILABLE;
+	if (pthread_create(&qt, NULL, daemon_queue_thread, runner) != 0) {
+		lmtp_server_stop(&srv);
+		return EX_OSERR;
+	}
+	while (!daemon_stop) {
+		if (router_run(router) > 0)
+			daemon_kick(&daemon_pending_queue);
+		daemon_wait(&daemon_pending_route, 1);
+	}
+	log_info("stopping signal=%d", (int)daemon_stop);
+	if (srv)
+		lmtp_server_stop(&srv);
+	daemon_kick(&daemon_pending_queue);
+	pthread_join(qt, NULL);
 	return EX_OK;
+}
+
+int
+daemon_run(const struct config *cf, const struct daemon_opts *o)
+{
+	struct engine router, runner;
+	const char *err = NULL;
+	int rc;
+
+	relay_global_init();
+	if (engine_open(&router, cf, &err) == -1 || engine_open(&runner, cf, &err) == -1) {
+		log_warnx("cannot open data_dir=%s reason=\"%s\" (run mlistctl init)", cf->data_dir,
+		    err);
+		return EX_CANTCREAT;
+	}
+	/* The router's decisions replace spool files: make its commits durable. */
+	db_exec(router.db, "PRAGMA synchronous=FULL");
+	log_info("starting config=%s domain=%s data_dir=%s language=%s relay=%s", cf->file,
+	    cf->domain, cf->data_dir, cf->language, *cf->smtp_relay ? cf->smtp_relay : "(outbox)");
+	daemon_roster_summary(router.db);
+	router_recover(&router);
+	daemon_signals();
+	rc = o->once ? daemon_once(&router, &runner) : daemon_loop(cf, &router, &runner);
+	engine_close(&router);
+	engine_close(&runner);
+	return rc;
 }

@@ -40,9 +40,10 @@ struct lmtp_config {
 	int		 max_clients;	/* simultaneous sessions (server only) */
 };
 
-/* Create a listening stream socket. addr is "host:port" with a numeric
- * IPv4 host ("127.0.0.1:8024"), "[v6]:port" ("[::1]:24"), or "unix:/path"
- * (a stale socket file at path is replaced). Port 0 picks a free port.
+/* Create a listening stream socket. addr is "host:port" ("127.0.0.1:8024";
+ * a name binds its first address; an empty host means any address),
+ * "[v6]:port" ("[::1]:24"), or "unix:/path" (a stale socket file at path
+ * is replaced). Port 0 picks a free port.
  * The caller owns *fd_r (or hands it to lmtp_server_start). */
 int lmtp_listen(const char *addr, int *fd_r, const char **error_r);
 

@@ -208,6 +208,21 @@ mime_header_raw(const struct mime_msg *m, const char *name)
 	return r;
 }
 
+char *
+mime_header_nth(const struct mime_msg *m, const char *name, int nth)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
+	int i, n = g_mime_header_list_get_count(list);
+
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0 && nth-- == 0)
+			return mime_trimdup(g_mime_header_get_value(h));
+	}
+	return NULL;
+}
+
 int
 mime_header_count(const struct mime_msg *m, const char *name)
 {

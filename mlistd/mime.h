@@ -41,6 +41,8 @@ void mime_free(struct mime_msg **m);
 char *mime_header(const struct mime_msg *m, const char *name);
 /* Same, undecoded but unfolded and trimmed. */
 char *mime_header_raw(const struct mime_msg *m, const char *name);
+/* The nth (0-based) message header of that name, decoded; NULL past the last. */
+char *mime_header_nth(const struct mime_msg *m, const char *name, int nth);
 int mime_header_count(const struct mime_msg *m, const char *name);
 
 /* Lower-cased addr-spec of the first From mailbox; NULL if none. */

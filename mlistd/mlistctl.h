@@ -46,5 +46,6 @@ char *ctl_path(const struct ctl *ctl, const char *rel);
 /* Command tables of each command file. */
 extern const struct ctl_cmd ctl_roster_cmds[];
 extern const struct ctl_cmd ctl_admin_cmds[];
+extern const struct ctl_cmd ctl_mail_cmds[];
 
 #endif

@@ -44,7 +44,8 @@ const char *const db_migrations[] = {
 	"CREATE TABLE message ("
 	"  id INTEGER PRIMARY KEY,"
 	"  token TEXT NOT NULL UNIQUE,"		/* public id: retour+TOKEN@, mlistctl status */
-	"  spool_id TEXT UNIQUE,"		/* the spool file it came from */
+	"  spool_id TEXT,"			/* the spool file it came from */
+	"  rcpt TEXT NOT NULL DEFAULT '',"	/* the envelope recipient it was for */
 	"  kind TEXT NOT NULL,"			/* broadcast notice report request reply bounce */
 	"  state TEXT NOT NULL,"		/* held sending done refused dropped */
 	"  sender TEXT NOT NULL DEFAULT '',"	/* envelope sender */
@@ -56,8 +57,10 @@ const char *const db_migrations[] = {
 	"  confirm_token TEXT UNIQUE,"		/* confirm+TOKEN@ while held for confirmation */
 	"  received INTEGER NOT NULL,"
 	"  released INTEGER,"			/* when fan-out was created */
+	"  raw BLOB,"				/* as received, while held */
 	"  body BLOB);"				/* outgoing message, CRLF */
 	"CREATE INDEX message_kind ON message(kind, received);"
+	"CREATE UNIQUE INDEX message_spool ON message(spool_id, rcpt);"
 	"CREATE TABLE delivery ("
 	"  id INTEGER PRIMARY KEY,"
 	"  message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,"

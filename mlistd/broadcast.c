@@ -1,0 +1,475 @@
+/*
+ * broadcast.c — national broadcasts (see broadcast.h).
+ *
+ * The decision, in order:
+ *  1. loops and automatic mail are dropped silently: our own X-Loop or
+ *     List-Id, Auto-Submitted other than "no", vacation/bounce/list mail;
+ *  2. the From address must be a national sender, else the message is held
+ *     and its author told once (rate-limited: no backscatter storms);
+ *  3. the target must name committees, else refused with a notice;
+ *  4. a proof: Authentication-Results from a trusted authserv-id with
+ *     dkim=pass for the author's domain, or the shared secret (Approved:),
+ *     else the message is held and the author asked to confirm by reply.
+ * An accepted broadcast is prepared once (headers, secret removed, CRLF)
+ * and stored with one delivery row per active contact, all in one
+ * transaction: after the commit the spool file can go.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "autoreply.h"
+#include "broadcast.h"
+#include "config.h"
+#include "db.h"
+#include "dmarc.h"
+#include "engine.h"
+#include "log.h"
+#include "mime.h"
+#include "notice.h"
+#include "roster.h"
+#include "util.h"
+
+/* Does any header named name contain needle (case-insensitive)? */
+static int
+broadcast_header_has(const struct mime_msg *m, const char *name, const char *needle)
+{
+	char *v;
+	int found = 0;
+
+	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
+		found = strcasestr(v, needle) != NULL;
+		free(v);
+	}
+	return found;
+}
+
+/* Step 1: a reason to drop silently, or NULL. */
+static const char *
+broadcast_drop_reason(struct engine *e, const struct mime_msg *m, const char *sender)
+{
+	char *list_id = xasprintf("<%s.%s>", e->cf->national_address, e->cf->domain);
+	const char *why = NULL;
+	char *v;
+
+	if (broadcast_header_has(m, "X-Loop", e->list_addr))
+		why = "loop: our X-Loop";
+	else if (broadcast_header_has(m, "List-Id", list_id))
+		why = "loop: our List-Id";
+	else if ((v = mime_header(m, "Auto-Submitted")) != NULL) {
+		if (strncasecmp(v, "no", 2) != 0 || (v[2] && !isspace((unsigned char)v[2]) &&
+		    v[2] != ';'))
+			why = "Auto-Submitted";
+		free(v);
+	}
+	if (why == NULL && autoreply_classify(m, sender, &why) == AUTO_NONE)
+		why = NULL;
+	free(list_id);
+	return why;
+}
+
+/* An Authentication-Results header from a trusted host with dkim=pass for
+ * the author's domain (header.d= or header.i= ending in it). */
+static int
+broadcast_dkim_pass(struct engine *e, const struct mime_msg *m, const char *author)
+{
+	size_t nids;
+	char **ids = config_list(e->cf->trusted_authserv_ids, &nids);
+	const char *domain = addr_domain(author);
+	char *v;
+	int ok = 0;
+
+	for (int i = 0; !ok && nids && (v = mime_header_nth(m, "Authentication-Results", i)); i++) {
+		char *semi = strchr(v, ';'), *p;
+		char *id = xstrndup(v, semi ? (size_t)(semi - v) : strlen(v));
+
+		str_trim(id);
+		if ((p = strchr(id, ' ')) != NULL)	/* authserv-id [version] */
+			*p = '\0';
+		for (size_t k = 0; !ok && k < nids; k++) {
+			if (strcasecmp(id, ids[k]) != 0)
+				continue;
+			for (p = v; (p = strcasestr(p, "dkim=pass")) != NULL; p += 9) {
+				char *end = strchr(p, ';'), *d;
+				char *res = xstrndup(p, end ? (size_t)(end - p) : strlen(p));
+
+				if (((d = strcasestr(res, "header.d=")) || (d = strcasestr(res, "header.i="))) &&
+				    (d = strpbrk(d, "=@")) != NULL) {
+					char *dom = d + 1;
+
+					if ((d = strchr(dom, '@')) != NULL)
+						dom = d + 1;
+					dom[strcspn(dom, " \t;)")] = '\0';
+					ok = strcasecmp(dom, domain) == 0;
+				}
+				free(res);
+				if (ok)
+					break;
+			}
+		}
+		free(id);
+		free(v);
+	}
+	config_list_free(ids, nids);
+	return ok;
+}
+
+/* Constant-time comparison of the shared secret. */
+static int
+broadcast_secret_ok(const char *configured, const char *given)
+{
+	size_t a = strlen(configured), b = strlen(given);
+	unsigned diff = (unsigned)(a ^ b);
+
+	if (a == 0)
+		return 0;
+	for (size_t i = 0; i < b; i++)
+		diff |= (unsigned char)given[i] ^ (unsigned char)configured[i % a];
+	return diff == 0;
+}
+
+int
+broadcast_targets(struct engine *e, const char *target, int64_t **ids_r, size_t *n_r)
+{
+	char *slug = str_slugify(target ? target : "");
+	struct db_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	/* regions are free text: compare their slugs in C */
+	st = db_query(e->db, "SELECT c.id, c.slug, c.region, (SELECT count(*) FROM committee_tag t"
+	    " WHERE t.committee_id = c.id AND t.tag = ?) FROM committee c ORDER BY c.id", "s", slug);
+	if (st == NULL) {
+		free(slug);
+		return -1;
+	}
+	while ((rc = db_step(st)) == 1) {
+		char *region = str_slugify(db_col_text(st, 2));
+		int match = *slug == '\0' || strcmp(db_col_text(st, 1), slug) == 0 ||
+		    strcmp(region, slug) == 0 || db_col_int(st, 3) > 0;
+
+		free(region);
+		if (!match)
+			continue;
+		ids = xrealloc(ids, (n + 1) * sizeof *ids);
+		ids[n++] = db_col_int(st, 0);
+	}
+	db_finalize(&st);
+	free(slug);
+	*ids_r = ids;
+	*n_r = n;
+	return rc == 0 ? 0 : -1;
+}
+
+/* The outgoing copy: list headers, secret removed, DMARC, CRLF. NULL on error. */
+static char *
+broadcast_prepare(struct engine *e, const char *raw, size_t rawlen, const char *token,
+    size_t *len_r)
+{
+	const struct config *cf = e->cf;
+	struct mime_msg *m;
+	const char *err;
+	char *secret = NULL, *author, *name, *subject, *v, *out;
+	static const char *const drop[] = { "Return-Path", "Delivered-To", "X-Original-To",
+	    "Bcc", "Approved", "Approve", "List-Id", "List-Help", "List-Unsubscribe",
+	    "List-Unsubscribe-Post", "List-Post", "List-Archive", "Precedence", "Reply-To",
+	    "Errors-To", "Disposition-Notification-To", "Return-Receipt-To" };
+
+	if (mime_parse(raw, rawlen, &m, &err) == -1)
+		return NULL;
+	mime_strip_approved(m, &secret);
+	free(secret);
+	for (size_t i = 0; i < nitems(drop); i++)
+		mime_remove_header(m, drop[i]);
+	author = mime_from_address(m);
+	name = mime_from_name(m);
+	v = xasprintf("\"%s\" <%s.%s>", cf->list_name, cf->national_address, cf->domain);
+	mime_set_header(m, "List-Id", v);
+	free(v);
+	v = xasprintf("<mailto:%s?subject=aide>", e->request_addr);
+	mime_set_header(m, "List-Help", v);
+	free(v);
+	v = xasprintf("<mailto:%s?subject=arret>", e->request_addr);
+	mime_set_header(m, "List-Unsubscribe", v);
+	free(v);
+	mime_set_header(m, "Precedence", "list");
+	mime_set_header(m, "X-Loop", e->list_addr);
+	v = engine_addr(e, cf->reply_prefix, token);
+	if (author && dmarc_should_munge(cf->dmarc_mitigation, addr_domain(author))) {
+		char *display = xasprintf("%s via %s", name && *name ? name : author, cf->list_name);
+		char *rt = xasprintf("%s, %s", v, author);
+
+		mime_set_from(m, display, e->list_addr);
+		mime_set_header(m, "X-Original-From", author);
+		mime_set_header(m, "Reply-To", strcmp(cf->dmarc_author_in, "cc") ? rt : v);
+		if (strcmp(cf->dmarc_author_in, "reply-to") != 0)
+			mime_add_header(m, "Cc", author);
+		free(display);
+		free(rt);
+	} else
+		mime_set_header(m, "Reply-To", v);
+	free(v);
+	subject = mime_subject(m);
+	if (*cf->subject_tag && strstr(subject, cf->subject_tag) == NULL) {
+		v = xasprintf("%s %s", cf->subject_tag, subject);
+		mime_set_header(m, "Subject", v);
+		free(v);
+	}
+	out = mime_serialize(m, 1, len_r);
+	free(subject);
+	free(author);
+	free(name);
+	mime_free(&m);
+	return out;
+}
+
+/* Delivery rows for every active contact of the target, one per address. */
+static int
+broadcast_fanout(struct engine *e, int64_t msg_id, const char *target, size_t *n_r)
+{
+	int64_t *ids;
+	size_t n, rows = 0;
+	int rc = 0;
+
+	if (broadcast_targets(e, target, &ids, &n) == -1)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct db_stmt *st = db_query(e->db, "SELECT id, email FROM contact WHERE"
+		    " committee_id = ? AND active ORDER BY id", "i", ids[i]);
+
+		if (st == NULL) {
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && db_step(st) == 1) {
+			char verp[33];
+
+			engine_token(verp, 16);
+			if (db_run(e->db, "INSERT INTO delivery (message_id, contact_id, committee_id,"
+			    " rcpt, verp, next_try) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1"
+			    " FROM delivery WHERE message_id = ? AND rcpt = ?)", "iiissiis", msg_id,
+			    db_col_int(st, 0), ids[i], db_col_text(st, 1), verp, (int64_t)now(),
+			    msg_id, db_col_text(st, 1)) == -1)
+				rc = -1;
+			else
+				rows += (size_t)db_changes(e->db);
+		}
+		db_finalize(&st);
+	}
+	free(ids);
+	*n_r = rows;
+	return rc;
+}
+
+/* Prepare and fan out message msg_id (held or new); in the caller's transaction. */
+static int
+broadcast_release(struct engine *e, int64_t msg_id, const char *token, const char *raw,
+    size_t rawlen, const char *target)
+{
+	size_t len, n;
+	char *body = broadcast_prepare(e, raw, rawlen, token, &len);
+
+	if (body == NULL)
+		return -2;
+	if (db_run(e->db, "UPDATE message SET state = 'sending', released = ?, body = ?, raw = NULL,"
+	    " confirm_token = NULL, reason = '' WHERE id = ?", "ibi", (int64_t)now(), body, len,
+	    msg_id) == -1 || broadcast_fanout(e, msg_id, target, &n) == -1) {
+		free(body);
+		return -1;
+	}
+	free(body);
+	log_info("msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
+	return 0;
+}
+
+static int
+broadcast_insert(struct engine *e, const struct inmsg *in, const struct mime_msg *m,
+    const char *author, const char *state, const char *reason, const char *confirm,
+    char token[33], int64_t *id_r)
+{
+	char *subject = mime_subject(m), *mid = mime_message_id(m);
+	int rc;
+
+	engine_token(token, 16);
+	rc = db_run(e->db, "INSERT INTO message (token, spool_id, rcpt, kind, state, sender, author,"
+	    " subject, message_id, target, reason, confirm_token, received, raw) VALUES (?, ?, ?,"
+	    " 'broadcast', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssssssssssib", token, in->spool_id,
+	    in->rcpt, state, in->sender, author ? author : "", subject, mid ? mid : "", in->ext,
+	    reason, confirm, (int64_t)now(), in->data, in->len);
+	*id_r = db_last_id(e->db);
+	free(subject);
+	free(mid);
+	return rc;
+}
+
+/* Decide and record; in one transaction opened by the caller. */
+static int
+broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
+{
+	char *author = mime_from_address(m), *subject = mime_subject(m), *secret = NULL;
+	const char *why = broadcast_drop_reason(e, m, in->sender), *state = "held";
+	char token[33], confirm[33] = "";
+	int64_t id, *ids = NULL;
+	size_t nids = 0;
+	int rc;
+
+	if (why == NULL && author == NULL)
+		why = "no From address";
+	if (why) {
+		rc = broadcast_insert(e, in, m, author, "dropped", why, NULL, token, &id);
+		log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token, author ? author : "",
+		    why);
+		goto out;
+	}
+	if (!roster_is_sender(e->db, author, "national")) {
+		rc = broadcast_insert(e, in, m, author, "held", "not a national sender", NULL, token, &id);
+		log_info("msgid=%s from=%s status=held reason=\"not a national sender\"", token, author);
+		if (rc == 0)
+			notice_send(e, "broadcast-refused", author, (const char *[]){ "SUBJECT", subject,
+			    "TOKEN", token, NULL });
+		goto out;
+	}
+	if (broadcast_targets(e, in->ext, &ids, &nids) == -1 || nids == 0) {
+		rc = ids == NULL && nids == 0 && *in->ext ? 0 : -1;
+		if (rc == 0) {
+			rc = broadcast_insert(e, in, m, author, "refused", "unknown target", NULL, token, &id);
+			log_info("msgid=%s from=%s status=refused reason=\"unknown target %s\"", token,
+			    author, in->ext);
+			if (rc == 0)
+				notice_send(e, "broadcast-unknown-target", author, (const char *[]){
+				    "SUBJECT", subject, "TARGET", in->ext, NULL });
+		}
+		goto out;
+	}
+	mime_strip_approved(m, &secret);
+	if (broadcast_dkim_pass(e, m, author))
+		why = "dkim";
+	else if (secret && broadcast_secret_ok(e->cf->approve_password, secret))
+		why = "approved";
+	else {
+		engine_token(confirm, 16);
+		why = NULL;
+	}
+	rc = broadcast_insert(e, in, m, author, state, why ? "" : "awaiting confirmation",
+	    why ? NULL : confirm, token, &id);
+	if (rc == 0 && why) {
+		log_info("msgid=%s from=%s proof=%s", token, author, why);
+		rc = broadcast_release(e, id, token, in->data, in->len, in->ext);
+	} else if (rc == 0) {
+		char *reply = engine_addr(e, e->cf->confirm_prefix, confirm);
+
+		log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
+		notice_send(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
+		    "CONFIRM_ADDRESS", reply, "TOKEN", token, NULL });
+		free(reply);
+	}
+out:
+	free(ids);
+	free(secret);
+	free(subject);
+	free(author);
+	return rc;
+}
+
+int
+broadcast_accept(struct engine *e, const struct inmsg *in)
+{
+	struct mime_msg *m;
+	const char *err;
+	int rc;
+
+	if (mime_parse(in->data, in->len, &m, &err) == -1) {
+		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
+		return -2;
+	}
+	if (db_begin(e->db) == -1) {
+		mime_free(&m);
+		return -1;
+	}
+	rc = broadcast_decide(e, in, m);
+	mime_free(&m);
+	if (rc == 0 && db_commit(e->db) == 0)
+		return 0;
+	db_rollback(e->db);
+	return rc == -2 ? -2 : -1;
+}
+
+/* Release a held message row (by id) inside a transaction. */
+static int
+broadcast_release_row(struct engine *e, int64_t id)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT token, raw, target FROM message WHERE id = ?"
+	    " AND state = 'held' AND raw IS NOT NULL", "i", id);
+	int rc = -1;
+
+	if (st && db_step(st) == 1) {
+		size_t len;
+		const void *raw = db_col_blob(st, 1, &len);
+		char *token = xstrdup(db_col_text(st, 0)), *target = xstrdup(db_col_text(st, 2));
+		char *copy = xmalloc(len + 1);
+
+		memcpy(copy, raw, len);
+		copy[len] = '\0';
+		db_finalize(&st);
+		rc = broadcast_release(e, id, token, copy, len, target);
+		free(copy);
+		free(token);
+		free(target);
+	}
+	db_finalize(&st);
+	return rc;
+}
+
+int
+broadcast_confirm(struct engine *e, const struct inmsg *in)
+{
+	int64_t id;
+	struct mime_msg *m;
+	const char *err;
+	char *from = NULL;
+	int rc = 0;
+
+	if (mime_parse(in->data, in->len, &m, &err) == 0) {
+		from = mime_from_address(m);
+		mime_free(&m);
+	}
+	id = db_int(e->db, 0, "SELECT id FROM message WHERE confirm_token = ? AND state = 'held'"
+	    " AND received > ?", "si", in->ext, (int64_t)(now() - e->cf->confirm_lifetime));
+	/* The confirmation must come from the author (a national sender). */
+	if (id > 0 && from && db_int(e->db, 0, "SELECT count(*) FROM message WHERE id = ? AND"
+	    " author = ? COLLATE NOCASE", "is", id, from) > 0) {
+		if (db_begin(e->db) == -1)
+			rc = -1;
+		else if ((rc = broadcast_release_row(e, id)) == 0 && db_commit(e->db) == 0)
+			log_info("confirm=%s from=%s status=released", in->ext, from);
+		else {
+			db_rollback(e->db);
+			rc = rc == -2 ? -2 : -1;
+		}
+	} else
+		log_info("confirm=%s from=%s status=ignored reason=\"unknown, expired or not the author\"",
+		    in->ext, from ? from : "");
+	free(from);
+	return rc;
+}
+
+int
+broadcast_release_token(struct engine *e, const char *token, const char **err_r)
+{
+	int64_t id = db_int(e->db, 0, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'"
+	    " AND state = 'held'", "s", token);
+
+	if (id <= 0) {
+		*err_r = "no held broadcast with that id";
+		return -2;
+	}
+	if (db_begin(e->db) == -1 || broadcast_release_row(e, id) != 0 || db_commit(e->db) == -1) {
+		db_rollback(e->db);
+		*err_r = db_errmsg(e->db);
+		return -1;
+	}
+	return 0;
+}

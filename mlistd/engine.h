@@ -1,0 +1,31 @@
+/*
+ * engine.h — what the mail-handling modules share while they run: the
+ * configuration, a database connection of their own thread, the spool.
+ * One engine per thread (the database connection is not shared).
+ */
+#ifndef MLISTD_ENGINE_H
+#define MLISTD_ENGINE_H
+
+#include <stdint.h>
+
+struct config;
+struct db;
+struct spool;
+
+struct engine {
+	const struct config	*cf;
+	struct db		*db;
+	struct spool		*sp;
+	char			*list_addr;	/* national@domain */
+	char			*request_addr;	/* aide@domain */
+};
+
+/* Open the database and the spool under cf->data_dir. -1 with error_r. */
+int engine_open(struct engine *e, const struct config *cf, const char **error_r);
+void engine_close(struct engine *e);
+/* A new random public token (hex, 2*nbytes chars) into out. */
+void engine_token(char *out, size_t nbytes);
+/* Our address local[+ext]@domain (caller frees). */
+char *engine_addr(const struct engine *e, const char *local, const char *ext);
+
+#endif

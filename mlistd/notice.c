@@ -1,0 +1,142 @@
+/*
+ * notice.c — templated notices (see notice.h). The template decides the
+ * words; this file adds what every notice shares (list name, addresses),
+ * builds the MIME message and queues it as one delivery.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "log.h"
+#include "mime.h"
+#include "notice.h"
+#include "tmpl.h"
+#include "util.h"
+
+static void
+notice_common_vars(const struct engine *e, struct tmpl_dict *d)
+{
+	tmpl_set(d, "LIST_NAME", e->cf->list_name);
+	tmpl_set(d, "DOMAIN", e->cf->domain);
+	tmpl_set(d, "LIST_ADDRESS", e->list_addr);
+	tmpl_set(d, "REQUEST_ADDRESS", e->request_addr);
+}
+
+/* Split "Subject: x\n...\n\nbody" into subject and body. */
+static int
+notice_split(char *text, char **subject_r, char **body_r)
+{
+	char *body = strstr(text, "\n\n"), *line, *save = NULL;
+
+	*subject_r = NULL;
+	if (body == NULL)
+		return -1;
+	*body = '\0';
+	body += 2;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (str_has_prefix_ci(line, "Subject:"))
+			*subject_r = xstrdup(str_trim(line + 8));
+	if (*subject_r == NULL)
+		return -1;
+	*body_r = xstrdup(body);
+	return 0;
+}
+
+int
+notice_render(const struct engine *e, const char *name, const char *const *vars,
+    char **subject_r, char **body_r, const char **error_r)
+{
+	char *file = xasprintf("%s.txt", name), *path, *text = NULL;
+	struct tmpl_dict *d;
+	int rc = -1;
+
+	path = tmpl_find(e->cf->templates_dir, e->cf->language, file);
+	free(file);
+	if (path == NULL) {
+		*error_r = "template not found";
+		return -1;
+	}
+	d = tmpl_dict_new();
+	notice_common_vars(e, d);
+	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
+		tmpl_set(d, vars[i], vars[i + 1]);
+	if (tmpl_expand(path, d, TMPL_TEXT, &text, error_r) == 0) {
+		rc = notice_split(text, subject_r, body_r);
+		if (rc == -1)
+			*error_r = "template has no \"Subject:\" line and blank line";
+	}
+	tmpl_dict_free(&d);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* At most max_autoresponses_per_day notices to one address in 24 hours. */
+static int
+notice_allowed(struct engine *e, const char *rcpt, const char *name)
+{
+	int64_t n = db_int(e->db, 0, "SELECT count(*) FROM autoresponse WHERE email = ? AND at > ?",
+	    "si", rcpt, (int64_t)(now() - 86400));
+
+	if (n >= e->cf->max_autoresponses_per_day) {
+		log_info("notice=%s rcpt=%s status=suppressed reason=rate-limit", name, rcpt);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+notice_queue(struct engine *e, const char *rcpt, const char *subject, const char *body,
+    size_t len, const char *name)
+{
+	char token[33], verp[33];
+	int64_t id, t = now();
+
+	engine_token(token, 16);
+	engine_token(verp, 16);
+	if (db_begin(e->db) == -1)
+		return -1;
+	if (db_run(e->db, "INSERT INTO message (token, kind, state, author, subject, received,"
+	    " released, body) VALUES (?, 'notice', 'sending', ?, ?, ?, ?, ?)", "sssiib", token,
+	    e->request_addr, subject, t, t, body, len) == -1)
+		goto fail;
+	id = db_last_id(e->db);
+	if (db_run(e->db, "INSERT INTO delivery (message_id, rcpt, verp, next_try) VALUES"
+	    " (?, ?, ?, ?)", "issi", id, rcpt, verp, t) == -1 ||
+	    db_run(e->db, "INSERT INTO autoresponse (email, at, what) VALUES (?, ?, ?)", "sis",
+	    rcpt, t, name) == -1)
+		goto fail;
+	if (db_commit(e->db) == -1)
+		goto fail;
+	log_info("notice=%s msgid=%s rcpt=%s status=queued", name, token, rcpt);
+	return 0;
+fail:
+	log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, db_errmsg(e->db));
+	db_rollback(e->db);
+	return -1;
+}
+
+int
+notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars)
+{
+	const char *err = NULL;
+	const char *hdrs[] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr, NULL };
+	char *subject, *body, *msg;
+	size_t len;
+	int rc;
+
+	if (!notice_allowed(e, rcpt, name))
+		return 1;
+	if (notice_render(e, name, vars, &subject, &body, &err) == -1) {
+		log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, err);
+		return -1;
+	}
+	msg = mime_build_text(e->cf->list_name, e->request_addr, rcpt, subject, body, hdrs, 1, &len);
+	rc = msg ? notice_queue(e, rcpt, subject, msg, len, name) : -1;
+	free(msg);
+	free(subject);
+	free(body);
+	return rc;
+}

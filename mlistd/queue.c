@@ -1,0 +1,275 @@
+/*
+ * queue.c — the delivery runner (see queue.h).
+ *
+ * Due rows are read in chunks (QUEUE_CHUNK) so memory stays flat whatever
+ * the roster size; a chunk's messages share one body buffer per message,
+ * only the envelope differs (VERP reverse path per contact). Outcomes come
+ * back from the relay threads through queue_done(), which owns the
+ * database connection under a mutex.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "log.h"
+#include "maildir.h"
+#include "queue.h"
+#include "relay.h"
+#include "util.h"
+
+#define QUEUE_CHUNK 4096
+
+struct queue_body {
+	int64_t	 message_id;
+	char	*data;
+	size_t	 len;
+	char	*token;
+	int	 null_sender;	/* notices go out with <> */
+	int64_t	 released;
+};
+
+struct queue_row {
+	int64_t	 id;
+	int	 attempts;
+	char	*rcpt;
+	char	*reverse_path;
+	struct queue_body *body;
+};
+
+struct queue_batch {
+	struct engine		*e;
+	pthread_mutex_t		 lock;
+	struct queue_body	**bodies;	/* pointers: rows keep them */
+	size_t			 nbodies;
+	long			 sent, deferred, failed;
+};
+
+static struct queue_body *
+queue_body(struct queue_batch *b, int64_t message_id)
+{
+	struct db_stmt *st;
+	struct queue_body *qb;
+
+	for (size_t i = 0; i < b->nbodies; i++)
+		if (b->bodies[i]->message_id == message_id)
+			return b->bodies[i];
+	st = db_query(b->e->db, "SELECT body, token, kind, coalesce(released, received) FROM"
+	    " message WHERE id = ?", "i", message_id);
+	if (st == NULL || db_step(st) != 1 || db_col_null(st, 0)) {
+		db_finalize(&st);
+		return NULL;
+	}
+	b->bodies = xrealloc(b->bodies, (b->nbodies + 1) * sizeof *b->bodies);
+	qb = b->bodies[b->nbodies++] = xcalloc(1, sizeof *qb);
+	const void *p = db_col_blob(st, 0, &qb->len);
+	qb->data = xmalloc(qb->len + 1);
+	memcpy(qb->data, p, qb->len);
+	qb->data[qb->len] = '\0';
+	qb->message_id = message_id;
+	qb->token = xstrdup(db_col_text(st, 1));
+	qb->null_sender = strcmp(db_col_text(st, 2), "notice") == 0;
+	qb->released = db_col_int(st, 3);
+	db_finalize(&st);
+	return qb;
+}
+
+static long
+queue_backoff(const struct config *cf, int attempts)
+{
+	long d = cf->retry_min;
+
+	for (int i = 1; i < attempts && d < cf->retry_max; i++)
+		d *= 2;
+	return d < cf->retry_max ? d : cf->retry_max;
+}
+
+static void
+queue_record(struct queue_batch *b, struct queue_row *row, enum relay_outcome outcome,
+    int code, const char *text)
+{
+	const struct config *cf = b->e->cf;
+	time_t t = now();
+	const char *state = outcome == RELAY_SENT ? "sent" : outcome == RELAY_FAILED ? "failed" :
+	    "deferred";
+	int64_t next = t;
+
+	if (outcome == RELAY_DEFERRED) {
+		next = t + queue_backoff(cf, row->attempts + 1);
+		if (t - row->body->released >= cf->queue_lifetime)
+			state = "failed";	/* given up: too old */
+	}
+	if (db_run(b->e->db, "UPDATE delivery SET state = ?, attempts = attempts + 1, next_try = ?,"
+	    " last_code = ?, last_reply = ?, updated = ? WHERE id = ?", "sidsii", state, next,
+	    code, text, (int64_t)t, row->id) == -1)
+		log_warnx("delivery=%lld status=error reason=\"%s\"", (long long)row->id,
+		    db_errmsg(b->e->db));
+	if (strcmp(state, "sent") == 0)
+		b->sent++;
+	else if (strcmp(state, "failed") == 0) {
+		b->failed++;
+		log_info("msgid=%s rcpt=%s status=failed code=%d reply=\"%s\"", row->body->token,
+		    row->rcpt, code, text);
+	} else {
+		b->deferred++;
+		log_info("msgid=%s rcpt=%s status=deferred code=%d reply=\"%s\" retry_in=%lld",
+		    row->body->token, row->rcpt, code, text, (long long)(next - t));
+	}
+}
+
+static void
+queue_done(struct relay_item *item, void *arg)
+{
+	struct queue_batch *b = arg;
+	char text[300];
+
+	snprintf(text, sizeof text, "%d%s%s %s", item->code, *item->enhanced ? " " : "",
+	    item->enhanced, item->text);
+	pthread_mutex_lock(&b->lock);
+	queue_record(b, item->user, item->outcome, item->code, item->code ? text : item->text);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static size_t
+queue_load(struct queue_batch *b, struct queue_row **rows_r)
+{
+	struct engine *e = b->e;
+	struct db_stmt *st = db_query(e->db, "SELECT id, message_id, rcpt, verp, attempts FROM"
+	    " delivery WHERE state IN ('queued', 'deferred') AND next_try <= ? ORDER BY id LIMIT ?",
+	    "ii", (int64_t)now(), (int64_t)QUEUE_CHUNK);
+	struct queue_row *rows = NULL;
+	size_t n = 0;
+
+	while (st && db_step(st) == 1) {
+		int64_t mid = db_col_int(st, 1);
+		struct queue_row *r;
+		struct queue_body *qb;
+
+		rows = xrealloc(rows, (n + 1) * sizeof *rows);
+		r = &rows[n];
+		r->id = db_col_int(st, 0);
+		r->rcpt = xstrdup(db_col_text(st, 2));
+		r->reverse_path = xasprintf("%s+%s@%s", e->cf->bounce_prefix, db_col_text(st, 3),
+		    e->cf->domain);
+		r->attempts = (int)db_col_int(st, 4);
+		if ((qb = queue_body(b, mid)) == NULL) {
+			/* no body (erased or broken): give up on this row, loudly */
+			free(r->rcpt);
+			free(r->reverse_path);
+			db_run(e->db, "UPDATE delivery SET state = 'failed', last_reply = 'no message"
+			    " body' WHERE id = ?", "i", db_col_int(st, 0));
+			continue;
+		}
+		if (qb->null_sender)
+			r->reverse_path[0] = '\0';
+		r->body = qb;
+		n++;
+	}
+	db_finalize(&st);
+	*rows_r = rows;
+	return n;
+}
+
+static void
+queue_send_relay(struct queue_batch *b, struct queue_row *rows, size_t n)
+{
+	const struct config *cf = b->e->cf;
+	struct relay_item *items = xcalloc(n, sizeof *items);
+	struct relay_config rc = { 0 };
+	char *password = NULL;
+	size_t plen;
+
+	rc.hosts = config_list(cf->smtp_relay, &rc.nhosts);
+	rc.tls = !strcmp(cf->smtp_tls, "starttls") ? RELAY_TLS_STARTTLS :
+	    !strcmp(cf->smtp_tls, "tls") ? RELAY_TLS_TLS : RELAY_TLS_NONE;
+	rc.tls_verify = cf->smtp_tls_verify;
+	rc.ca_file = *cf->smtp_ca_file ? cf->smtp_ca_file : NULL;
+	if (*cf->smtp_user && file_read(cf->smtp_password_file, 4096, &password, &plen) == 0) {
+		rc.user = cf->smtp_user;
+		rc.password = str_trim(password);
+	}
+	rc.helo = *cf->smtp_helo_name ? cf->smtp_helo_name : cf->domain;
+	rc.timeout_ms = (int)cf->smtp_timeout * 1000;
+	rc.max_msgs_per_session = 1000;
+	for (size_t i = 0; i < n; i++) {
+		items[i].reverse_path = rows[i].reverse_path;
+		items[i].rcpt = rows[i].rcpt;
+		items[i].data = rows[i].body->data;
+		items[i].len = rows[i].body->len;
+		items[i].outcome = RELAY_PENDING;
+		items[i].user = &rows[i];
+	}
+	relay_send_parallel(&rc, items, n, (int)cf->smtp_connections, queue_done, b);
+	config_list_free(rc.hosts, rc.nhosts);
+	free(password);
+	free(items);
+}
+
+static void
+queue_send_maildir(struct queue_batch *b, struct queue_row *rows, size_t n)
+{
+	char *dir = xasprintf("%s/outbox", b->e->cf->data_dir), *name;
+	const char *err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (maildir_deliver(dir, rows[i].body->data, rows[i].body->len, rows[i].rcpt,
+		    rows[i].reverse_path, &name, &err) == 0) {
+			queue_record(b, &rows[i], RELAY_SENT, 250, "250 delivered to the local outbox");
+			free(name);
+		} else
+			queue_record(b, &rows[i], RELAY_DEFERRED, 0, err);
+	}
+	free(dir);
+}
+
+long
+queue_run(struct engine *e)
+{
+	struct queue_batch b = { .e = e };
+	struct queue_row *rows;
+	long total = 0;
+	size_t n;
+
+	pthread_mutex_init(&b.lock, NULL);
+	while ((n = queue_load(&b, &rows)) > 0) {
+		if (*e->cf->smtp_relay)
+			queue_send_relay(&b, rows, n);
+		else
+			queue_send_maildir(&b, rows, n);
+		for (size_t i = 0; i < n; i++) {
+			free(rows[i].rcpt);
+			free(rows[i].reverse_path);
+		}
+		free(rows);
+		total += (long)n;
+		if (b.deferred + b.failed == total && total >= QUEUE_CHUNK)
+			break;	/* the relay is down: do not spin through the whole queue */
+	}
+	for (size_t i = 0; i < b.nbodies; i++) {
+		free(b.bodies[i]->data);
+		free(b.bodies[i]->token);
+		free(b.bodies[i]);
+	}
+	free(b.bodies);
+	pthread_mutex_destroy(&b.lock);
+	if (total)
+		log_info("queue run deliveries=%ld sent=%ld deferred=%ld failed=%ld", total, b.sent,
+		    b.deferred, b.failed);
+	db_run(e->db, "UPDATE message SET state = 'done' WHERE state = 'sending' AND NOT EXISTS"
+	    " (SELECT 1 FROM delivery d WHERE d.message_id = message.id AND d.state IN ('queued',"
+	    " 'deferred'))", "");
+	return total;
+}
+
+long
+queue_next_due(struct engine *e)
+{
+	int64_t t = db_int(e->db, -1, "SELECT min(next_try) FROM delivery WHERE state IN"
+	    " ('queued', 'deferred')", "");
+
+	if (t <= 0)
+		return -1;
+	return t > now() ? (long)(t - now()) : 0;
+}

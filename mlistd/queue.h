@@ -1,0 +1,26 @@
+/*
+ * queue.h — the delivery runner: sends every due delivery row (queued, or
+ * deferred whose next_try has come) through the relay, or into the local
+ * outbox Maildir when no smtp_relay is configured, and records each
+ * outcome as soon as it is known:
+ *   250      -> sent (with the server's reply)
+ *   4xx, connection trouble -> deferred, next_try = now + retry_min * 2^(n-1)
+ *               capped at retry_max; failed "expired" after queue_lifetime
+ *   5xx      -> failed (never retried)
+ * Each outcome is committed on its own, so a crash re-sends at most the
+ * messages in flight, never one already recorded as sent.
+ */
+#ifndef MLISTD_QUEUE_H
+#define MLISTD_QUEUE_H
+
+#include <time.h>
+
+struct engine;
+
+/* Send what is due now. Returns the number of deliveries attempted, -1 on
+ * a database error. */
+long queue_run(struct engine *e);
+/* Seconds until the next deferred delivery is due (-1: none waiting). */
+long queue_next_due(struct engine *e);
+
+#endif

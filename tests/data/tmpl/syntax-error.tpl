@@ -1,0 +1,2 @@
+Hello {{NAME}}
+{{#ROW}}unclosed {{/OTHER}}

@@ -1,0 +1,7 @@
+Bonjour {{NAME}},
+
+Votre comité : {{COMMITTEE}} ({{COUNT}} membres).
+{{#ROW}}{{N}}. {{EMAIL}} [{{COMMITTEE}}]
+{{/ROW}}{{#FOOTER}}-- 
+{{SIGNATURE}}
+{{/FOOTER}}
