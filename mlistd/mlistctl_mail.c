@@ -2,6 +2,8 @@
  * mlistctl_mail.c — mail commands: inject (the MTA pipe), messages,
  * status, release.
  *
+ * inject takes the envelope as the MTA gives it (--sender "<>" for a
+ * bounce: the sender is never guessed from the headers).
  * inject exits 0 only once the message is durably in the spool; 75
  * (EX_TEMPFAIL) on any temporary trouble so the MTA retries; 67 (EX_NOUSER)
  * for an address that is not ours; 65 (EX_DATAERR) for a message over
@@ -69,7 +71,7 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		{ "rcpt", required_argument, NULL, 'r' }, { "sender", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *rcpts[64], *sender = "", *err = NULL;
+	const char *rcpts[64], *sender = NULL, *err = NULL;
 	size_t nrcpt = 0;
 	struct spool *sp = NULL;
 	struct spool_writer *w = NULL;
@@ -82,12 +84,14 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		else if (c == 's' || c == 'f')
 			sender = optarg;
 		else
-			return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE [--sender ADRESSE]"
+			return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE --sender ADRESSE"
 			    " < message", tr("usage", "usage"));
 	}
-	if (nrcpt == 0 || optind != argc)
-		return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE [--sender ADRESSE]"
+	if (nrcpt == 0 || sender == NULL || optind != argc)
+		return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE --sender ADRESSE|\"<>\""
 		    " < message", tr("usage", "usage"));
+	if (strcmp(sender, "<>") == 0)
+		sender = "";
 	for (size_t i = 0; i < nrcpt; i++)
 		if (router_role(&ctl->cf, rcpts[i]) == ROLE_NONE)
 			return ctl_fail(EX_NOUSER, tr("%s : adresse inconnue ici", "%s: not one of our"
@@ -171,7 +175,7 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct ctl_cmd ctl_mail_cmds[] = {
-	{ "inject", cmd_inject, 0, "--rcpt ADRESSE [--sender ADRESSE] < message",
+	{ "inject", cmd_inject, 0, "--rcpt ADRESSE --sender ADRESSE|'<>' < message",
 	  "dépose un message dans la file (pour le MTA : pipe)",
 	  "put a message into the spool (for the MTA: pipe)" },
 	{ "messages", cmd_messages, 1, "",

@@ -122,13 +122,19 @@ int
 notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars)
 {
 	const char *err = NULL;
-	const char *hdrs[] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr, NULL };
+	const char *hdrs[] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr, NULL, NULL,
+	    NULL };
 	char *subject, *body, *msg;
 	size_t len;
 	int rc;
 
 	if (!notice_allowed(e, rcpt, name))
 		return 1;
+	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
+		if (strcmp(vars[i], "REPLY_TO") == 0) {
+			hdrs[4] = "Reply-To";
+			hdrs[5] = vars[i + 1];
+		}
 	if (notice_render(e, name, vars, &subject, &body, &err) == -1) {
 		log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, err);
 		return -1;

@@ -12,7 +12,8 @@
 struct engine;
 
 /* Queue notice NAME (".txt" added) to rcpt. vars: "KEY", "value", ...,
- * NULL (keys are constants). Rate-limited per address by
+ * NULL (keys are constants); a "REPLY_TO" var also sets the Reply-To
+ * header. Rate-limited per address by
  * max_autoresponses_per_day. Returns 0 queued, 1 suppressed by the limit,
  * -1 error (logged). Runs inside the caller's transaction if any. */
 int notice_send(struct engine *e, const char *name, const char *rcpt,

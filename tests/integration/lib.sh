@@ -4,6 +4,7 @@ set -u
 top=${MLISTD_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${MLISTD_BUILD:-$top/build}
 work=$(mktemp -d /tmp/mlistd-it-XXXXXX)
+chmod 755 "$work"	# smtp-sink drops privileges to nobody
 pids=""
 checks=0
 cleanup() {
@@ -14,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$work/daemon.log" ] && tail -n 15 "$work/daemon.log"; exit 1; }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 # expect_rc WANT DESCRIPTION command...
 expect_rc() {
@@ -51,3 +52,25 @@ write_conf() {
 }
 ctl() { "$build/mlistctl" -c "$work/mlistd.conf" "$@"; }
 finish() { echo "$checks passed, 0 failed"; }
+
+# start_sink PORT DIR [OPTIONS...]: Postfix's smtp-sink dumping each message into DIR.
+start_sink() {
+    port=$1; dir=$2; shift 2
+    mkdir -p "$dir"; chmod 777 "$dir"
+    user=""; [ "$(id -u)" -eq 0 ] && user="-u nobody"
+    /usr/sbin/smtp-sink $user "$@" -d "$dir/%M." 127.0.0.1:"$port" 256 &
+    sink_pid=$!
+    pids="$pids $sink_pid"
+    wait_port "$port"
+}
+stop_sink() { kill "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null; }
+# wait_files DIR N [SECONDS]: until DIR holds at least N files.
+wait_files() {
+    i=0; lim=$(( ${3:-20} * 10 ))
+    while [ "$(ls "$1" | wc -l)" -lt "$2" ]; do
+        i=$((i + 1)); [ $i -gt $lim ] && fail "only $(ls "$1" | wc -l) of $2 messages in $1"
+        sleep 0.1
+    done
+}
+# count_rcpt DIR ADDRESS: messages in DIR delivered to ADDRESS.
+count_rcpt() { grep -l -i "^X-Rcpt-Args: <$2>" "$1"/* 2>/dev/null | wc -l; }
