@@ -33,7 +33,7 @@ fi
 if [ "$what" != unit ]; then
     for t in "$top"/tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
-        run_one "$(basename "$t" .sh)" timeout 600 sh "$t"
+        run_one "$(basename "$t" .sh)" timeout 600 bash "$t"
     done
 fi
 [ -n "$failed" ] && echo "failed:$failed"
