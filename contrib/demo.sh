@@ -17,7 +17,9 @@ templates_dir = $top/templates
 language = fr
 lmtp_listen = 127.0.0.1:8024
 approve_password = demo-secret
+dmarc_mitigation = munge
 CONF
+    first=1
 fi
 ctl="$top/$build/mlistctl -c $demo/mlistd.conf"
 $ctl init
@@ -27,6 +29,27 @@ $ctl sender add presidence@national.example.org --role national --name "Préside
 $ctl sender add redaction@national.example.org --role editor --name "Rédaction du bulletin" 2>/dev/null || true
 echo "== demo roster: $($ctl committee list | wc -l) committees =="
 $ctl committee list
-[ -x "$top/contrib/demo-mail.sh" ] && "$top/contrib/demo-mail.sh" "$top/$build" "$demo" &
-echo "== mlistd in the foreground (Ctrl-C to stop) =="
+if [ -n "${first:-}" ]; then
+    # A first broadcast, so the outbox shows what the committees receive.
+    $ctl inject --rcpt national@comites.example.org --sender bureau@national.example.org <<'MAIL'
+From: Bureau national <bureau@national.example.org>
+To: national@comites.example.org
+Subject: Bienvenue sur la liste des comités
+Approved: demo-secret
+
+Bonjour à toutes et à tous,
+
+Ce message de démonstration est envoyé aux contacts désignés de chaque comité.
+
+Le bureau national
+MAIL
+fi
+cat <<HELP
+== mlistd in the foreground (Ctrl-C to stop) ==
+   outgoing mail: $demo/data/outbox/new/   (one file per contact)
+   send another:  swaks --protocol LMTP --server 127.0.0.1:8024 \\
+                    --from bureau@national.example.org --to national+bretagne@comites.example.org \\
+                    --header "Approved: demo-secret" --header "Subject: Test"
+   then:          $build/mlistctl -c $demo/mlistd.conf messages
+HELP
 exec "$top/$build/mlistd" -c "$demo/mlistd.conf" -f

@@ -213,11 +213,27 @@ broadcast_prepare(struct engine *e, const char *raw, size_t rawlen, const char *
 		mime_set_header(m, "Reply-To", v);
 	free(v);
 	subject = mime_subject(m);
-	if (*cf->subject_tag && strstr(subject, cf->subject_tag) == NULL) {
+	/* Set again even untagged: a raw 8-bit Subject goes out RFC 2047 encoded. */
+	if (*cf->subject_tag && strstr(subject, cf->subject_tag) == NULL)
 		v = xasprintf("%s %s", cf->subject_tag, subject);
-		mime_set_header(m, "Subject", v);
-		free(v);
+	else
+		v = xstrdup(subject);
+	mime_set_header(m, "Subject", v);
+	free(v);
+	if ((v = mime_header(m, "Date")) == NULL) {
+		char date[64];
+
+		time_rfc5322(now(), date, sizeof date);
+		mime_set_header(m, "Date", date);
 	}
+	free(v);
+	if ((v = mime_message_id(m)) == NULL) {
+		char *mid = xasprintf("<%s@%s>", token, cf->domain);
+
+		mime_set_header(m, "Message-ID", mid);
+		free(mid);
+	}
+	free(v);
 	out = mime_serialize(m, 1, len_r);
 	free(subject);
 	free(author);
