@@ -379,7 +379,8 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 
 		log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
 		notice_send(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
-		    "CONFIRM_ADDRESS", reply, "REPLY_TO", reply, "TOKEN", token, NULL });
+		    "CONFIRM_ADDRESS", reply, "REPLY_TO", reply, "TOKEN", token,
+		    "TARGET", *in->ext ? in->ext : "*", NULL });
 		free(reply);
 	}
 out:

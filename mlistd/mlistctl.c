@@ -168,6 +168,10 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof ctl);
 	i18n_set_language(env_lang);
 	log_init("mlistctl", 1);
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		ctl_help();
+		return EX_OK;
+	}
 	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (opt) {
 		case 'c': ctl.conf_path = optarg; break;
@@ -194,7 +198,8 @@ main(int argc, char **argv)
 	if (ctl_wants_help(argc - words + 1, argv + words - 1))
 		return ctl_usage(cmd);
 	if ((rc = ctl_open(&ctl, cmd->needs_db)) != EX_OK)
-		return rc;
+		/* For the MTA pipe, set-up trouble is temporary: the MTA keeps the mail. */
+		return strcmp(cmd->name, "inject") == 0 ? EX_TEMPFAIL : rc;
 	optind = 0;	/* glibc: full getopt reset for the command's own options */
 	rc = cmd->fn(&ctl, argc - words + 1, argv + words - 1);
 	db_close(&ctl.db);
