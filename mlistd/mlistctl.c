@@ -72,6 +72,7 @@ ctl_open(struct ctl *ctl, int needs_db)
 		path = config_find(ctl->conf_path);
 		if (config_load(&ctl->cf, path, stderr) != 0) {
 			free(path);
+			config_free(&ctl->cf);
 			return EX_CONFIG;
 		}
 		free(path);

@@ -55,6 +55,7 @@ main(int argc, char **argv)
 	path = config_find(conf);
 	if (config_load(&cf, path, stderr) != 0) {
 		free(path);
+		config_free(&cf);
 		return EX_CONFIG;
 	}
 	free(path);
