@@ -378,9 +378,11 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 		char *reply = engine_addr(e, e->cf->confirm_prefix, confirm);
 
 		log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
-		notice_send(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
-		    "CONFIRM_ADDRESS", reply, "REPLY_TO", reply, "TOKEN", token,
-		    "TARGET", *in->ext ? in->ext : "*", NULL });
+		struct notice_opts o = { .reply_to = reply };
+
+		notice_send_opts(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
+		    "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET", *in->ext ? in->ext : "*",
+		    NULL }, &o);
 		free(reply);
 	}
 out:

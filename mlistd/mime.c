@@ -1175,7 +1175,7 @@ mime_build_text(const char *from_name, const char *from_addr, const char *to,
 	mime_build_headers(&m, from_name, from_addr, to, subject);
 	for (i = 0; extra_headers != NULL && extra_headers[i] != NULL &&
 	    extra_headers[i + 1] != NULL; i += 2)
-		mime_add_header(&m, extra_headers[i], extra_headers[i + 1]);
+		mime_set_header(&m, extra_headers[i], extra_headers[i + 1]);	/* may replace Message-ID */
 	tp = g_mime_text_part_new_with_subtype("plain");
 	body = mime_body_lf(body_utf8);
 	mime_part_set_utf8(GMIME_PART(tp), body);

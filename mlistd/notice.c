@@ -119,30 +119,38 @@ fail:
 }
 
 int
-notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars)
+notice_send_opts(struct engine *e, const char *name, const char *rcpt,
+    const char *const *vars, const struct notice_opts *o)
 {
 	const char *err = NULL;
-	const char *hdrs[] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr, NULL, NULL,
-	    NULL };
+	const char *hdrs[12] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr };
 	char *subject, *body, *msg;
-	size_t len;
+	size_t len, n = 4;
 	int rc;
 
 	if (!notice_allowed(e, rcpt, name))
 		return 1;
-	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
-		if (strcmp(vars[i], "REPLY_TO") == 0) {
-			hdrs[4] = "Reply-To";
-			hdrs[5] = vars[i + 1];
-		}
+	if (o && o->reply_to)
+		hdrs[n++] = "Reply-To", hdrs[n++] = o->reply_to;
+	if (o && o->message_id)
+		hdrs[n++] = "Message-ID", hdrs[n++] = o->message_id;
+	if (o && o->in_reply_to)
+		hdrs[n++] = "In-Reply-To", hdrs[n++] = o->in_reply_to;
 	if (notice_render(e, name, vars, &subject, &body, &err) == -1) {
 		log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, err);
 		return -1;
 	}
-	msg = mime_build_text(e->cf->list_name, e->request_addr, rcpt, subject, body, hdrs, 1, &len);
+	msg = mime_build_text(e->cf->list_name, o && o->from ? o->from : e->request_addr, rcpt,
+	    subject, body, hdrs, 1, &len);
 	rc = msg ? notice_queue(e, rcpt, subject, msg, len, name) : -1;
 	free(msg);
 	free(subject);
 	free(body);
 	return rc;
+}
+
+int
+notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars)
+{
+	return notice_send_opts(e, name, rcpt, vars, NULL);
 }

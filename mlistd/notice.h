@@ -11,13 +11,22 @@
 
 struct engine;
 
+/* Optional headers of a notice (NULL fields: the defaults). */
+struct notice_opts {
+	const char *from;		/* default: the request address */
+	const char *reply_to;
+	const char *message_id;		/* "<id@domain>", to recognise replies to it */
+	const char *in_reply_to;	/* "<id>" of the mail answered (threading) */
+};
+
 /* Queue notice NAME (".txt" added) to rcpt. vars: "KEY", "value", ...,
- * NULL (keys are constants); a "REPLY_TO" var also sets the Reply-To
- * header. Rate-limited per address by
+ * NULL (keys are constants). Rate-limited per address by
  * max_autoresponses_per_day. Returns 0 queued, 1 suppressed by the limit,
  * -1 error (logged). Runs inside the caller's transaction if any. */
 int notice_send(struct engine *e, const char *name, const char *rcpt,
     const char *const *vars);
+int notice_send_opts(struct engine *e, const char *name, const char *rcpt,
+    const char *const *vars, const struct notice_opts *o);
 /* Render only (tests, previews): new strings for subject and body. */
 int notice_render(const struct engine *e, const char *name, const char *const *vars,
     char **subject_r, char **body_r, const char **error_r);

@@ -30,6 +30,9 @@ static const struct privacy_table privacy_tables[] = {
 	  " sender = CASE WHEN sender = ?1 THEN '[erased]' ELSE sender END, body = NULL"
 	  " WHERE author = ?1 OR sender = ?1" },
 	{ "autoresponse", "email = ?1", "DELETE FROM autoresponse WHERE email = ?1" },
+	{ "submission", "sender = ?1",
+	  "UPDATE submission SET sender = '[erased]' WHERE sender = ?1" },
+	{ "subscriber", "email = ?1", "DELETE FROM subscriber WHERE email = ?1" },
 	{ "audit", "instr(lower(what), lower(?1)) > 0",
 	  "UPDATE audit SET what = replace(what, ?1, '[erased]')"
 	  " WHERE instr(lower(what), lower(?1)) > 0" },

@@ -273,3 +273,38 @@ queue_next_due(struct engine *e)
 		return -1;
 	return t > now() ? (long)(t - now()) : 0;
 }
+
+int64_t
+queue_message(struct engine *e, const char *kind, const char *subject, const char *body,
+    size_t len, const struct queue_rcpt *rcpts, size_t n, char token_r[33])
+{
+	int64_t id, t = now();
+
+	engine_token(token_r, 16);
+	if (db_begin(e->db) == -1)
+		return -1;
+	if (db_run(e->db, "INSERT INTO message (token, kind, state, author, subject, received,"
+	    " released, body) VALUES (?, ?, 'sending', ?, ?, ?, ?, ?)", "ssssiib", token_r, kind,
+	    e->list_addr, subject, t, t, body, len) == -1)
+		goto fail;
+	id = db_last_id(e->db);
+	for (size_t i = 0; i < n; i++) {
+		char verp[33];
+
+		engine_token(verp, 16);
+		if (db_run(e->db, "INSERT INTO delivery (message_id, contact_id, committee_id, rcpt,"
+		    " verp, next_try) SELECT ?, nullif(?, 0), nullif(?, 0), ?, ?, ? WHERE NOT EXISTS"
+		    " (SELECT 1 FROM delivery WHERE message_id = ? AND rcpt = ? COLLATE NOCASE)",
+		    "iiissiis", id, rcpts[i].contact_id, rcpts[i].committee_id, rcpts[i].email, verp,
+		    t, id, rcpts[i].email) == -1)
+			goto fail;
+	}
+	if (db_commit(e->db) == -1)
+		goto fail;
+	log_info("msgid=%s kind=%s rcpts=%zu status=queued", token_r, kind, n);
+	return id;
+fail:
+	log_warnx("kind=%s status=error reason=\"%s\"", kind, db_errmsg(e->db));
+	db_rollback(e->db);
+	return -1;
+}

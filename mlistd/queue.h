@@ -13,9 +13,24 @@
 #ifndef MLISTD_QUEUE_H
 #define MLISTD_QUEUE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct engine;
+
+struct queue_rcpt {
+	const char	*email;
+	int64_t		 contact_id;	/* 0 when not a contact (editor, subscriber) */
+	int64_t		 committee_id;	/* 0 when none */
+};
+
+/* Store a prepared outgoing message (CRLF line endings) of kind ("bulletin",
+ * "proof", ...) with one delivery per recipient (an address twice gets one
+ * copy), in one transaction; the runner sends it with VERP return paths.
+ * Returns the message row id (and its public token), or -1. */
+int64_t queue_message(struct engine *e, const char *kind, const char *subject,
+    const char *body, size_t len, const struct queue_rcpt *rcpts, size_t n, char token_r[33]);
 
 /* Send what is due now. Returns the number of deliveries attempted, -1 on
  * a database error. */

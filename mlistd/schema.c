@@ -81,6 +81,58 @@ const char *const db_migrations[] = {
 	"  at INTEGER NOT NULL,"
 	"  what TEXT NOT NULL);"
 	"CREATE INDEX autoresponse_email ON autoresponse(email, at);",
+
+	/* 3: the bulletin, its submissions, public subscribers, archive search */
+	"CREATE TABLE bulletin_issue ("
+	"  id INTEGER PRIMARY KEY,"
+	"  number INTEGER NOT NULL UNIQUE,"
+	"  period_start TEXT NOT NULL,"		/* YYYY-MM-DD, first day */
+	"  period_end TEXT NOT NULL,"		/* YYYY-MM-DD, last day */
+	"  deadline TEXT NOT NULL,"		/* YYYY-MM-DD, last day to submit */
+	"  publish_date TEXT NOT NULL,"		/* YYYY-MM-DD, planned */
+	"  state TEXT NOT NULL DEFAULT 'planned'," /* planned open closed published */
+	"  published INTEGER,"			/* when publish ran */
+	"  message_id INTEGER REFERENCES message(id) ON DELETE SET NULL);" /* the publication */
+	"CREATE TABLE bulletin_mailing ("	/* call and reminders: sent once each */
+	"  issue_id INTEGER NOT NULL REFERENCES bulletin_issue(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"			/* call, reminder-14, reminder-3, digest-YYYY-MM-DD */
+	"  committee_id INTEGER NOT NULL DEFAULT 0,"	/* 0: not per committee */
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (issue_id, kind, committee_id));"
+	"CREATE TABLE submission ("
+	"  id INTEGER PRIMARY KEY,"
+	"  issue_id INTEGER REFERENCES bulletin_issue(id) ON DELETE SET NULL,"
+	"  committee_id INTEGER REFERENCES committee(id) ON DELETE SET NULL,"
+	"  sender TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL DEFAULT '',"	/* the report's Message-ID */
+	"  ack_message_id TEXT NOT NULL DEFAULT '',"	/* our acknowledgement's: a reply to it corrects */
+	"  title TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  activity_date TEXT NOT NULL,"	/* YYYY-MM-DD */
+	"  state TEXT NOT NULL DEFAULT 'new',"	/* new accepted rejected held replaced */
+	"  hold_reason TEXT NOT NULL DEFAULT '',"
+	"  position INTEGER,"			/* editor's order within the issue */
+	"  received INTEGER NOT NULL,"
+	"  replaces INTEGER REFERENCES submission(id),"
+	"  digested INTEGER);"			/* when listed in an editors' digest */
+	"CREATE INDEX submission_issue ON submission(issue_id, state);"
+	"CREATE TABLE submission_file ("
+	"  id INTEGER PRIMARY KEY,"
+	"  submission_id INTEGER NOT NULL REFERENCES submission(id) ON DELETE CASCADE,"
+	"  filename TEXT NOT NULL,"		/* as sent, decoded */
+	"  content_type TEXT NOT NULL,"
+	"  is_photo INTEGER NOT NULL,"		/* JPEG or PNG shown in the bulletin */
+	"  size INTEGER NOT NULL,"
+	"  path TEXT NOT NULL);"		/* relative to data_dir: files/S/N.ext */
+	"CREATE TABLE subscriber ("		/* public readers of the bulletin (double opt-in) */
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"	/* pending active unsubscribed */
+	"  token TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  confirmed INTEGER);"
+	"CREATE VIRTUAL TABLE archive_fts USING fts5(kind UNINDEXED, ref UNINDEXED, date UNINDEXED,"
+	"  committee, title, body, tokenize = 'unicode61 remove_diacritics 2');",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
