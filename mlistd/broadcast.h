@@ -14,15 +14,7 @@
 #include <stdint.h>
 
 struct engine;
-
-struct inmsg {
-	const char	*spool_id;
-	const char	*sender;	/* envelope sender */
-	const char	*rcpt;		/* envelope recipient (ours) */
-	const char	*ext;		/* +EXT of the recipient, "" if none */
-	const char	*data;		/* as received, LF line endings */
-	size_t		 len;
-};
+struct inmsg;
 
 int broadcast_accept(struct engine *e, const struct inmsg *in);
 /* A reply to a confirmation request (confirm+TOKEN@). */

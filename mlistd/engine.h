@@ -6,6 +6,7 @@
 #ifndef MLISTD_ENGINE_H
 #define MLISTD_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
@@ -18,6 +19,16 @@ struct engine {
 	struct spool		*sp;
 	char			*list_addr;	/* national@domain */
 	char			*request_addr;	/* aide@domain */
+};
+
+/* One envelope recipient of a spooled message, as handlers see it. */
+struct inmsg {
+	const char	*spool_id;
+	const char	*sender;	/* envelope sender */
+	const char	*rcpt;		/* envelope recipient (ours) */
+	const char	*ext;		/* +EXT of the recipient, "" if none */
+	const char	*data;		/* as received, LF line endings */
+	size_t		 len;
 };
 
 /* Open the database and the spool under cf->data_dir. -1 with error_r. */

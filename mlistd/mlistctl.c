@@ -198,11 +198,14 @@ main(int argc, char **argv)
 	ctl_cur = cmd;
 	if (ctl_wants_help(argc - words + 1, argv + words - 1))
 		return ctl_usage(cmd);
-	if ((rc = ctl_open(&ctl, cmd->needs_db)) != EX_OK)
+	if ((rc = ctl_open(&ctl, cmd->needs_db)) != EX_OK) {
 		/* For the MTA pipe, set-up trouble is temporary: the MTA keeps the mail. */
-		return strcmp(cmd->name, "inject") == 0 ? EX_TEMPFAIL : rc;
-	optind = 0;	/* glibc: full getopt reset for the command's own options */
-	rc = cmd->fn(&ctl, argc - words + 1, argv + words - 1);
+		if (strcmp(cmd->name, "inject") == 0)
+			rc = EX_TEMPFAIL;
+	} else {
+		optind = 0;	/* glibc: full getopt reset for the command's own options */
+		rc = cmd->fn(&ctl, argc - words + 1, argv + words - 1);
+	}
 	db_close(&ctl.db);
 	if (ctl.cf_loaded)
 		config_free(&ctl.cf);

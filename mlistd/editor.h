@@ -1,0 +1,36 @@
+/*
+ * editor.h — the editors' work on submissions, shared by mlistctl and by
+ * email: accept, reject, hold, edit title/text, order, set the activity
+ * date; the daily digest of new submissions; and the one-word commands
+ * editors reply with ("ACCEPTER 12", "REFUSER 12", "ATTENTE 12", English
+ * ACCEPT/REJECT/HOLD too, any case, accents optional, one per line).
+ *
+ * All functions return 0, -1 on a rule (err_r says which, in the
+ * configured language), -2 on a database error.
+ */
+#ifndef MLISTD_EDITOR_H
+#define MLISTD_EDITOR_H
+
+#include <stdint.h>
+
+struct engine;
+struct inmsg;
+
+/* state: "accepted", "rejected", "held" (or "new"). */
+int editor_set_state(struct engine *e, int64_t submission_id, const char *state,
+    const char **err_r);
+int editor_set_text(struct engine *e, int64_t submission_id, const char *title,
+    const char *body, const char **err_r);
+int editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm_dd,
+    const char **err_r);
+/* Position of a submission in its issue (1 = first). */
+int editor_set_position(struct engine *e, int64_t submission_id, int position,
+    const char **err_r);
+/* Is in a mail from an editor whose first non-blank body lines are commands? */
+int editor_is_command_mail(struct engine *e, const struct inmsg *in);
+/* Apply the commands and answer the editor with the results. 0/-1/-2 like report_accept. */
+int editor_command_mail(struct engine *e, const struct inmsg *in);
+/* The daily digest of new submissions to every editor (called by bulletin_tick). */
+int editor_digest(struct engine *e);
+
+#endif
