@@ -33,6 +33,7 @@ static const struct privacy_table privacy_tables[] = {
 	{ "submission", "sender = ?1",
 	  "UPDATE submission SET sender = '[erased]' WHERE sender = ?1" },
 	{ "subscriber", "email = ?1", "DELETE FROM subscriber WHERE email = ?1" },
+	{ "reply", "sender = ?1", "UPDATE reply SET sender = '[erased]' WHERE sender = ?1" },
 	{ "audit", "instr(lower(what), lower(?1)) > 0",
 	  "UPDATE audit SET what = replace(what, ?1, '[erased]')"
 	  " WHERE instr(lower(what), lower(?1)) > 0" },

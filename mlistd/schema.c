@@ -133,6 +133,35 @@ const char *const db_migrations[] = {
 	"  confirmed INTEGER);"
 	"CREATE VIRTUAL TABLE archive_fts USING fts5(kind UNINDEXED, ref UNINDEXED, date UNINDEXED,"
 	"  committee, title, body, tokenize = 'unicode61 remove_diacritics 2');",
+
+	/* 4: replies, bounces, coverage alerts */
+	"ALTER TABLE contact ADD COLUMN bounce_score REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE contact ADD COLUMN bounce_updated INTEGER;"	/* when the score last changed */
+	"ALTER TABLE contact ADD COLUMN last_error TEXT;"		/* last delivery/bounce error */
+	"CREATE TABLE reply ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE," /* the broadcast */
+	"  committee_id INTEGER REFERENCES committee(id) ON DELETE SET NULL,"
+	"  sender TEXT NOT NULL,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  received INTEGER NOT NULL,"
+	"  auto TEXT,"				/* NULL: a person; else why it is automatic */
+	"  forward_id INTEGER REFERENCES message(id) ON DELETE SET NULL);" /* our forward */
+	"CREATE INDEX reply_message ON reply(message_id);"
+	"CREATE TABLE bounce ("
+	"  id INTEGER PRIMARY KEY,"
+	"  delivery_id INTEGER REFERENCES delivery(id) ON DELETE SET NULL,"
+	"  contact_id INTEGER REFERENCES contact(id) ON DELETE SET NULL,"
+	"  received INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"			/* hard soft delayed spam unknown */
+	"  status TEXT NOT NULL DEFAULT '',"	/* 5.1.1 */
+	"  diagnostic TEXT NOT NULL DEFAULT '',"
+	"  score REAL NOT NULL DEFAULT 0);"	/* what it added to the contact's score */
+	"CREATE TABLE coverage_alert ("		/* one alert per (broadcast, committee) */
+	"  message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,"
+	"  committee_id INTEGER NOT NULL,"
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (message_id, committee_id));",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -1,0 +1,29 @@
+/*
+ * request.h — the request address (aide@): commands by email for people
+ * who will never open a terminal. Commands are read from the Subject or
+ * the first non-blank lines of the new text (trim_reply), French or
+ * English, any case, accents optional:
+ *   AIDE / HELP               what you can ask
+ *   CONTACTS                  our committee's designated contacts
+ *   STATUT / STATUS           the open bulletin issue, its deadline, what
+ *                             our committee has submitted
+ *   ARRET / STOP              I no longer want to receive: the contact is
+ *                             deactivated, the office told, the committee
+ *                             warned if it falls under min_contacts
+ *   ABONNER / SUBSCRIBE       public bulletin, double opt-in (a confirmation
+ *   DESABONNER / UNSUBSCRIBE  mail with a token: reply to confirm)
+ *   CHERCHER mots / SEARCH    archive search, best 10 results
+ * Answers are short templated notices (templates/LANG/request-*.txt) with
+ * Auto-Submitted: auto-replied and a null envelope sender; at most
+ * max_autoresponses_per_day per address; never to an auto-reply, never to
+ * a list. Returns 0 handled, -1 temporary, -2 unparsable.
+ */
+#ifndef MLISTD_REQUEST_H
+#define MLISTD_REQUEST_H
+
+struct engine;
+struct inmsg;
+
+int request_accept(struct engine *e, const struct inmsg *in);
+
+#endif
