@@ -162,6 +162,17 @@ const char *const db_migrations[] = {
 	"  committee_id INTEGER NOT NULL,"
 	"  sent INTEGER NOT NULL,"
 	"  PRIMARY KEY (message_id, committee_id));",
+
+	/* 5: mailbox polling: what was already taken from each mailbox */
+	"CREATE TABLE fetch_seen ("
+	"  mailbox TEXT NOT NULL,"		/* the [fetch NAME] block */
+	"  uidvalidity INTEGER NOT NULL,"	/* IMAP UIDVALIDITY (0 for POP3/Maildir) */
+	"  uid TEXT NOT NULL,"			/* IMAP UID, POP3 UIDL, Maildir unique name */
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  spool_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox, uidvalidity, uid));"
+	"CREATE INDEX fetch_seen_mid ON fetch_seen(mailbox, message_id);",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
