@@ -266,7 +266,7 @@ broadcast_fanout(struct engine *e, int64_t msg_id, const char *target, size_t *n
 			engine_token(verp, 16);
 			if (db_run(e->db, "INSERT INTO delivery (message_id, contact_id, committee_id,"
 			    " rcpt, verp, next_try) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1"
-			    " FROM delivery WHERE message_id = ? AND rcpt = ?)", "iiissiis", msg_id,
+			    " FROM delivery WHERE message_id = ? AND rcpt = ? COLLATE NOCASE)", "iiissiis", msg_id,
 			    db_col_int(st, 0), ids[i], db_col_text(st, 1), verp, (int64_t)now(),
 			    msg_id, db_col_text(st, 1)) == -1)
 				rc = -1;
