@@ -45,5 +45,7 @@ int bulletin_get(struct engine *e, int number, struct bulletin_issue *bi);
  * most recent open one; 1 when none is open. */
 int bulletin_open_issue(struct engine *e, time_t t, struct bulletin_issue *bi);
 int bulletin_tick(struct engine *e);
+/* Is s a real calendar date written YYYY-MM-DD? */
+int bulletin_date_valid(const char *s);
 
 #endif

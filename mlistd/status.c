@@ -91,3 +91,85 @@ status_message(struct db *db, const char *token, int only_unreached, FILE *out)
 	    reached, total);
 	return 0;
 }
+
+/* Replies by people (not automatic), one line each, by committee. */
+static int
+status_replies_answered(struct db *db, int64_t id, FILE *out)
+{
+	struct db_stmt *st = db_query(db, "SELECT coalesce(c.name, ''), r.received, r.sender,"
+	    " r.committee_id IS NULL FROM reply r LEFT JOIN committee c ON c.id = r.committee_id"
+	    " WHERE r.message_id = ? AND r.auto IS NULL ORDER BY r.committee_id IS NULL, c.region,"
+	    " c.name, r.received", "i", id);
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	fprintf(out, "%s\n", tr("Ont répondu :", "Answered:"));
+	while ((rc = db_step(st)) == 1) {
+		char date[24];
+
+		time_iso((time_t)db_col_int(st, 1), date, sizeof date);
+		date[16] = '\0';
+		fprintf(out, "  %-30s %-16s %s\n", db_col_int(st, 3) ? tr("(expéditeur inconnu)",
+		    "(unknown sender)") : db_col_text(st, 0), date, db_col_text(st, 2));
+		n++;
+	}
+	if (n == 0)
+		fprintf(out, "  %s\n", tr("(personne)", "(nobody)"));
+	db_finalize(&st);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Committees the broadcast went to that no person of theirs answered. */
+static int
+status_replies_missing(struct db *db, int64_t id, FILE *out)
+{
+	struct db_stmt *st = db_query(db, "SELECT c.name FROM committee c WHERE c.id IN"
+	    " (SELECT committee_id FROM delivery WHERE message_id = ?1) AND NOT EXISTS"
+	    " (SELECT 1 FROM reply r WHERE r.message_id = ?1 AND r.committee_id = c.id AND"
+	    " r.auto IS NULL) ORDER BY c.region, c.name", "i", id);
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	fprintf(out, "%s\n", tr("N'ont pas répondu :", "Did not answer:"));
+	while ((rc = db_step(st)) == 1) {
+		fprintf(out, "  %s\n", db_col_text(st, 0));
+		n++;
+	}
+	if (n == 0)
+		fprintf(out, "  %s\n", tr("(aucun)", "(none)"));
+	db_finalize(&st);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+status_replies(struct db *db, const char *token, FILE *out)
+{
+	int64_t id = db_int(db, 0, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'",
+	    "s", token);
+	struct db_stmt *st;
+
+	if (id <= 0)
+		return -1;
+	st = db_query(db, "SELECT subject FROM message WHERE id = ?", "i", id);
+	fprintf(out, tr("Réponses à l'envoi %s : %s\n", "Replies to broadcast %s: %s\n"), token,
+	    st && db_step(st) == 1 ? db_col_text(st, 0) : "");
+	db_finalize(&st);
+	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1)
+		return -1;
+	fprintf(out, tr("%lld comité(s) ont répondu sur %lld ; %lld réponse(s) d'inconnus ;"
+	    " %lld réponse(s) automatique(s) non comptée(s)\n", "%lld of %lld committee(s)"
+	    " answered; %lld reply(ies) from unknown senders; %lld automatic reply(ies) not"
+	    " counted\n"),
+	    (long long)db_int(db, 0, "SELECT count(DISTINCT committee_id) FROM reply WHERE"
+	    " message_id = ? AND auto IS NULL", "i", id),
+	    (long long)db_int(db, 0, "SELECT count(*) FROM committee WHERE id IN (SELECT committee_id"
+	    " FROM delivery WHERE message_id = ?1) OR id IN (SELECT committee_id FROM reply WHERE"
+	    " message_id = ?1 AND auto IS NULL)", "i", id),
+	    (long long)db_int(db, 0, "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
+	    " NULL AND committee_id IS NULL", "i", id),
+	    (long long)db_int(db, 0, "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
+	    " NOT NULL", "i", id));
+	return 0;
+}

@@ -1,0 +1,658 @@
+/*
+ * editor.c — the editors' work on submissions (see editor.h): the rules of
+ * each action, the daily digest, and the one-word commands by email.
+ *
+ * Rules: a submission that was replaced by a correction, or belongs to a
+ * published issue, is not changed any more; a submission is accepted only
+ * when it has a committee and an issue (a held mail from an unknown sender
+ * has neither). Every change is written to the audit trail.
+ *
+ * Commands by email: the From address must be an editor (roster role
+ * "editor") and the mail must be written by a person (autoreply_classify);
+ * the commands are read from the new text only (trim_reply), one per line
+ * from the first non-blank line, up to the first line that is not one.
+ * The From header proves little by itself: checking DKIM
+ * (Authentication-Results) as broadcasts do would be stronger.
+ *
+ * The digest is rendered with tmpl.h directly (a repeated section per
+ * submission) and queued as one message to every editor; the mailing row
+ * ('digest-YYYY-MM-DD'), the message and the 'digested' marks are written in
+ * one transaction, so a restart never sends the same digest twice.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autoreply.h"
+#include "bulletin.h"
+#include "config.h"
+#include "db.h"
+#include "editor.h"
+#include "engine.h"
+#include "html2text.h"
+#include "i18n.h"
+#include "log.h"
+#include "mime.h"
+#include "notice.h"
+#include "queue.h"
+#include "roster.h"
+#include "tmpl.h"
+#include "trim.h"
+#include "util.h"
+
+#define EDITOR_EXCERPT	300	/* characters of text shown in the digest */
+#define EDITOR_MAX_IDS	64	/* ids on one command line */
+
+static __thread char editor_errbuf[512];
+
+static int
+editor_fail(const char **err_r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(editor_errbuf, sizeof editor_errbuf, fmt, ap);
+	va_end(ap);
+	if (err_r)
+		*err_r = editor_errbuf;
+	return code;
+}
+
+static int
+editor_dberr(struct engine *e, const char **err_r)
+{
+	return editor_fail(err_r, -2, "%s: %s", tr("base de données", "database"),
+	    db_errmsg(e->db));
+}
+
+struct editor_sub {
+	char	 state[16];
+	char	 issue_state[16];
+	int64_t	 issue_id;	/* 0: none */
+	int64_t	 committee_id;	/* 0: none */
+};
+
+/* Load a submission that may still be changed: 0, -1 (unknown, replaced,
+ * published), -2. */
+static int
+editor_load(struct engine *e, int64_t id, struct editor_sub *s, const char **err_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT s.state, coalesce(i.state, ''),"
+	    " coalesce(s.issue_id, 0), coalesce(s.committee_id, 0) FROM submission s LEFT JOIN"
+	    " bulletin_issue i ON i.id = s.issue_id WHERE s.id = ?", "i", id);
+	int rc;
+
+	if (st == NULL)
+		return editor_dberr(e, err_r);
+	if ((rc = db_step(st)) == 1) {
+		snprintf(s->state, sizeof s->state, "%s", db_col_text(st, 0));
+		snprintf(s->issue_state, sizeof s->issue_state, "%s", db_col_text(st, 1));
+		s->issue_id = db_col_int(st, 2);
+		s->committee_id = db_col_int(st, 3);
+	}
+	db_finalize(&st);
+	if (rc == -1)
+		return editor_dberr(e, err_r);
+	if (rc == 0)
+		return editor_fail(err_r, -1, tr("contribution %lld inconnue",
+		    "unknown submission %lld"), (long long)id);
+	if (strcmp(s->state, "replaced") == 0)
+		return editor_fail(err_r, -1, tr("la contribution %lld a été remplacée par une"
+		    " correction", "submission %lld was replaced by a correction"), (long long)id);
+	if (strcmp(s->issue_state, "published") == 0)
+		return editor_fail(err_r, -1, tr("la contribution %lld appartient à un numéro déjà"
+		    " publié", "submission %lld belongs to an issue already published"),
+		    (long long)id);
+	return 0;
+}
+
+/* Run an UPDATE on one submission and audit it. */
+static int
+editor_update(struct engine *e, const char **err_r, const char *audit, int64_t id,
+    const char *sql, const char *types, const char *a, const char *b)
+{
+	int rc = b ? db_run(e->db, sql, types, a, b, id) : db_run(e->db, sql, types, a, id);
+
+	if (rc == -1)
+		return editor_dberr(e, err_r);
+	roster_audit(e->db, "submission %lld %s", (long long)id, audit);
+	log_info("submission=%lld action=\"%s\"", (long long)id, audit);
+	return 0;
+}
+
+int
+editor_set_state(struct engine *e, int64_t submission_id, const char *state,
+    const char **err_r)
+{
+	static const char *const states[] = { "accepted", "rejected", "held", "new" };
+	struct editor_sub s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nitems(states); i++)
+		if (state && strcmp(state, states[i]) == 0)
+			break;
+	if (i == nitems(states))
+		return editor_fail(err_r, -1, tr("état inconnu : %s", "unknown state: %s"),
+		    state ? state : "");
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+		return rc;
+	if (strcmp(state, "accepted") == 0 && (s.committee_id == 0 || s.issue_id == 0))
+		return editor_fail(err_r, -1, tr("la contribution %lld n'a pas de comité ou de numéro"
+		    " de bulletin : elle ne peut pas être acceptée", "submission %lld has no committee"
+		    " or no issue: it cannot be accepted"), (long long)submission_id);
+	if (strcmp(s.state, state) == 0)
+		return 0;
+	return editor_update(e, err_r, state, submission_id,
+	    "UPDATE submission SET state = ? WHERE id = ?", "si", state, NULL);
+}
+
+int
+editor_set_text(struct engine *e, int64_t submission_id, const char *title,
+    const char *body, const char **err_r)
+{
+	struct editor_sub s;
+	char *t;
+	int rc;
+
+	if (title == NULL || body == NULL || !utf8_valid(title, strlen(title)) ||
+	    !utf8_valid(body, strlen(body)))
+		return editor_fail(err_r, -1, "%s", tr("texte illisible (UTF-8 attendu)",
+		    "unreadable text (UTF-8 expected)"));
+	t = xstrdup(title);
+	for (char *p = t; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	str_trim(t);
+	if (*t == '\0')
+		rc = editor_fail(err_r, -1, "%s", tr("titre vide", "empty title"));
+	else if ((rc = editor_load(e, submission_id, &s, err_r)) == 0)
+		rc = editor_update(e, err_r, "edited", submission_id,
+		    "UPDATE submission SET title = ?, body = ? WHERE id = ?", "ssi", t, body);
+	free(t);
+	return rc;
+}
+
+int
+editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm_dd,
+    const char **err_r)
+{
+	struct editor_sub s;
+	char audit[32];
+	int rc;
+
+	if (!bulletin_date_valid(yyyy_mm_dd))
+		return editor_fail(err_r, -1, tr("date invalide : %s (attendu AAAA-MM-JJ)",
+		    "invalid date: %s (expected YYYY-MM-DD)"), yyyy_mm_dd ? yyyy_mm_dd : "");
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+		return rc;
+	snprintf(audit, sizeof audit, "date %s", yyyy_mm_dd);
+	return editor_update(e, err_r, audit, submission_id,
+	    "UPDATE submission SET activity_date = ? WHERE id = ?", "si", yyyy_mm_dd, NULL);
+}
+
+/* The other submissions of the issue in their current order. */
+static int
+editor_order(struct engine *e, int64_t issue_id, int64_t except, int64_t **ids_r, size_t *n_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT id FROM submission WHERE issue_id = ? AND"
+	    " id != ? AND state NOT IN ('rejected', 'replaced') ORDER BY position IS NULL,"
+	    " position, received, id", "ii", issue_id, except);
+	int rc;
+
+	*ids_r = NULL;
+	*n_r = 0;
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		*ids_r = xrealloc(*ids_r, (*n_r + 1) * sizeof **ids_r);
+		(*ids_r)[(*n_r)++] = db_col_int(st, 0);
+	}
+	db_finalize(&st);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Renumber the issue 1..n with the submission inserted at position. */
+static int
+editor_renumber(struct engine *e, const int64_t *ids, size_t n, int64_t id, size_t position)
+{
+	size_t k = 1;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == position - 1 && db_run(e->db, "UPDATE submission SET position = ? WHERE"
+		    " id = ?", "ii", (int64_t)k++, id) == -1)
+			return -1;
+		if (i < n && db_run(e->db, "UPDATE submission SET position = ? WHERE id = ?", "ii",
+		    (int64_t)k++, ids[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+editor_set_position(struct engine *e, int64_t submission_id, int position,
+    const char **err_r)
+{
+	struct editor_sub s;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (position < 1)
+		return editor_fail(err_r, -1, "%s", tr("la position commence à 1",
+		    "positions start at 1"));
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+		return rc;
+	if (s.issue_id == 0)
+		return editor_fail(err_r, -1, tr("la contribution %lld n'a pas de numéro de bulletin",
+		    "submission %lld has no issue"), (long long)submission_id);
+	if (db_begin(e->db) == -1)
+		return editor_dberr(e, err_r);
+	if (editor_order(e, s.issue_id, submission_id, &ids, &n) == -1 ||
+	    editor_renumber(e, ids, n, submission_id,
+	    (size_t)position > n + 1 ? n + 1 : (size_t)position) == -1 ||
+	    db_commit(e->db) == -1) {
+		rc = editor_dberr(e, err_r);
+		db_rollback(e->db);
+		free(ids);
+		return rc;
+	}
+	free(ids);
+	roster_audit(e->db, "submission %lld position %d", (long long)submission_id, position);
+	return 0;
+}
+
+/* ---- commands by email ---- */
+
+static const struct {
+	const char *word;	/* folded: lower case, no accents */
+	const char *state;
+} editor_verbs[] = {
+	{ "accepter", "accepted" }, { "accepte", "accepted" }, { "accept", "accepted" },
+	{ "refuser", "rejected" }, { "refuse", "rejected" }, { "rejeter", "rejected" },
+	{ "rejete", "rejected" }, { "reject", "rejected" },
+	{ "attente", "held" }, { "attendre", "held" }, { "hold", "held" },
+};
+
+/* "VERB ID [ID...]" (separators: spaces, commas, '#', ':'); the state named
+ * and the ids, or NULL when the line is not a command. */
+static const char *
+editor_parse_line(const char *line, int64_t *ids, size_t max, size_t *n_r)
+{
+	char *f = str_fold(line), *p = f, *w;
+	const char *state = NULL;
+
+	*n_r = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (w = p; *p >= 'a' && *p <= 'z'; p++)
+		;
+	for (size_t i = 0; i < nitems(editor_verbs); i++)
+		if ((size_t)(p - w) == strlen(editor_verbs[i].word) &&
+		    strncmp(w, editor_verbs[i].word, (size_t)(p - w)) == 0)
+			state = editor_verbs[i].state;
+	while (state && *p) {
+		if (strchr(" \t\r,;:#", *p))
+			p++;
+		else if (*p >= '0' && *p <= '9' && *n_r < max)
+			ids[(*n_r)++] = strtoll(p, &p, 10);
+		else
+			state = NULL;
+	}
+	free(f);
+	return state && *n_r > 0 ? state : NULL;
+}
+
+struct editor_mail {
+	struct mime_msg	*m;
+	char		*from;
+	char		*text;		/* the new text only */
+	int		 is_editor;
+};
+
+static void
+editor_mail_free(struct editor_mail *em)
+{
+	mime_free(&em->m);
+	free(em->from);
+	free(em->text);
+	memset(em, 0, sizeof *em);
+}
+
+/* Parse the mail: 0, or -1 when unparsable. is_editor: a person's mail from an editor. */
+static int
+editor_mail_open(struct engine *e, const struct inmsg *in, struct editor_mail *em)
+{
+	const char *err = NULL;
+	char *text;
+	int html = 0;
+
+	memset(em, 0, sizeof *em);
+	if (mime_parse(in->data, in->len, &em->m, &err) == -1)
+		return -1;
+	em->from = mime_from_address(em->m);
+	if (em->from == NULL || autoreply_classify(em->m, in->sender, NULL) != AUTO_NONE ||
+	    !roster_is_sender(e->db, em->from, "editor"))
+		return 0;
+	em->is_editor = 1;
+	text = mime_text_plain(em->m, &html);
+	if (html) {
+		char *plain = html_to_text(text);
+
+		free(text);
+		text = plain;
+	}
+	em->text = trim_reply(text);
+	free(text);
+	return 0;
+}
+
+/* The next non-blank line of *p (advanced past it), or NULL at the end. */
+static char *
+editor_next_line(char **p)
+{
+	while (**p) {
+		char *line = *p, *nl = strchr(line, '\n');
+
+		*p = nl ? nl + 1 : line + strlen(line);
+		if (nl)
+			*nl = '\0';
+		if (!str_is_empty(line))
+			return line;
+	}
+	return NULL;
+}
+
+int
+editor_is_command_mail(struct engine *e, const struct inmsg *in)
+{
+	struct editor_mail em;
+	int64_t ids[EDITOR_MAX_IDS];
+	size_t n;
+	int rc = 0;
+
+	if (editor_mail_open(e, in, &em) == 0 && em.is_editor) {
+		char *p = em.text, *line = editor_next_line(&p);
+
+		rc = line && editor_parse_line(line, ids, nitems(ids), &n) != NULL;
+	}
+	editor_mail_free(&em);
+	return rc;
+}
+
+static const char *
+editor_verb_name(const char *state)
+{
+	if (strcmp(state, "accepted") == 0)
+		return tr("ACCEPTER", "ACCEPT");
+	if (strcmp(state, "rejected") == 0)
+		return tr("REFUSER", "REJECT");
+	return tr("ATTENTE", "HOLD");
+}
+
+/* Apply every command line; results appended to out. -2 on a database error. */
+static int
+editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int *napplied_r)
+{
+	int64_t ids[EDITOR_MAX_IDS];
+	const char *state, *err;
+	char *p = text, *line;
+	size_t n;
+
+	*napplied_r = 0;
+	while ((line = editor_next_line(&p)) != NULL &&
+	    (state = editor_parse_line(line, ids, nitems(ids), &n)) != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			int rc = editor_set_state(e, ids[i], state, &err);
+
+			if (rc == -2)
+				return -2;
+			buf_printf(out, "%s %lld : %s\n", editor_verb_name(state), (long long)ids[i],
+			    rc == 0 ? tr("fait", "done") : err);
+			if (rc == 0) {
+				roster_audit(e->db, "submission %lld %s by %s (email)",
+				    (long long)ids[i], state, who);
+				(*napplied_r)++;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+editor_command_mail(struct engine *e, const struct inmsg *in)
+{
+	struct editor_mail em;
+	struct buf out;
+	char *msgid, *reply_to = NULL, *from, count[16];
+	int n = 0;
+
+	if (editor_mail_open(e, in, &em) == -1) {
+		log_warnx("spool=%s editor-mail status=error reason=unparsable", in->spool_id);
+		return -2;
+	}
+	if (!em.is_editor) {
+		log_info("spool=%s from=%s editor-mail status=dropped reason=\"not an editor, or"
+		    " automatic mail\"", in->spool_id, em.from ? em.from : "");
+		editor_mail_free(&em);
+		return 0;
+	}
+	buf_init(&out);
+	if (editor_apply(e, em.from, em.text, &out, &n) == -2) {
+		log_warnx("spool=%s editor-mail status=tempfail reason=\"%s\"", in->spool_id,
+		    db_errmsg(e->db));
+		buf_free(&out);
+		editor_mail_free(&em);
+		return -1;
+	}
+	if (out.len == 0)
+		buf_adds(&out, tr("(aucune commande trouvée)\n", "(no command found)\n"));
+	snprintf(count, sizeof count, "%d", n);
+	msgid = mime_message_id(em.m);
+	if (msgid)
+		reply_to = xasprintf("<%s>", msgid);
+	from = config_address(e->cf, e->cf->bulletin_address);
+	{
+		const char *vars[] = { "RESULTS", buf_cstr(&out), "COUNT", count, NULL };
+		struct notice_opts o = { .from = from, .in_reply_to = reply_to };
+
+		notice_send_opts(e, "editor-result", em.from, vars, &o);
+	}
+	log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, em.from, n);
+	free(from);
+	free(msgid);
+	free(reply_to);
+	buf_free(&out);
+	editor_mail_free(&em);
+	return 0;
+}
+
+/* ---- the digest ---- */
+
+/* The first max characters of s (UTF-8), "…" added when cut (white space before it dropped). */
+static char *
+editor_excerpt(const char *s, size_t max)
+{
+	size_t i = 0, chars = 0;
+
+	while (s[i] && chars < max) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		chars++;
+	}
+	if (s[i] == '\0')
+		return xstrdup(s);
+	while (i > 0 && strchr(" \t\r\n", s[i - 1]))
+		i--;
+	return xasprintf("%.*s…", (int)i, s);
+}
+
+#define EDITOR_DIGEST_WHERE "s.digested IS NULL AND s.state IN ('new', 'held')"
+
+/* One {{#SUBMISSION}} row per undigested submission; the count of rows. */
+static int
+editor_digest_rows(struct engine *e, struct tmpl_dict *d, int64_t *first_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT s.id, coalesce(c.name, ''), s.title, s.body,"
+	    " s.state, s.hold_reason, s.sender, coalesce(i.number, 0), (SELECT count(*) FROM"
+	    " submission_file f WHERE f.submission_id = s.id AND f.is_photo), (SELECT count(*)"
+	    " FROM submission_file f WHERE f.submission_id = s.id AND NOT f.is_photo)"
+	    " FROM submission s LEFT JOIN committee c ON c.id = s.committee_id LEFT JOIN"
+	    " bulletin_issue i ON i.id = s.issue_id WHERE " EDITOR_DIGEST_WHERE " ORDER BY s.id", "");
+	int n = 0, rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		struct tmpl_dict *row = tmpl_add_section(d, "SUBMISSION");
+		char *excerpt = editor_excerpt(db_col_text(st, 3), EDITOR_EXCERPT);
+
+		if (n++ == 0)
+			*first_r = db_col_int(st, 0);
+		tmpl_set_int(row, "ID", db_col_int(st, 0));
+		tmpl_set(row, "COMMITTEE", db_col_text(st, 1));
+		tmpl_show_section(row, *db_col_text(st, 1) ? "KNOWN" : "UNKNOWN");
+		tmpl_set(row, "TITLE", db_col_text(st, 2));
+		tmpl_set(row, "EXCERPT", excerpt);
+		if (strcmp(db_col_text(st, 4), "held") == 0)
+			tmpl_show_section(row, "HELD");
+		tmpl_set(row, "HOLD_REASON", db_col_text(st, 5));
+		tmpl_set(row, "SENDER", db_col_text(st, 6));
+		tmpl_set_int(row, "ISSUE", db_col_int(st, 7));
+		if (db_col_int(st, 7) > 0)
+			tmpl_show_section(row, "HAS_ISSUE");
+		tmpl_set_int(row, "PHOTOS", db_col_int(st, 8));
+		tmpl_set_int(row, "NFILES", db_col_int(st, 9));
+		if (db_col_int(st, 9) > 0)
+			tmpl_show_section(row, "FILES");
+		free(excerpt);
+	}
+	db_finalize(&st);
+	return rc == 0 ? n : -1;
+}
+
+/* Split "Subject: x\n...\n\nbody" (the notice template format). */
+static int
+editor_split(const char *text, char **subject_r, char **body_r)
+{
+	const char *body = strstr(text, "\n\n"), *s = text;
+
+	*subject_r = *body_r = NULL;
+	if (body == NULL)
+		return -1;
+	for (; s < body; s = strchr(s, '\n') + 1)
+		if (str_has_prefix_ci(s, "Subject:")) {
+			*subject_r = xstrndup(s + 8, (size_t)(strchr(s, '\n') - s - 8));
+			str_trim(*subject_r);
+			break;
+		}
+	if (*subject_r == NULL)
+		return -1;
+	*body_r = xstrdup(body + 2);
+	return 0;
+}
+
+/* Render the digest: its subject and body, and the number of submissions. */
+static int
+editor_digest_render(struct engine *e, char **subject_r, char **body_r)
+{
+	struct tmpl_dict *d = tmpl_dict_new();
+	char *path = tmpl_find(e->cf->templates_dir, e->cf->language, "editor-digest.txt");
+	char *text = NULL, *from = config_address(e->cf, e->cf->bulletin_address);
+	const char *err = "template editor-digest.txt not found";
+	int64_t first = 0;
+	int n = -1;
+
+	tmpl_set(d, "LIST_NAME", e->cf->list_name);
+	tmpl_set(d, "BULLETIN_ADDRESS", from);
+	if (path && (n = editor_digest_rows(e, d, &first)) > 0) {
+		tmpl_set_int(d, "COUNT", n);
+		tmpl_set_int(d, "EXAMPLE_ID", first);
+		if (tmpl_expand(path, d, TMPL_TEXT, &text, &err) == -1 ||
+		    editor_split(text, subject_r, body_r) == -1)
+			n = -1;
+	}
+	if (n == -1)
+		log_warnx("digest status=error reason=\"%s\"", path ? err : db_errmsg(e->db));
+	tmpl_dict_free(&d);
+	free(path);
+	free(text);
+	free(from);
+	return n;
+}
+
+/* Queue the digest to the editors and record it, in one transaction. */
+static int
+editor_digest_send(struct engine *e, int64_t issue_id, const char *kind,
+    const struct queue_rcpt *rcpts, size_t nrcpts)
+{
+	char *subject = NULL, *body = NULL, *msg = NULL, *from, token[33];
+	const char *hdrs[] = { "Auto-Submitted", "auto-generated", "X-Loop", e->list_addr, NULL };
+	size_t len;
+	int n, rc = -1;
+
+	if (db_begin(e->db) == -1)
+		return -1;
+	from = config_address(e->cf, e->cf->bulletin_address);
+	if ((n = editor_digest_render(e, &subject, &body)) > 0 &&
+	    (msg = mime_build_text(e->cf->list_name, from, from, subject, body, hdrs, 1, &len)) &&
+	    db_run(e->db, "INSERT INTO bulletin_mailing (issue_id, kind, committee_id, sent)"
+	    " VALUES (?, ?, 0, ?)", "isi", issue_id, kind, (int64_t)now()) == 0 &&
+	    db_run(e->db, "UPDATE submission AS s SET digested = ? WHERE " EDITOR_DIGEST_WHERE, "i",
+	    (int64_t)now()) == 0 &&
+	    queue_message(e, "digest", subject, msg, len, rcpts, nrcpts, token) != -1 &&
+	    db_commit(e->db) == 0) {
+		log_info("digest=%s msgid=%s submissions=%d editors=%zu status=queued", kind, token, n,
+		    nrcpts);
+		rc = 0;
+	} else
+		db_rollback(e->db);
+	free(from);
+	free(subject);
+	free(body);
+	free(msg);
+	return rc;
+}
+
+int
+editor_digest(struct engine *e)
+{
+	struct bulletin_issue cur;
+	struct roster_sender *eds = NULL;
+	struct queue_rcpt *rcpts;
+	size_t n = 0;
+	char kind[32];
+	int64_t pending;
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	pending = db_int(e->db, 0, "SELECT count(*) FROM submission s WHERE "
+	    EDITOR_DIGEST_WHERE, "");
+	if (pending <= 0)
+		return pending < 0 ? -2 : 0;
+	if (bulletin_current(e, now(), &cur) == -1)
+		return -2;
+	t = now();
+	localtime_r(&t, &tm);
+	strftime(kind, sizeof kind, "digest-%Y-%m-%d", &tm);	/* the local day */
+	rc = (int)db_int(e->db, 0, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
+	    " kind = ?", "is", cur.id, kind);
+	if (rc != 0)
+		return rc < 0 ? -2 : 0;
+	if (roster_senders(e->db, "editor", &eds, &n) != 0) {
+		roster_senders_free(eds, n);
+		return -2;
+	}
+	if (n == 0)
+		return 0;	/* nobody to tell: they stay undigested */
+	rcpts = xcalloc(n, sizeof *rcpts);
+	for (size_t i = 0; i < n; i++)
+		rcpts[i].email = eds[i].email;
+	rc = editor_digest_send(e, cur.id, kind, rcpts, n) == 0 ? 0 : -2;
+	free(rcpts);
+	roster_senders_free(eds, n);
+	return rc;
+}

@@ -1,0 +1,949 @@
+/*
+ * report.c — an activity report mailed to bulletin@ becomes a submission
+ * (see report.h).
+ *
+ * The steps, in order:
+ *  1. parse (unparsable: -2); drop silently, with one log line, what no
+ *     person wrote: a null envelope sender, our own X-Loop/List-Id or From,
+ *     anything autoreply_classify() recognises;
+ *  2. read title (trim_subject, a leading "Correction" noted and removed),
+ *     text (text/plain, else HTML turned into text, then trim_reply), the
+ *     activity date (Date header, local time) and the attachments;
+ *  3. find the committee: bulletin+SLUG@, else the committee of the
+ *     acknowledgement this mail replies to (same sender), else the sender
+ *     as the active contact of exactly one committee; find the open issue;
+ *     when either is missing the submission is 'held' with a reason;
+ *  4. a correction (Subject "Correction ..." or a reply to one of our
+ *     acknowledgements) replaces one earlier live submission (new,
+ *     accepted or held) of the same committee for the same issue: the one
+ *     acknowledged, else the latest with the same title, else the latest;
+ *  5. in one transaction: the submission row, its files, the replaced
+ *     row's state, the notices (acknowledgement or hold notice, and the
+ *     photo-too-large notice).
+ *
+ * Crash safety: the files are written durably (file_write_durable) before
+ * the commit, so a crash leaves at worst orphan files under
+ * data_dir/files/ID/, never a row without its file. A row id can be used
+ * again after a rollback, so the directory of a new id is emptied first.
+ * File names on disk are ours (N.ext); the name sent is only stored.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autoreply.h"
+#include "bulletin.h"
+#include "config.h"
+#include "csv.h"
+#include "db.h"
+#include "engine.h"
+#include "html2text.h"
+#include "log.h"
+#include "mime.h"
+#include "notice.h"
+#include "report.h"
+#include "roster.h"
+#include "trim.h"
+#include "util.h"
+
+#define REPORT_LIVE	"('new', 'accepted', 'held')"
+/* The committee's live submissions for the issue, and the sender's held
+ * without a committee (committee, sender, issue). */
+#define REPORT_MINE	"(committee_id = ? OR (committee_id IS NULL AND sender = ?" \
+	" COLLATE NOCASE)) AND issue_id = ? AND state IN " REPORT_LIVE
+#define REPORT_SMALL_INLINE	(8 * 1024)	/* inline logos, tracking pixels */
+
+/* Why a report is held: the code stored for editors, and what the sender
+ * reads (the hold notice's REASON; %s: the sender's address). */
+struct report_hold {
+	const char	*code;
+	const char	*fr;
+	const char	*en;
+};
+
+static const struct report_hold report_holds[] = {
+	{ "unknown sender",
+	  "Votre adresse (%s) n'est celle d'aucun contact de comité que nous connaissons :"
+	  " nous ne savons pas de quel comité vient ce compte rendu.",
+	  "Your address (%s) is not the address of any committee contact we know:"
+	  " we cannot tell which committee this report comes from." },
+	{ "several committees",
+	  "Votre adresse (%s) est celle d'un contact de plusieurs comités :"
+	  " nous ne savons pas pour lequel est ce compte rendu.",
+	  "Your address (%s) belongs to a contact of several committees:"
+	  " we cannot tell which one this report is for." },
+	{ "no open issue",
+	  "Aucun numéro du bulletin n'attend de comptes rendus en ce moment.",
+	  "No issue of the bulletin is open for reports at the moment." },
+};
+
+enum report_hold_kind { HOLD_NONE = -1, HOLD_UNKNOWN, HOLD_SEVERAL, HOLD_NO_ISSUE };
+
+struct report {
+	struct engine		*e;
+	const struct inmsg	*in;
+	struct mime_msg		*m;
+	char			*from;		/* who wrote, lower case */
+	char			*msgid;		/* the report's Message-ID, no <> */
+	char			*title;
+	char			*body;
+	char			 date[11];	/* activity date */
+	int			 correction;	/* Subject "Correction ..." */
+	int64_t			 acked;		/* submission whose ack this answers */
+	int			 add_photos;	/* it answers our photo-too-large notice */
+	const char		*contact;	/* the address found as a contact */
+	int64_t			 committee;	/* 0: unknown */
+	enum report_hold_kind	 hold;
+	int			 have_issue;
+	struct bulletin_issue	 bi;
+	int64_t			 replaces;	/* 0: none */
+	struct mime_attachment	*att;
+	size_t			 natt;
+	int			 att_overflow;	/* over the total cap: none kept */
+	int64_t			 id;
+	int			 nphotos, nfiles;
+	struct buf		 photos, files, too_large;	/* "- name" lines */
+	char			*dir;		/* data_dir/files/ID */
+	char			*ack_id;	/* our notice's Message-ID, no <> */
+};
+
+static const char *
+report_lang(const struct engine *e, const char *fr, const char *en)
+{
+	return strcmp(e->cf->language, "en") == 0 ? en : fr;
+}
+
+/* Takes s (NULL: "") and returns it as valid UTF-8: itself, or a new
+ * string read as windows-1252 when it is not. */
+static char *
+report_utf8(char *s)
+{
+	char *t;
+
+	if (s == NULL)
+		return xstrdup("");
+	if (utf8_valid(s, strlen(s)))
+		return s;
+	t = charset_cp1252_to_utf8(s, strlen(s));
+	free(s);
+	return t;
+}
+
+/* ---- 1. what is never a submission ---- */
+
+static int
+report_header_has(const struct mime_msg *m, const char *name, const char *needle)
+{
+	char *v;
+	int found = 0;
+
+	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
+		found = strcasestr(v, needle) != NULL;
+		free(v);
+	}
+	return found;
+}
+
+static int
+report_is_ours(const struct engine *e, const char *addr)
+{
+	char *bulletin = config_address(e->cf, e->cf->bulletin_address);
+	int ours = addr && (strcasecmp(addr, e->list_addr) == 0 ||
+	    strcasecmp(addr, e->request_addr) == 0 || strcasecmp(addr, bulletin) == 0);
+
+	free(bulletin);
+	return ours;
+}
+
+/* A reason to drop the mail silently, or NULL. */
+static const char *
+report_drop_reason(struct engine *e, const struct inmsg *in, const struct mime_msg *m)
+{
+	char *list_id = xasprintf("<%s.%s>", e->cf->national_address, e->cf->domain);
+	char *from = mime_from_address(m);
+	const char *why = NULL;
+
+	if (in->sender && (*in->sender == '\0' || strcmp(in->sender, "<>") == 0))
+		why = "null sender";
+	else if (report_header_has(m, "X-Loop", e->list_addr))
+		why = "loop: our X-Loop";
+	else if (report_header_has(m, "List-Id", list_id))
+		why = "loop: our List-Id";
+	else if (report_is_ours(e, from))
+		why = "loop: from ourselves";
+	else if (autoreply_classify(m, in->sender, &why) == AUTO_NONE)
+		why = NULL;
+	free(list_id);
+	free(from);
+	return why;
+}
+
+/* ---- 2. title, text, date ---- */
+
+/* "Correction", "correction :", "CORRECTION - " at the start: the length
+ * to skip, 0 when s does not start with the word. */
+static size_t
+report_correction_prefix(const char *s)
+{
+	size_t n = strlen("correction");
+
+	if (strncasecmp(s, "correction", n) != 0 ||
+	    (s[n] != '\0' && !isspace((unsigned char)s[n]) && s[n] != ':' && s[n] != '-'))
+		return 0;
+	while (isspace((unsigned char)s[n]))
+		n++;
+	if (s[n] == ':' || s[n] == '-')
+		n++;
+	while (isspace((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
+static void
+report_read_title(struct report *r)
+{
+	char *subject = report_utf8(mime_subject(r->m));
+	char *title = trim_subject(subject);
+	size_t skip = report_correction_prefix(title);
+
+	if (skip > 0) {
+		char *rest = trim_subject(title + skip);
+
+		r->correction = 1;
+		free(title);
+		title = rest;
+	}
+	free(subject);
+	r->title = title;	/* may be "": report_default_title() later */
+}
+
+static void
+report_read_body(struct report *r)
+{
+	int is_html = 0;
+	char *text = report_utf8(mime_text_plain(r->m, &is_html));
+
+	if (is_html) {
+		char *plain = html_to_text(text);
+
+		free(text);
+		text = report_utf8(plain);
+	}
+	r->body = report_utf8(trim_reply(text));
+	free(text);
+}
+
+static void
+report_read_date(struct report *r)
+{
+	time_t t = mime_date(r->m), today = now();
+	struct tm tm;
+
+	if (t <= 0 || t > today + 2 * 86400)	/* absent, or a clock gone wrong */
+		t = today;
+	localtime_r(&t, &tm);
+	strftime(r->date, sizeof r->date, "%Y-%m-%d", &tm);
+}
+
+/* The address to identify and answer: From, else the envelope sender. */
+static void
+report_read_from(struct report *r)
+{
+	char *from = mime_from_address(r->m);
+
+	if (from == NULL || strchr(from, '@') == NULL || !utf8_valid(from, strlen(from))) {
+		free(from);
+		from = xstrdup(r->in->sender ? r->in->sender : "");
+	}
+	r->from = str_lower(from);
+	r->msgid = mime_message_id(r->m);
+	if (r->msgid && !utf8_valid(r->msgid, strlen(r->msgid))) {
+		free(r->msgid);
+		r->msgid = NULL;
+	}
+}
+
+static void
+report_read_attachments(struct report *r)
+{
+	size_t cap = 4 * (size_t)r->e->cf->bulletin_photo_max + 10u * 1024 * 1024;
+
+	if (mime_attachments(r->m, &r->att, &r->natt, cap) == -1) {
+		r->att = NULL;
+		r->natt = 0;
+		r->att_overflow = 1;
+	}
+}
+
+/* ---- 3. committee and issue ---- */
+
+/* The submission acknowledged by our notice whose Message-ID is mid: the
+ * acknowledgement's own "TOKEN@domain", or the photo notice's
+ * "TOKEN-photo@domain" (then *photo_r = 1). 0 when none. */
+static int64_t
+report_ack_lookup(struct report *r, const char *mid, int *photo_r)
+{
+	const char *at = strrchr(mid, '@');
+	size_t n = strlen("-photo"), pos = at ? (size_t)(at - mid) : 0;
+	char *ack;
+	int64_t id;
+
+	*photo_r = pos > n && strncmp(mid + pos - n, "-photo", n) == 0;
+	ack = *photo_r ? xasprintf("%.*s%s", (int)(pos - n), mid, mid + pos) : xstrdup(mid);
+	id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE ack_message_id = ?",
+	    "s", ack);
+	free(ack);
+	return id > 0 ? id : 0;
+}
+
+/* Which of our notices this mail answers: In-Reply-To, then References
+ * (last id first). */
+static void
+report_find_acked(struct report *r)
+{
+	static const char *const names[] = { "In-Reply-To", "References" };
+
+	for (size_t k = 0; r->acked == 0 && k < nitems(names); k++) {
+		char *v = mime_header_raw(r->m, names[k]), *p;
+
+		for (p = v ? strrchr(v, '<') : NULL; r->acked == 0 && p != NULL;) {
+			char *end = strchr(p, '>');
+
+			if (end && end > p + 1 && end - p < 1000) {
+				char *mid = xstrndup(p + 1, (size_t)(end - p - 1));
+
+				r->acked = report_ack_lookup(r, mid, &r->add_photos);
+				free(mid);
+			}
+			*p = '\0';
+			p = strrchr(v, '<');
+		}
+		free(v);
+	}
+}
+
+/* The one committee whose active contact addr is; HOLD_* when not one. */
+static enum report_hold_kind
+report_contact_committee(struct report *r, const char *addr, int64_t *id_r)
+{
+	int64_t n = db_int(r->e->db, 0, "SELECT count(DISTINCT committee_id) FROM contact"
+	    " WHERE email = ? AND active = 1", "s", addr);
+
+	*id_r = 0;
+	if (n == 1)
+		*id_r = db_int(r->e->db, 0, "SELECT committee_id FROM contact WHERE email = ?"
+		    " AND active = 1", "s", addr);
+	return n == 1 && *id_r > 0 ? HOLD_NONE : n > 1 ? HOLD_SEVERAL : HOLD_UNKNOWN;
+}
+
+static void
+report_find_committee(struct report *r)
+{
+	const char *env = r->in->sender;
+
+	if (r->in->ext && *r->in->ext &&
+	    (r->committee = roster_committee_lookup(r->e->db, r->in->ext)) > 0)
+		return;
+	if (r->acked > 0 && (r->committee = db_int(r->e->db, 0, "SELECT committee_id FROM"
+	    " submission WHERE id = ? AND sender = ? COLLATE NOCASE AND committee_id IS NOT"
+	    " NULL", "is", r->acked, r->from)) > 0)
+		return;
+	r->contact = r->from;
+	r->hold = report_contact_committee(r, r->from, &r->committee);
+	if (r->hold == HOLD_UNKNOWN && env && *env && strcasecmp(env, r->from) != 0) {
+		r->contact = env;
+		r->hold = report_contact_committee(r, env, &r->committee);
+	}
+}
+
+static int
+report_find_issue(struct report *r)
+{
+	int rc = bulletin_open_issue(r->e, now(), &r->bi);
+
+	if (rc == -1)
+		return -1;
+	r->have_issue = rc == 0;
+	if (!r->have_issue && r->hold == HOLD_NONE)
+		r->hold = HOLD_NO_ISSUE;
+	return 0;
+}
+
+/* ---- 4. corrections ---- */
+
+/* From submission id, follow the corrections to the live one (0: none). */
+static int64_t
+report_live_successor(struct report *r, int64_t id)
+{
+	for (int hops = 0; id > 0 && hops < 100; hops++) {
+		char *state = db_str(r->e->db, "SELECT state FROM submission WHERE id = ?", "i", id);
+		int live = state && (strcmp(state, "new") == 0 || strcmp(state, "accepted") == 0 ||
+		    strcmp(state, "held") == 0);
+
+		if (state && strcmp(state, "replaced") != 0) {
+			free(state);
+			return live ? id : 0;
+		}
+		free(state);
+		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE replaces = ?",
+		    "i", id);
+	}
+	return 0;
+}
+
+/* The acknowledged submission, when it is this committee's (or was held
+ * without one) for this issue, sent by the same address. */
+static int64_t
+report_replaced_acked(struct report *r)
+{
+	int64_t id;
+
+	if (r->acked == 0)
+		return 0;
+	id = db_int(r->e->db, 0, "SELECT id FROM submission WHERE id = ? AND"
+	    " (committee_id = ? OR (committee_id IS NULL AND sender = ? COLLATE NOCASE))"
+	    " AND (issue_id = ? OR issue_id IS NULL)", "iisi", r->acked, r->committee,
+	    r->from, r->bi.id);
+	return report_live_successor(r, id > 0 ? id : 0);
+}
+
+static void
+report_find_replaced(struct report *r)
+{
+	int64_t id;
+
+	if (!(r->correction || r->acked) || r->committee == 0 || !r->have_issue)
+		return;
+	if ((id = report_replaced_acked(r)) == 0 && r->add_photos)
+		return;		/* photos for a report that is gone: a new one */
+	if (id == 0 && *r->title)
+		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE " REPORT_MINE
+		    " AND title = ? COLLATE NOCASE", "isis", r->committee, r->from, r->bi.id,
+		    r->title);
+	if (id <= 0)
+		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE " REPORT_MINE,
+		    "isi", r->committee, r->from, r->bi.id);
+	r->replaces = id > 0 ? id : 0;
+}
+
+/* *field, when empty (or always), becomes column col of submission id. */
+static void
+report_inherit_text(struct report *r, char **field, const char *col, int64_t id,
+    int always)
+{
+	char *sql, *old;
+
+	if (id == 0 || (!always && **field))
+		return;
+	sql = xasprintf("SELECT %s FROM submission WHERE id = ?", col);	/* col: constant */
+	old = db_str(r->e->db, sql, "i", id);
+	free(sql);
+	if (old && *old) {
+		free(*field);
+		*field = old;
+	} else
+		free(old);
+}
+
+/* What a correction does not bring again is kept from the replaced
+ * submission: title, text, files; a reply to the photo notice only adds
+ * photos. A reply to one of our notices has our Subject, so its title is
+ * the earlier one (a new title comes with a "Correction" Subject). Then an
+ * empty title becomes "(untitled)". */
+static void
+report_inherit(struct report *r)
+{
+	report_inherit_text(r, &r->title, "title", r->replaces ? r->replaces : r->acked,
+	    r->acked != 0);
+	if (r->replaces)
+		report_inherit_text(r, &r->body, "body", r->replaces, r->add_photos);
+	if (*r->title == '\0') {
+		free(r->title);
+		r->title = xstrdup(report_lang(r->e, "(sans titre)", "(untitled)"));
+	}
+}
+
+/* The replaced submission's file rows, for the new one (same files on
+ * disk), when the correction brought no file of its own or only adds
+ * photos. */
+static int
+report_keep_files(struct report *r)
+{
+	struct db_stmt *st;
+
+	if (r->replaces == 0 || (!r->add_photos && r->nphotos + r->nfiles > 0))
+		return 0;
+	if (db_run(r->e->db, "INSERT INTO submission_file (submission_id, filename,"
+	    " content_type, is_photo, size, path) SELECT ?, filename, content_type, is_photo,"
+	    " size, path FROM submission_file WHERE submission_id = ? ORDER BY id", "ii",
+	    r->id, r->replaces) == -1)
+		return -1;
+	st = db_query(r->e->db, "SELECT filename, is_photo FROM submission_file WHERE"
+	    " submission_id = ? ORDER BY id", "i", r->replaces);
+	while (st && db_step(st) == 1) {
+		int photo = (int)db_col_int(st, 1);
+
+		buf_printf(photo ? &r->photos : &r->files, "- %s\n", db_col_text(st, 0));
+		if (photo)
+			r->nphotos++;
+		else
+			r->nfiles++;
+	}
+	db_finalize(&st);
+	return 0;
+}
+
+/* ---- 5. storing ---- */
+
+static int
+report_insert(struct report *r)
+{
+	const char *state = r->hold == HOLD_NONE ? "new" : "held";
+	const char *reason = r->hold == HOLD_NONE ? "" : report_holds[r->hold].code;
+
+	if (db_run(r->e->db, "INSERT INTO submission (issue_id, committee_id, sender,"
+	    " message_id, title, body, activity_date, state, hold_reason, received, replaces)"
+	    " VALUES (NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
+	    "iisssssssii", r->have_issue ? r->bi.id : (int64_t)0, r->committee, r->from,
+	    r->msgid ? r->msgid : "", r->title, r->body, r->date, state, reason,
+	    (int64_t)now(), r->replaces) == -1)
+		return -1;
+	r->id = db_last_id(r->e->db);
+	if (r->replaces && db_run(r->e->db, "UPDATE submission SET state = 'replaced' WHERE"
+	    " id = ?", "i", r->replaces) == -1)
+		return -1;
+	return 0;
+}
+
+/* Remove every file of dir (orphans of a rolled-back attempt), then dir
+ * itself when rmdir_too. */
+static void
+report_clear_dir(const char *dir, int rmdir_too)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = xasprintf("%s/%s", dir, de->d_name);
+		unlink(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	if (rmdir_too)
+		rmdir(dir);
+}
+
+static int
+report_magic(const struct mime_attachment *a, const char **type_r)
+{
+	static const unsigned char jpeg[] = { 0xff, 0xd8, 0xff };
+	static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+	if (a->len >= sizeof jpeg && memcmp(a->data, jpeg, sizeof jpeg) == 0)
+		*type_r = "image/jpeg";
+	else if (a->len >= sizeof png && memcmp(a->data, png, sizeof png) == 0)
+		*type_r = "image/png";
+	else
+		return 0;
+	return 1;
+}
+
+/* A photo: JPEG or PNG by its bytes, labelled as an image or as unknown
+ * binary. A label without the bytes is kept as an ordinary file. */
+static int
+report_is_photo(const struct mime_attachment *a, const char **type_r)
+{
+	const char *ct = a->content_type ? a->content_type : "";
+
+	*type_r = ct;
+	if (strcmp(ct, "image/jpeg") != 0 && strcmp(ct, "image/jpg") != 0 &&
+	    strcmp(ct, "image/pjpeg") != 0 && strcmp(ct, "image/png") != 0 &&
+	    strcmp(ct, "application/octet-stream") != 0)
+		return 0;
+	return report_magic(a, type_r);
+}
+
+/* Our file extension: from the type, else the sent name's if plain. */
+static const char *
+report_ext(const char *type, const char *filename, char *buf, size_t size)
+{
+	static const char *const known[][2] = {
+		{ "image/jpeg", "jpg" }, { "image/png", "png" }, { "image/gif", "gif" },
+		{ "application/pdf", "pdf" }, { "application/msword", "doc" },
+		{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		  "docx" },
+		{ "application/vnd.oasis.opendocument.text", "odt" }, { "text/plain", "txt" },
+	};
+	const char *dot = filename ? strrchr(filename, '.') : NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nitems(known); i++)
+		if (strcmp(type, known[i][0]) == 0)
+			return known[i][1];
+	if (dot)
+		for (dot++; n + 1 < size && n < 5 && isalnum((unsigned char)dot[n]); n++)
+			buf[n] = (char)tolower((unsigned char)dot[n]);
+	if (n == 0 || (dot && dot[n] != '\0'))
+		return "bin";
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The name as sent, printable UTF-8, or "attachment-N". */
+static char *
+report_filename(const struct mime_attachment *a, int n)
+{
+	char *s;
+
+	if (a->filename == NULL || *a->filename == '\0')
+		return xasprintf("%s-%d", "attachment", n);
+	s = report_utf8(xstrdup(a->filename));
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+static int
+report_save_one(struct report *r, const struct mime_attachment *a, int n, int photo,
+    const char *type)
+{
+	char extbuf[8], *name = report_filename(a, n);
+	const char *ext = report_ext(type, a->filename, extbuf, sizeof extbuf);
+	char *rel = xasprintf("files/%lld/%d.%s", (long long)r->id, n, ext);
+	char *path = xasprintf("%s/%s", r->e->cf->data_dir, rel);
+	int rc = file_write_durable(path, a->data, a->len);
+
+	if (rc == -1)
+		log_warn("submission=%lld cannot write %s", (long long)r->id, path);
+	else
+		rc = db_run(r->e->db, "INSERT INTO submission_file (submission_id, filename,"
+		    " content_type, is_photo, size, path) VALUES (?, ?, ?, ?, ?, ?)", "issdis",
+		    r->id, name, type, photo, (int64_t)a->len, rel);
+	if (rc == 0)
+		buf_printf(photo ? &r->photos : &r->files, "- %s\n", name);
+	free(name);
+	free(rel);
+	free(path);
+	return rc;
+}
+
+static int
+report_save_files(struct report *r)
+{
+	int n = 0;
+
+	r->dir = xasprintf("%s/files/%lld", r->e->cf->data_dir, (long long)r->id);
+	if (r->natt == 0)
+		return 0;
+	if (mkdir_p(r->dir, 0750) == -1) {
+		log_warn("submission=%lld cannot create %s", (long long)r->id, r->dir);
+		return -1;
+	}
+	report_clear_dir(r->dir, 0);
+	for (size_t i = 0; i < r->natt; i++) {
+		const struct mime_attachment *a = &r->att[i];
+		const char *type;
+		int photo = report_is_photo(a, &type);
+
+		if (a->inline_image && a->len < REPORT_SMALL_INLINE && strncmp(type, "image/", 6) == 0)
+			continue;	/* a signature logo, not the committee's photo */
+		if (photo && a->len > (size_t)r->e->cf->bulletin_photo_max) {
+			char *name = report_filename(a, (int)i + 1);
+
+			buf_printf(&r->too_large, "- %s\n", name);
+			free(name);
+			continue;
+		}
+		if (report_save_one(r, a, ++n, photo, type) == -1)
+			return -1;
+		if (photo)
+			r->nphotos++;
+		else
+			r->nfiles++;
+	}
+	return 0;
+}
+
+/* ---- notices ---- */
+
+/* bulletin_photo_max in MB, "5" or "2,5" / "2.5". */
+static void
+report_max_mb(const struct engine *e, char *out, size_t size)
+{
+	long max = e->cf->bulletin_photo_max;
+	char *dot;
+
+	if (max % (1024 * 1024) == 0)
+		snprintf(out, size, "%ld", max / (1024 * 1024));
+	else
+		snprintf(out, size, max < 1024 * 1024 ? "%.2g" : "%.1f",
+		    (double)max / (1024 * 1024));
+	if ((dot = strchr(out, '.')) != NULL && strcmp(e->cf->language, "en") != 0)
+		*dot = ',';
+}
+
+/* YYYY-MM-DD as people of the language write it. */
+static void
+report_human_date(const struct engine *e, const char *iso, char *out, size_t size)
+{
+	if (strcmp(e->cf->language, "en") == 0 || strlen(iso) != 10)
+		snprintf(out, size, "%s", iso);
+	else
+		snprintf(out, size, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
+}
+
+static char *
+report_committee_name(struct report *r)
+{
+	char *name = r->committee ? db_str(r->e->db, "SELECT name FROM committee WHERE id = ?",
+	    "i", r->committee) : NULL;
+
+	return name ? name : xstrdup("");
+}
+
+/* "- Name : bulletin+slug@domain" for each committee of the sender. */
+static char *
+report_committee_addresses(struct report *r)
+{
+	struct db_stmt *st = db_query(r->e->db, "SELECT DISTINCT c.name, c.slug FROM committee c"
+	    " JOIN contact k ON k.committee_id = c.id WHERE k.email = ? AND k.active = 1"
+	    " ORDER BY c.name", "s", r->contact ? r->contact : r->from);
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\n", report_lang(r->e, "Pour dire de quel comité il s'agit, écrivez"
+	    " à l'adresse du comité :", "To say which committee it is, write to the"
+	    " committee's address:"));
+	while (st && db_step(st) == 1) {
+		char *addr = engine_addr(r->e, r->e->cf->bulletin_address, db_col_text(st, 1));
+
+		buf_printf(&b, "- %s : %s\n", db_col_text(st, 0), addr);
+		free(addr);
+	}
+	db_finalize(&st);
+	buf_adds(&b, "");
+	return buf_steal(&b);
+}
+
+/* Everything a notice about this report may say. */
+struct report_vars {
+	char	*bulletin, *msgid, *in_reply_to, *committee, *reason, *addresses;
+	char	 issue[16], deadline[16], date[16], max[16];
+	const char *v[40];
+};
+
+/* A "- name" list without its last newline. */
+static const char *
+report_list(struct buf *b, const char *none)
+{
+	if (b->len == 0)
+		return none;
+	if (b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	return b->data;
+}
+
+static void
+report_vars_build(struct report *r, struct report_vars *rv)
+{
+	const char *none = report_lang(r->e, "(aucune)", "(none)");
+	size_t n = 0;
+
+	memset(rv, 0, sizeof *rv);
+	rv->bulletin = config_address(r->e->cf, r->e->cf->bulletin_address);
+	rv->msgid = xasprintf("<%s>", r->ack_id);
+	rv->in_reply_to = r->msgid ? xasprintf("<%s>", r->msgid) : NULL;
+	rv->committee = report_committee_name(r);
+	rv->reason = r->hold == HOLD_NONE ? xstrdup("") : xasprintf(report_lang(r->e,
+	    report_holds[r->hold].fr, report_holds[r->hold].en), r->from);
+	rv->addresses = r->hold == HOLD_SEVERAL ? report_committee_addresses(r) : xstrdup("");
+	snprintf(rv->issue, sizeof rv->issue, "%d", r->have_issue ? r->bi.number : 0);
+	report_human_date(r->e, r->have_issue ? r->bi.deadline : "", rv->deadline,
+	    sizeof rv->deadline);
+	report_human_date(r->e, r->date, rv->date, sizeof rv->date);
+	report_max_mb(r->e, rv->max, sizeof rv->max);
+#define V(k, val) (rv->v[n++] = (k), rv->v[n++] = (val))
+	V("TITLE", r->title);
+	V("TEXT", *r->body ? r->body : report_lang(r->e, "(pas de texte)", "(no text)"));
+	V("DATE", rv->date);
+	V("COMMITTEE", rv->committee);
+	V("ISSUE", rv->issue);
+	V("DEADLINE", rv->deadline);
+	V("BULLETIN_ADDRESS", rv->bulletin);
+	V("SENDER", r->from);
+	V("REASON", rv->reason);
+	V("COMMITTEE_ADDRESSES", rv->addresses);
+	V("PHOTOS", report_list(&r->photos, none));
+	V("FILES", report_list(&r->files, none));
+	V("TOO_LARGE", report_list(&r->too_large, none));
+	V("MAX_MB", rv->max);
+	V("REPLACED", r->replaces ? report_lang(r->e, "Il remplace celui que vous aviez envoyé"
+	    " avant.", "It replaces the one you sent before.") : "");
+	V("ATTACHMENTS_DROPPED", r->att_overflow ? report_lang(r->e, "Vos pièces jointes étaient"
+	    " trop lourdes ensemble : aucune n'a été gardée.", "Your attachments were too large"
+	    " together: none was kept.") : "");
+#undef V
+	rv->v[n] = NULL;
+}
+
+static void
+report_vars_free(struct report_vars *rv)
+{
+	free(rv->bulletin);
+	free(rv->msgid);
+	free(rv->in_reply_to);
+	free(rv->committee);
+	free(rv->reason);
+	free(rv->addresses);
+}
+
+/* Queue one notice. A missing template is logged by notice.c and does not
+ * undo the submission; a busy or full database does (-1: retried later). */
+static int
+report_notice(struct report *r, const char *name, const char *const *vars,
+    const struct notice_opts *o)
+{
+	if (notice_send_opts(r->e, name, r->from, vars, o) == -1 && db_tempfail(r->e->db))
+		return -1;
+	return 0;
+}
+
+/* The acknowledgement (or hold notice), then the photo notice. */
+static int
+report_notify(struct report *r)
+{
+	struct report_vars rv;
+	struct notice_opts o = { 0 };
+	char token[33];
+	int rc;
+
+	engine_token(token, 16);
+	r->ack_id = xasprintf("%s@%s", token, r->e->cf->domain);
+	if (db_run(r->e->db, "UPDATE submission SET ack_message_id = ? WHERE id = ?", "si",
+	    r->ack_id, r->id) == -1)
+		return -1;
+	report_vars_build(r, &rv);
+	o.from = rv.bulletin;
+	o.message_id = rv.msgid;
+	o.in_reply_to = rv.in_reply_to;
+	rc = report_notice(r, r->hold == HOLD_NONE ? "report-ack" : "report-held", rv.v, &o);
+	if (rc == 0 && r->too_large.len) {
+		char *photo_id = xasprintf("<%s-photo@%s>", token, r->e->cf->domain);
+
+		o.message_id = photo_id;	/* a reply to it adds photos */
+		rc = report_notice(r, "report-photo-too-large", rv.v, &o);
+		free(photo_id);
+	}
+	report_vars_free(&rv);
+	return rc;
+}
+
+/* ---- the whole ---- */
+
+static void
+report_log(const struct report *r)
+{
+	log_info("report spoolid=%s submission=%lld committee=%lld from=%s state=%s"
+	    " photos=%d files=%d%s%s%s%s", r->in->spool_id ? r->in->spool_id : "-",
+	    (long long)r->id, (long long)r->committee, r->from,
+	    r->hold == HOLD_NONE ? "new" : "held", r->nphotos, r->nfiles,
+	    r->hold == HOLD_NONE ? "" : " reason=\"", r->hold == HOLD_NONE ? "" :
+	    report_holds[r->hold].code, r->hold == HOLD_NONE ? "" : "\"",
+	    r->too_large.len ? " too_large=yes" : "");
+	if (r->replaces)
+		log_info("report submission=%lld replaces=%lld", (long long)r->id,
+		    (long long)r->replaces);
+}
+
+static void
+report_free(struct report *r)
+{
+	mime_free(&r->m);
+	mime_attachments_free(r->att, r->natt);
+	free(r->from);
+	free(r->msgid);
+	free(r->title);
+	free(r->body);
+	free(r->dir);
+	free(r->ack_id);
+	buf_free(&r->photos);
+	buf_free(&r->files);
+	buf_free(&r->too_large);
+}
+
+/* Steps 3 to 5, inside the caller's transaction. */
+static int
+report_store(struct report *r)
+{
+	report_find_acked(r);
+	report_find_committee(r);
+	if (report_find_issue(r) == -1)
+		return -1;
+	report_find_replaced(r);
+	report_inherit(r);
+	if (report_insert(r) == -1 || report_save_files(r) == -1 || report_keep_files(r) == -1)
+		return -1;
+	return report_notify(r);
+}
+
+static int
+report_transaction(struct report *r)
+{
+	if (db_begin(r->e->db) == -1) {
+		log_warnx("report spoolid=%s status=tempfail reason=\"%s\"", r->in->spool_id,
+		    db_errmsg(r->e->db));
+		return -1;
+	}
+	if (report_store(r) == 0 && db_commit(r->e->db) == 0) {
+		report_log(r);
+		return 0;
+	}
+	log_warnx("report spoolid=%s status=tempfail reason=\"%s\"", r->in->spool_id,
+	    db_errmsg(r->e->db));
+	db_rollback(r->e->db);
+	if (r->dir)
+		report_clear_dir(r->dir, 1);
+	return -1;
+}
+
+int
+report_accept(struct engine *e, const struct inmsg *in)
+{
+	struct report r = { .e = e, .in = in, .hold = HOLD_NONE };
+	const char *err, *why;
+	int rc;
+
+	if (mime_parse(in->data, in->len, &r.m, &err) == -1) {
+		log_warnx("report spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
+		return -2;
+	}
+	if ((why = report_drop_reason(e, in, r.m)) != NULL) {
+		log_info("report spoolid=%s sender=%s status=dropped reason=\"%s\"",
+		    in->spool_id, in->sender ? in->sender : "", why);
+		mime_free(&r.m);
+		return 0;
+	}
+	buf_init(&r.photos);
+	buf_init(&r.files);
+	buf_init(&r.too_large);
+	report_read_from(&r);
+	report_read_title(&r);
+	report_read_body(&r);
+	report_read_date(&r);
+	report_read_attachments(&r);
+	rc = report_transaction(&r);
+	report_free(&r);
+	return rc;
+}

@@ -1,0 +1,334 @@
+/* test_editor.c — the editors' actions and their rules (unknown, replaced,
+ * published, no committee), the order of an issue, the daily digest's
+ * content, and the commands by email (several ids, accents and case,
+ * quoted lines ignored, non-editors and automatic mail ignored). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulletin.h"
+#include "config.h"
+#include "db.h"
+#include "editor.h"
+#include "engine.h"
+#include "mime.h"
+#include "roster.h"
+#include "util.h"
+
+struct fx {
+	char		 dir[64];
+	struct config	 cf;
+	struct engine	 e;
+	int64_t		 issue_id;
+	int64_t		 rennes, brest;
+};
+
+static void
+set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof *fx);
+	struct bulletin_issue bi;
+	const char *err = NULL;
+
+	strcpy(fx->dir, "/tmp/mlistd-test-editor-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	config_load(&fx->cf, NULL, stderr);
+	set_str(&fx->cf.domain, "example.org");
+	set_str(&fx->cf.data_dir, fx->dir);
+	set_str(&fx->cf.templates_dir, "templates");
+	set_str(&fx->cf.language, "fr");
+	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	setenv("MLISTD_NOW", "1768046400", 1);		/* 2026-01-10 */
+	assert_int_equal(bulletin_tick(&fx->e), 0);
+	assert_int_equal(bulletin_open_issue(&fx->e, now(), &bi), 0);
+	fx->issue_id = bi.id;
+	assert_int_equal(roster_committee_add(fx->e.db, "Rennes", NULL, "Bretagne", "35", NULL,
+	    &fx->rennes, &err), 0);
+	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
+	    &fx->brest, &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, "ed@example.org", "editor", "Ed", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, "nat@example.org", "national", "", &err), 0);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char *cmd = xasprintf("rm -rf %s", fx->dir);
+
+	unsetenv("MLISTD_NOW");
+	engine_close(&fx->e);
+	config_free(&fx->cf);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(fx);
+	return 0;
+}
+
+/* A submission; committee 0 and issue 0 mean none. */
+static int64_t
+submit(struct fx *fx, int64_t committee, int with_issue, const char *state, const char *title,
+    const char *body)
+{
+	assert_int_equal(db_run(fx->e.db, "INSERT INTO submission (issue_id, committee_id, sender,"
+	    " title, body, activity_date, state, received) VALUES (nullif(?, 0), nullif(?, 0),"
+	    " 'x@example.org', ?, ?, '2026-01-09', ?, ?)", "iisssi",
+	    with_issue ? fx->issue_id : 0, committee, title, body, state, (int64_t)now()), 0);
+	return db_last_id(fx->e.db);
+}
+
+static char *
+field(struct fx *fx, const char *col, int64_t id)
+{
+	char *sql = xasprintf("SELECT %s FROM submission WHERE id = ?", col);
+	char *v = db_str(fx->e.db, sql, "i", id);
+
+	free(sql);
+	return v;
+}
+
+static void
+assert_field(struct fx *fx, const char *col, int64_t id, const char *want)
+{
+	char *v = field(fx, col, id);
+
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void
+test_states(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t a = submit(fx, fx->rennes, 1, "new", "Fête", "Texte");
+	int64_t held = submit(fx, 0, 0, "held", "Inconnu", "Texte");
+	int64_t old = submit(fx, fx->brest, 1, "replaced", "Ancien", "Texte");
+
+	assert_int_equal(editor_set_state(&fx->e, 9999, "accepted", &err), -1);
+	assert_non_null(strstr(err, "9999"));
+	assert_int_equal(editor_set_state(&fx->e, a, "bogus", &err), -1);
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 0);
+	assert_field(fx, "state", a, "accepted");
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 0);	/* idempotent */
+	assert_int_equal(editor_set_state(&fx->e, a, "held", &err), 0);
+	assert_int_equal(editor_set_state(&fx->e, a, "rejected", &err), 0);
+	assert_field(fx, "state", a, "rejected");
+	assert_int_equal(editor_set_state(&fx->e, held, "accepted", &err), -1);	/* no committee */
+	assert_int_equal(editor_set_state(&fx->e, held, "rejected", &err), 0);
+	assert_int_equal(editor_set_state(&fx->e, old, "accepted", &err), -1);	/* replaced */
+	assert_int_equal(db_run(fx->e.db, "UPDATE bulletin_issue SET state = 'published'", ""), 0);
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), -1);
+	assert_int_equal(editor_set_text(&fx->e, a, "T", "B", &err), -1);
+	assert_true(db_int(fx->e.db, 0, "SELECT count(*) FROM audit WHERE what LIKE"
+	    " 'submission %'", "") >= 4);
+}
+
+static void
+test_text_and_date(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t a = submit(fx, fx->rennes, 1, "new", "Fête", "Texte");
+
+	assert_int_equal(editor_set_text(&fx->e, a, "  \n ", "x", &err), -1);
+	assert_int_equal(editor_set_text(&fx->e, a, "Titre\xff", "x", &err), -1);
+	assert_int_equal(editor_set_text(&fx->e, a, " Grande\nfête ", "Un texte\nsur deux lignes",
+	    &err), 0);
+	assert_field(fx, "title", a, "Grande fête");
+	assert_field(fx, "body", a, "Un texte\nsur deux lignes");
+	assert_int_equal(editor_set_text(&fx->e, 4242, "T", "B", &err), -1);
+	assert_int_equal(editor_set_date(&fx->e, a, "2026-02-30", &err), -1);
+	assert_int_equal(editor_set_date(&fx->e, a, "12/01/2026", &err), -1);
+	assert_int_equal(editor_set_date(&fx->e, a, "2026-01-05", &err), 0);
+	assert_field(fx, "activity_date", a, "2026-01-05");
+}
+
+static void
+test_order(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t id[4];
+	char *order;
+
+	for (int i = 0; i < 4; i++)
+		id[i] = submit(fx, fx->rennes, 1, "new", "T", "B");
+	assert_int_equal(editor_set_position(&fx->e, id[2], 1, &err), 0);
+	assert_int_equal(editor_set_position(&fx->e, id[0], 99, &err), 0);	/* last */
+	assert_int_equal(editor_set_position(&fx->e, id[0], 0, &err), -1);
+	assert_int_equal(editor_set_position(&fx->e, 777, 1, &err), -1);
+	order = db_str(fx->e.db, "SELECT group_concat(id - ?, ',') FROM (SELECT id FROM submission"
+	    " ORDER BY position)", "i", id[0]);
+	assert_string_equal(order, "2,1,3,0");
+	free(order);
+}
+
+/* A message from `from`, text body. */
+static char *
+mail(const char *from, const char *extra, const char *body)
+{
+	return xasprintf("From: Ed <%s>\nTo: bulletin@example.org\nSubject: Re: Bulletin\n"
+	    "Message-ID: <m1@example.org>\n%sMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s",
+	    from, extra, body);
+}
+
+static int
+run_mail(struct fx *fx, const char *data, int *is_cmd_r)
+{
+	struct inmsg in = { "spool1", "ed@example.org", "bulletin@example.org", "", data,
+	    strlen(data) };
+
+	*is_cmd_r = editor_is_command_mail(&fx->e, &in);
+	return editor_command_mail(&fx->e, &in);
+}
+
+static void
+test_command_mail(void **state)
+{
+	struct fx *fx = *state;
+	int64_t a = submit(fx, fx->rennes, 1, "new", "A", "x");
+	int64_t b = submit(fx, fx->brest, 1, "new", "B", "x");
+	int64_t c = submit(fx, fx->brest, 1, "new", "C", "x");
+	int64_t d = submit(fx, fx->brest, 1, "new", "D", "x");
+	char *body = xasprintf("\n  Accepter %lld\n\nrefusé #%lld\nATTENTE %lld, 9999\nMerci !\n"
+	    "ACCEPTER %lld\n\nLe 10 janv. 2026, Bulletin a écrit :\n> ACCEPTER %lld\n",
+	    (long long)a, (long long)b, (long long)c, (long long)d, (long long)d);
+	char *m = mail("ed@example.org", "", body), *notice;
+	int is_cmd;
+
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_true(is_cmd);
+	assert_field(fx, "state", a, "accepted");
+	assert_field(fx, "state", b, "rejected");
+	assert_field(fx, "state", c, "held");
+	assert_field(fx, "state", d, "new");		/* after "Merci !": not read */
+	notice = db_str(fx->e.db, "SELECT body FROM message WHERE kind = 'notice'", "");
+	assert_non_null(notice);
+	assert_non_null(strstr(notice, "In-Reply-To: <m1@example.org>"));
+	assert_non_null(strstr(notice, "9999"));
+	free(notice);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM delivery WHERE rcpt ="
+	    " 'ed@example.org'", ""), 1);
+	free(m);
+	free(body);
+}
+
+static void
+test_command_mail_refused(void **state)
+{
+	struct fx *fx = *state;
+	int64_t a = submit(fx, fx->rennes, 1, "new", "A", "x");
+	char *body = xasprintf("ACCEPT %lld\n", (long long)a), *m;
+	int is_cmd;
+
+	m = mail("nat@example.org", "", body);		/* not an editor */
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	m = mail("ed@example.org", "Auto-Submitted: auto-replied\n", body);
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	m = mail("ed@example.org", "", "Bonjour,\nACCEPT 1\n");	/* not first */
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	m = mail("ed@example.org", "", "ACCEPTER douze\n");
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	assert_field(fx, "state", a, "new");
+	/* Two ids on one line, English, lower case. */
+	free(body);
+	body = xasprintf("accept %lld %lld\n", (long long)a, (long long)a);
+	m = mail("ED@example.org", "", body);
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_true(is_cmd);
+	assert_field(fx, "state", a, "accepted");
+	free(m);
+	free(body);
+	assert_int_equal(run_mail(fx, "garbage without headers", &is_cmd), -2);
+}
+
+static void
+test_digest(void **state)
+{
+	struct fx *fx = *state;
+	struct buf long_text;
+	struct mime_msg *m;
+	const char *err = NULL, *p;
+	char *msg, *text, line[200];
+	int64_t a, b;
+
+	buf_init(&long_text);
+	for (int i = 0; i < 100; i++)
+		buf_adds(&long_text, "éte ");
+	a = submit(fx, fx->rennes, 1, "new", "Fête des voisins", buf_cstr(&long_text));
+	b = submit(fx, 0, 0, "held", "Sans comité", "Court.");
+	assert_int_equal(db_run(fx->e.db, "UPDATE submission SET hold_reason = 'expéditeur"
+	    " inconnu', sender = 'who@example.org' WHERE id = ?", "i", b), 0);
+	assert_int_equal(db_run(fx->e.db, "INSERT INTO submission_file (submission_id, filename,"
+	    " content_type, is_photo, size, path) VALUES (?, 'a.jpg', 'image/jpeg', 1, 10, 'x'),"
+	    " (?, 'b.pdf', 'application/pdf', 0, 10, 'y')", "ii", a, a), 0);
+	assert_int_equal(editor_digest(&fx->e), 0);
+	assert_int_equal(editor_digest(&fx->e), 0);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind = 'digest'",
+	    ""), 1);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM submission WHERE digested IS"
+	    " NULL", ""), 0);
+	msg = db_str(fx->e.db, "SELECT body FROM message WHERE kind = 'digest'", "");
+	assert_non_null(msg);
+	assert_int_equal(mime_parse(msg, strlen(msg), &m, &err), 0);
+	text = mime_subject(m);
+	assert_string_equal(text, "Bulletin : 2 contribution(s) à relire");
+	free(text);
+	text = mime_text_plain(m, NULL);
+	snprintf(line, sizeof line, "==== N° %lld : Fête des voisins\nComité : Rennes"
+	    " (x@example.org)\nBulletin : n°1\nPhotos : 1 ; autres pièces jointes : 1\n\n",
+	    (long long)a);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "Comité : inconnu (envoyé par who@example.org)\nPhotos : 0\n"
+	    "En attente : expéditeur inconnu\n\nCourt.\n"));
+	assert_non_null(p = strstr(text, "éte éte"));
+	assert_non_null(strstr(p, "éte…\n"));
+	/* 300 characters: 75 times "éte " (375 bytes), the last space dropped. */
+	assert_int_equal(strstr(p, "…") - p, 374);
+	snprintf(line, sizeof line, "ACCEPTER %lld ", (long long)a);
+	assert_non_null(strstr(text, line));
+	free(text);
+	mime_free(&m);
+	free(msg);
+	buf_free(&long_text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_and_date, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_mail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_mail_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,641 @@
+/* test_report.c — activity reports to bulletin@ on a temporary data
+ * directory: committee found or held, title and text cleaned, charsets,
+ * HTML, photos and files, corrections, what is never a submission, and
+ * every malformed message of tests/data/malformed-mime/ without a crash. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "report.h"
+#include "roster.h"
+#include "util.h"
+
+#define NOW	"1773489600"	/* 2026-03-14 12:00 UTC */
+
+struct fx {
+	char		 dir[64];
+	struct config	 cf;
+	struct engine	 e;
+};
+
+static void
+fx_add_contact(struct fx *fx, const char *committee, const char *email)
+{
+	const char *err = NULL;
+
+	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, committee, email, NULL, &err), 0);
+}
+
+static void
+fx_roster(struct fx *fx)
+{
+	static const char *const committees[] = { "Rennes", "Brest", "Quimper" };
+	const char *err = NULL;
+	int64_t id;
+
+	for (size_t i = 0; i < nitems(committees); i++)
+		assert_int_equal(roster_committee_add(fx->e.db, committees[i], NULL, "Bretagne",
+		    "", "", &id, &err), 0);
+	fx_add_contact(fx, "rennes", "jeanne@example.org");
+	fx_add_contact(fx, "brest", "paul@example.org");
+	fx_add_contact(fx, "brest", "double@example.org");
+	fx_add_contact(fx, "quimper", "double@example.org");
+	assert_int_equal(db_run(fx->e.db, "INSERT INTO bulletin_issue (number, period_start,"
+	    " period_end, deadline, publish_date, state) VALUES (7, '2026-03-01', '2026-04-30',"
+	    " '2026-04-20', '2026-05-01', 'open')", ""), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof *fx);
+	const char *err = NULL;
+
+	setenv("MLISTD_NOW", NOW, 1);
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
+	strcpy(fx->dir, "/tmp/mlistd-test-report-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	config_load(&fx->cf, NULL, stderr);	/* domain missing: set below */
+	free(fx->cf.domain);
+	fx->cf.domain = xstrdup("example.org");
+	free(fx->cf.data_dir);
+	fx->cf.data_dir = xstrdup(fx->dir);
+	free(fx->cf.templates_dir);
+	fx->cf.templates_dir = xstrdup("templates");
+	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	fx_roster(fx);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char *cmd = xasprintf("rm -rf %s", fx->dir);
+
+	engine_close(&fx->e);
+	config_free(&fx->cf);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(fx);
+	return 0;
+}
+
+static int
+deliver(struct fx *fx, const char *sender, const char *ext, const char *msg, size_t len)
+{
+	struct inmsg in = { .spool_id = "test", .sender = sender, .rcpt = "bulletin@example.org",
+	    .ext = ext ? ext : "", .data = msg, .len = len ? len : strlen(msg) };
+
+	return report_accept(&fx->e, &in);
+}
+
+static int64_t
+count(struct fx *fx, const char *sql, const char *arg)
+{
+	return arg ? db_int(fx->e.db, -1, sql, "s", arg) : db_int(fx->e.db, -1, sql, "");
+}
+
+/* Notices queued to rcpt whose subject starts with prefix. */
+static int64_t
+notices(struct fx *fx, const char *rcpt, const char *prefix)
+{
+	char *like = xasprintf("%s%%", prefix);
+	int64_t n = db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	    " m.id = d.message_id WHERE m.kind = 'notice' AND d.rcpt = ? AND m.subject LIKE ?",
+	    "ss", rcpt, like);
+
+	free(like);
+	return n;
+}
+
+static char *
+col(struct fx *fx, const char *column, int64_t id)
+{
+	char *sql = xasprintf("SELECT %s FROM submission WHERE id = ?", column);
+	char *v = db_str(fx->e.db, sql, "i", id);
+
+	free(sql);
+	return v ? v : xstrdup("(null)");
+}
+
+static int64_t
+last_id(struct fx *fx)
+{
+	return db_int(fx->e.db, 0, "SELECT max(id) FROM submission", "");
+}
+
+/* ---- table: committee, state, title, text ---- */
+
+struct report_case {
+	const char	*name;
+	const char	*sender;
+	const char	*ext;
+	const char	*msg;
+	const char	*state;
+	const char	*committee;	/* slug, NULL: none */
+	const char	*title;
+	const char	*text_has;
+	const char	*text_lacks;
+	const char	*notice;	/* subject prefix of the notice */
+};
+
+static const struct report_case cases[] = {
+	{ "plain French report from a contact", "jeanne@example.org", NULL,
+	  "From: Jeanne <jeanne@example.org>\nTo: bulletin@example.org\n"
+	  "Subject: TR: [Comités] Fête du quartier\n"
+	  "Date: Tue, 10 Mar 2026 10:00:00 +0100\nMessage-ID: <r1@example.org>\n"
+	  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+	  "Content-Transfer-Encoding: 8bit\n\n"
+	  "Nous avons organisé une fête dans le quartier : 80 personnes.\n\n"
+	  "Jeanne\n\n"
+	  "Le 2 mars 2026 à 09:00, Bureau national <national@example.org> a écrit :\n"
+	  "> Envoyez-nous vos comptes rendus avant le 20 avril.\n",
+	  "new", "rennes", "Fête du quartier", "80 personnes.", "a écrit", "Compte rendu reçu" },
+	{ "bulletin+slug from an unknown sender", "inconnu@example.org", "brest",
+	  "From: inconnu@example.org\nSubject: Re: Braderie\n\nUne braderie réussie.\n",
+	  "new", "brest", "Braderie", "Une braderie réussie.", NULL, "Compte rendu reçu" },
+	{ "unknown sender is held", "inconnu@example.org", NULL,
+	  "From: inconnu@example.org\nSubject: Notre fête\n\nUn texte.\n",
+	  "held", NULL, "Notre fête", "Un texte.", NULL, "Compte rendu en attente" },
+	{ "contact of two committees is held", "double@example.org", NULL,
+	  "From: double@example.org\nSubject: Atelier\n\nUn atelier.\n",
+	  "held", NULL, "Atelier", "Un atelier.", NULL, "Compte rendu en attente" },
+	{ "envelope sender as fallback", "paul@example.org", NULL,
+	  "Subject: Sans From\n\nLe texte.\n",
+	  "new", "brest", "Sans From", "Le texte.", NULL, "Compte rendu reçu" },
+	{ "latin-1 label with cp1252 bytes", "paul@example.org", NULL,
+	  "From: paul@example.org\nSubject: =?iso-8859-1?q?Soir=E9e?=\nMIME-Version: 1.0\n"
+	  "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n"
+	  "Une \x93super\x94 soir\xe9" "e \x80 5 l'entr\xe9" "e.\n",
+	  "new", "brest", "Soirée", "Une \xe2\x80\x9csuper\xe2\x80\x9d soirée \xe2\x82\xac 5",
+	  NULL, "Compte rendu reçu" },
+	{ "HTML-only message", "paul@example.org", NULL,
+	  "From: paul@example.org\nSubject: Plantation\nMIME-Version: 1.0\n"
+	  "Content-Type: text/html; charset=utf-8\n\n"
+	  "<html><head><style>p{color:red}</style></head><body><p>Bonjour,</p>"
+	  "<p>Nous avons <b>planté</b> des arbres.</p><ul><li>chênes</li><li>hêtres</li></ul>"
+	  "<blockquote>Le message du bureau</blockquote></body></html>\n",
+	  "new", "brest", "Plantation", "Nous avons planté des arbres.", "color",
+	  "Compte rendu reçu" },
+	{ "empty subject", "paul@example.org", NULL,
+	  "From: paul@example.org\nSubject: RE: [Comités]\n\nDu texte.\n",
+	  "new", "brest", "(sans titre)", "Du texte.", NULL, "Compte rendu reçu" },
+};
+
+static void
+check_case(struct fx *fx, const struct report_case *c)
+{
+	int64_t id, slug_id;
+	char *v, *rcpt;
+
+	assert_int_equal(deliver(fx, c->sender, c->ext, c->msg, 0), 0);
+	id = last_id(fx);
+	assert_true(id > 0);
+	v = col(fx, "state", id);
+	assert_string_equal(v, c->state);
+	free(v);
+	slug_id = c->committee ? roster_committee_lookup(fx->e.db, c->committee) : 0;
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT coalesce(committee_id, 0) FROM submission"
+	    " WHERE id = ?", "i", id), slug_id);
+	v = col(fx, "title", id);
+	assert_string_equal(v, c->title);
+	free(v);
+	v = col(fx, "body", id);
+	assert_true(utf8_valid(v, strlen(v)));
+	if (strstr(v, c->text_has) == NULL)
+		fail_msg("%s: text \"%s\" lacks \"%s\"", c->name, v, c->text_has);
+	if (c->text_lacks && strstr(v, c->text_lacks) != NULL)
+		fail_msg("%s: text \"%s\" has \"%s\"", c->name, v, c->text_lacks);
+	free(v);
+	rcpt = col(fx, "sender", id);
+	assert_int_equal(notices(fx, rcpt, c->notice), 1);
+	free(rcpt);
+}
+
+static void
+test_cases(void **state)
+{
+	for (size_t i = 0; i < nitems(cases); i++) {
+		struct fx *fx;
+
+		setup((void **)&fx);
+		print_message("case: %s\n", cases[i].name);
+		check_case(fx, &cases[i]);
+		teardown((void **)&fx);
+	}
+}
+
+static void
+test_plain_details(void **state)
+{
+	struct fx *fx = *state;
+	char *ack, *v;
+
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, cases[0].msg, 0), 0);
+	v = col(fx, "activity_date", last_id(fx));
+	assert_string_equal(v, "2026-03-10");
+	free(v);
+	v = col(fx, "message_id", last_id(fx));
+	assert_string_equal(v, "r1@example.org");
+	free(v);
+	ack = col(fx, "ack_message_id", last_id(fx));
+	assert_true(strlen(ack) > 20 && strstr(ack, "@example.org") != NULL);
+	v = xasprintf("Message-ID: <%s>", ack);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind = 'notice'"
+	    " AND instr(lower(CAST(body AS TEXT)), lower(?)) > 0 AND instr(CAST(body AS TEXT),"
+	    " 'In-Reply-To: <r1@example.org>') > 0 AND instr(CAST(body AS TEXT),"
+	    " 'bulletin@example.org') > 0", "s", v), 1);
+	free(v);
+	free(ack);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission WHERE issue_id IS NOT NULL",
+	    NULL), 1);
+}
+
+static void
+test_several_explained(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(deliver(fx, "double@example.org", NULL, cases[3].msg, 0), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM message WHERE kind = 'notice' AND"
+	    " instr(CAST(body AS TEXT), 'bulletin+quimper@example.org') > 0", NULL), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission WHERE hold_reason ="
+	    " 'several committees'", NULL), 1);
+}
+
+static void
+test_no_open_issue(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(db_run(fx->e.db, "UPDATE bulletin_issue SET state = 'closed'", ""), 0);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, cases[0].msg, 0), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission WHERE state = 'held' AND"
+	    " hold_reason = 'no open issue' AND issue_id IS NULL AND committee_id IS NOT NULL",
+	    NULL), 1);
+	assert_int_equal(notices(fx, "jeanne@example.org", "Compte rendu en attente"), 1);
+}
+
+/* ---- attachments ---- */
+
+static void
+b64(struct buf *out, const unsigned char *p, size_t n)
+{
+	static const char al[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+
+		buf_addc(out, al[v >> 18 & 63]);
+		buf_addc(out, al[v >> 12 & 63]);
+		buf_addc(out, i + 1 < n ? al[v >> 6 & 63] : '=');
+		buf_addc(out, i + 2 < n ? al[v & 63] : '=');
+		if (i % 57 == 54)
+			buf_addc(out, '\n');
+	}
+	buf_addc(out, '\n');
+}
+
+/* A small valid-looking JPEG of n bytes (SOI, JFIF APP0, filler, EOI). */
+static unsigned char *
+jpeg(size_t n)
+{
+	static const unsigned char head[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I',
+	    'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00 };
+	unsigned char *p = xcalloc(1, n);
+
+	memcpy(p, head, sizeof head);
+	p[n - 2] = 0xff;
+	p[n - 1] = 0xd9;
+	return p;
+}
+
+struct part {
+	const char		*type;
+	const char		*filename;
+	const unsigned char	*data;
+	size_t			 len;
+};
+
+/* A multipart/mixed report with a text and the parts. */
+static char *
+report_with(const char *from, const char *subject, const char *headers, const char *text,
+    const struct part *parts, size_t nparts)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "From: %s\nSubject: %s\n%sMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"BND\"\n\n--BND\n"
+	    "Content-Type: text/plain; charset=utf-8\n\n%s\n", from, subject, headers, text);
+	for (size_t i = 0; i < nparts; i++) {
+		buf_printf(&b, "--BND\nContent-Type: %s; name=\"%s\"\nContent-Disposition: attachment;"
+		    " filename=\"%s\"\nContent-Transfer-Encoding: base64\n\n", parts[i].type,
+		    parts[i].filename, parts[i].filename);
+		b64(&b, parts[i].data, parts[i].len);
+	}
+	buf_adds(&b, "--BND--\n");
+	return buf_steal(&b);
+}
+
+static void
+check_file(struct fx *fx, int64_t sub, int nth, int is_photo, const char *type,
+    const void *data, size_t len)
+{
+	struct db_stmt *st = db_query(fx->e.db, "SELECT is_photo, content_type, size, path FROM"
+	    " submission_file WHERE submission_id = ? ORDER BY id LIMIT 1 OFFSET ?", "ii", sub,
+	    (int64_t)nth);
+	char *path, *content;
+	size_t clen;
+
+	assert_non_null(st);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_col_int(st, 0), is_photo);
+	assert_string_equal(db_col_text(st, 1), type);
+	assert_int_equal(db_col_int(st, 2), (int64_t)len);
+	assert_true(strncmp(db_col_text(st, 3), "files/", 6) == 0);
+	path = xasprintf("%s/%s", fx->dir, db_col_text(st, 3));
+	db_finalize(&st);
+	assert_int_equal(file_read(path, 1 << 24, &content, &clen), 0);
+	assert_int_equal(clen, len);
+	assert_memory_equal(content, data, len);
+	free(content);
+	free(path);
+}
+
+static void
+test_photos_and_files(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char *photo = jpeg(300), *photo2 = jpeg(500);
+	static const unsigned char pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+	const struct part parts[] = {
+		{ "image/jpeg", "fête.jpg", photo, 300 },
+		{ "application/octet-stream", "IMG_0001", photo2, 500 },
+		{ "application/pdf", "../../etc/passwd.pdf", pdf, sizeof pdf - 1 },
+	};
+	char *msg = report_with("jeanne@example.org", "Photos", "", "Voici nos photos.", parts,
+	    nitems(parts));
+	int64_t id;
+
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
+	id = last_id(fx);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file", NULL), 3);
+	check_file(fx, id, 0, 1, "image/jpeg", photo, 300);
+	check_file(fx, id, 1, 1, "image/jpeg", photo2, 500);
+	check_file(fx, id, 2, 0, "application/pdf", pdf, sizeof pdf - 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file WHERE path NOT LIKE"
+	    " 'files/%/_.%' OR path LIKE '%..%'", NULL), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file WHERE filename ="
+	    " 'fête.jpg'", NULL), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM message WHERE kind = 'notice' AND"
+	    " instr(CAST(body AS TEXT), 'IMG_0001') > 0", NULL), 1);
+	free(msg);
+	free(photo);
+	free(photo2);
+}
+
+static void
+test_photo_too_large(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char *big = jpeg(3000), *small = jpeg(800);
+	const struct part p1[] = { { "image/jpeg", "grande.jpg", big, 3000 } };
+	const struct part p2[] = { { "image/jpeg", "petite.jpg", small, 800 } };
+	char *msg, *ack, *hdr, *v;
+	int64_t first;
+
+	fx->cf.bulletin_photo_max = 1024;
+	msg = report_with("jeanne@example.org", "Vide-grenier", "", "Un vide-grenier.", p1, 1);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
+	free(msg);
+	first = last_id(fx);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file", NULL), 0);
+	assert_int_equal(notices(fx, "jeanne@example.org", "Photo trop lourde"), 1);
+	assert_int_equal(notices(fx, "jeanne@example.org", "Compte rendu reçu"), 1);
+	/* A reply to the photo notice adds the smaller photo, text kept. */
+	ack = col(fx, "ack_message_id", first);
+	*strchr(ack, '@') = '\0';
+	hdr = xasprintf("In-Reply-To: <%s-photo@example.org>\n", ack);
+	msg = report_with("jeanne@example.org", "Re: Photo trop lourde : Vide-grenier", hdr,
+	    "Voici la photo en plus petit.", p2, 1);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
+	v = col(fx, "state", first);
+	assert_string_equal(v, "replaced");
+	free(v);
+	v = col(fx, "body", last_id(fx));
+	assert_string_equal(v, "Un vide-grenier.");
+	free(v);
+	v = col(fx, "title", last_id(fx));
+	assert_string_equal(v, "Vide-grenier");
+	free(v);
+	check_file(fx, last_id(fx), 0, 1, "image/jpeg", small, 800);
+	free(msg);
+	free(hdr);
+	free(ack);
+	free(big);
+	free(small);
+}
+
+/* ---- corrections ---- */
+
+static void
+test_correction_by_subject(void **state)
+{
+	struct fx *fx = *state;
+	int64_t first, other;
+	char *v;
+
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, cases[0].msg, 0), 0);
+	first = last_id(fx);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, "From: jeanne@example.org\n"
+	    "Subject: Concert\n\nUn autre compte rendu.\n", 0), 0);
+	other = last_id(fx);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, "From: jeanne@example.org\n"
+	    "Subject: CORRECTION - Fête du quartier\n\nNous étions 90.\n", 0), 0);
+	v = col(fx, "state", first);
+	assert_string_equal(v, "replaced");
+	free(v);
+	v = col(fx, "state", other);		/* the other report stays */
+	assert_string_equal(v, "new");
+	free(v);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT replaces FROM submission WHERE id = ?", "i",
+	    last_id(fx)), first);
+	v = col(fx, "title", last_id(fx));
+	assert_string_equal(v, "Fête du quartier");
+	free(v);
+	v = col(fx, "state", last_id(fx));
+	assert_string_equal(v, "new");
+	free(v);
+	/* Another committee's "Correction" replaces nothing of Rennes. */
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, "From: paul@example.org\n"
+	    "Subject: Correction: Concert\n\nAutre.\n", 0), 0);
+	v = col(fx, "state", other);
+	assert_string_equal(v, "new");
+	free(v);
+}
+
+static void
+test_correction_by_reply(void **state)
+{
+	struct fx *fx = *state;
+	static const unsigned char pdf[] = "%PDF-1.4\n%%EOF\n";
+	const struct part parts[] = { { "application/pdf", "affiche.pdf", pdf, sizeof pdf - 1 } };
+	char *msg = report_with("paul@example.org", "Forum", "", "Le forum.", parts, 1);
+	char *ack, *reply;
+	int64_t first;
+
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, msg, 0), 0);
+	free(msg);
+	first = last_id(fx);
+	ack = col(fx, "ack_message_id", first);
+	reply = xasprintf("From: Paul <paul@example.org>\nSubject: Re: Compte rendu reçu : Forum\n"
+	    "In-Reply-To: <%s>\nReferences: <x@example.org> <%s>\n\n"
+	    "Le forum des associations : 12 stands.\n\n"
+	    "Le 14 mars 2026 à 12:00, Bulletin <bulletin@example.org> a écrit :\n"
+	    "> Merci ! Votre compte rendu...\n", ack, ack);
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, reply, 0), 0);
+	free(reply);
+	free(ack);
+	ack = col(fx, "state", first);
+	assert_string_equal(ack, "replaced");
+	free(ack);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT replaces FROM submission WHERE id = ?", "i",
+	    last_id(fx)), first);
+	ack = col(fx, "body", last_id(fx));
+	assert_string_equal(ack, "Le forum des associations : 12 stands.");
+	free(ack);
+	ack = col(fx, "title", last_id(fx));
+	assert_string_equal(ack, "Forum");	/* not our notice's subject */
+	free(ack);
+	/* No attachment sent again: the poster is kept. */
+	check_file(fx, last_id(fx), 0, 0, "application/pdf", pdf, sizeof pdf - 1);
+}
+
+static void
+test_correction_of_held(void **state)
+{
+	struct fx *fx = *state;
+	int64_t held;
+	char *v;
+
+	assert_int_equal(deliver(fx, "inconnu@example.org", NULL, cases[2].msg, 0), 0);
+	held = last_id(fx);
+	assert_int_equal(deliver(fx, "inconnu@example.org", "quimper", "From: inconnu@example.org\n"
+	    "Subject: Correction : Notre fête\n\nLe bon texte.\n", 0), 0);
+	v = col(fx, "state", held);
+	assert_string_equal(v, "replaced");
+	free(v);
+	v = col(fx, "state", last_id(fx));
+	assert_string_equal(v, "new");
+	free(v);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT committee_id FROM submission WHERE id = ?",
+	    "i", last_id(fx)), roster_committee_lookup(fx->e.db, "quimper"));
+}
+
+/* ---- never a submission ---- */
+
+static void
+test_dropped(void **state)
+{
+	static const struct { const char *sender, *msg; } drops[] = {
+		{ "jeanne@example.org", "From: jeanne@example.org\nSubject: Réponse automatique :"
+		  " Absente\nAuto-Submitted: auto-replied\n\nJe suis absente.\n" },
+		{ "", "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail\n\nBounce.\n" },
+		{ "<>", "From: jeanne@example.org\nSubject: Fête\n\nTexte.\n" },
+		{ "jeanne@example.org", "From: jeanne@example.org\nX-Loop: national@example.org\n"
+		  "Subject: Fête\n\nTexte.\n" },
+		{ "bulletin@example.org", "From: bulletin@example.org\nSubject: Compte rendu reçu"
+		  "\n\nTexte.\n" },
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < nitems(drops); i++)
+		assert_int_equal(deliver(fx, drops[i].sender, NULL, drops[i].msg, 0), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission", NULL), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM delivery", NULL), 0);
+}
+
+static void
+test_unparsable(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, "no header at all", 0), -2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM submission", NULL), 0);
+}
+
+/* ---- malformed MIME ---- */
+
+static struct fx *walk_fx;
+static int walk_n;
+
+static int
+walk_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	size_t n = strlen(path), len;
+	char *data;
+	int rc;
+
+	if (type != FTW_F || n < 4 || strcmp(path + n - 4, ".msg") != 0)
+		return 0;
+	assert_int_equal(file_read(path, 1 << 26, &data, &len), 0);
+	rc = deliver(walk_fx, "jeanne@example.org", NULL, data, len);
+	if (rc != 0 && rc != -2)
+		fail_msg("%s: report_accept returned %d", path, rc);
+	free(data);
+	walk_n++;
+	return 0;
+}
+
+static void
+test_malformed_mime(void **state)
+{
+	time_t start = time(NULL);
+
+	walk_fx = *state;
+	walk_n = 0;
+	alarm(120);		/* a hang fails the test */
+	assert_int_equal(nftw("tests/data/malformed-mime", walk_one, 8, FTW_PHYS), 0);
+	alarm(0);
+	assert_true(walk_n > 10);
+	assert_true(time(NULL) - start < 60);
+	assert_true(count(walk_fx, "SELECT count(*) FROM submission", NULL) >= 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test_setup_teardown(test_plain_details, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_several_explained, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_open_issue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_photos_and_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_photo_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_correction_by_subject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_correction_by_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_correction_of_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unparsable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_mime, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
