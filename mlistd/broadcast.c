@@ -26,10 +26,12 @@
 #include "db.h"
 #include "dmarc.h"
 #include "engine.h"
+#include "html2text.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
 #include "roster.h"
+#include "search.h"
 #include "util.h"
 
 /* Does any header named name contain needle (case-insensitive)? */
@@ -275,6 +277,34 @@ broadcast_fanout(struct engine *e, int64_t msg_id, const char *target, size_t *n
 	return rc;
 }
 
+/* The archive search index gets every released broadcast (subject, text). */
+static void
+broadcast_index(struct engine *e, const char *token, const char *raw, size_t rawlen)
+{
+	struct mime_msg *m;
+	const char *err;
+	char date[24], *subject, *text;
+	int is_html = 0;
+
+	if (mime_parse(raw, rawlen, &m, &err) == -1)
+		return;
+	subject = mime_subject(m);
+	text = mime_text_plain(m, &is_html);
+	if (text && is_html) {
+		char *plain = html_to_text(text);
+
+		free(text);
+		text = plain;
+	}
+	time_iso(now(), date, sizeof date);
+	date[10] = '\0';
+	if (search_index(e->db, "broadcast", token, date, "", subject, text ? text : "") == -1)
+		log_warnx("msgid=%s search index failed: %s", token, db_errmsg(e->db));
+	free(subject);
+	free(text);
+	mime_free(&m);
+}
+
 /* Prepare and fan out message msg_id (held or new); in the caller's transaction. */
 static int
 broadcast_release(struct engine *e, int64_t msg_id, const char *token, const char *raw,
@@ -292,6 +322,7 @@ broadcast_release(struct engine *e, int64_t msg_id, const char *token, const cha
 		return -1;
 	}
 	free(body);
+	broadcast_index(e, token, raw, rawlen);
 	log_info("msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
 	return 0;
 }

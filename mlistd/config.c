@@ -340,7 +340,15 @@ cf_validate(struct cf_reader *r, struct config *cf)
 		    cf->min_contacts, cf->max_contacts);
 	if (cf->retry_min > cf->retry_max)
 		cf_error(r, "retry_min is greater than retry_max");
-	if (*cf->smtp_user && !*cf->smtp_password_file)
+	{
+		int y, m, d;
+		char extra;
+
+		if (sscanf(cf->bulletin_anchor, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 ||
+		    m < 1 || m > 12 || d < 1 || d > 31)
+			cf_error(r, "bulletin_anchor: not a date YYYY-MM-DD: %s", cf->bulletin_anchor);
+	}
+		if (*cf->smtp_user && !*cf->smtp_password_file)
 		cf_error(r, "smtp_user is set but smtp_password_file is not");
 	for (size_t i = 0; i < cf->nfetch; i++) {
 		r->line = cf->fetch[i].line;

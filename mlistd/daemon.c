@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulletin.h"
 #include "config.h"
+#include "coverage.h"
 #include "daemon.h"
 #include "db.h"
 #include "engine.h"
@@ -94,6 +96,8 @@ daemon_queue_thread(void *arg)
 	while (!daemon_stop) {
 		long next;
 
+		bulletin_tick(e);
+		coverage_tick(e);
 		queue_run(e);
 		next = queue_next_due(e);
 		if (next < 0 || next > e->cf->queue_run_interval)
@@ -133,6 +137,8 @@ daemon_once(struct engine *router, struct engine *runner)
 {
 	if (router_run(router) == -1)
 		return EX_TEMPFAIL;
+	bulletin_tick(runner);
+	coverage_tick(runner);
 	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)
 		;
 	return EX_OK;

@@ -1186,3 +1186,108 @@ mime_build_text(const char *from_name, const char *from_addr, const char *to,
 	g_object_unref(m.msg);
 	return out;
 }
+
+/* ---- multipart/alternative and related (the bulletin) ---- */
+
+static GMimeObject *
+mime_text_object(const char *subtype, const char *text)
+{
+	GMimeTextPart *tp = g_mime_text_part_new_with_subtype(subtype);
+	char *body = mime_body_lf(text);
+
+	mime_part_set_utf8(GMIME_PART(tp), body);
+	free(body);
+	return GMIME_OBJECT(tp);
+}
+
+/* An inline image part read from img->path; NULL if it cannot be read. */
+static GMimeObject *
+mime_inline_object(const struct mime_inline *img)
+{
+	const char *slash = strchr(img->content_type, '/');
+	char *type = slash ? xstrndup(img->content_type, (size_t)(slash - img->content_type)) :
+	    xstrdup("application");
+	GMimeStream *s;
+	GMimeDataWrapper *w;
+	GMimePart *part;
+	char *data;
+	size_t len;
+
+	/* Read now (not a stream left open): hundreds of photos, no fd each. */
+	if (file_read(img->path, MIME_MAX_SIZE, &data, &len) == -1) {
+		free(type);
+		return NULL;
+	}
+	s = g_mime_stream_mem_new_with_buffer(data, len);
+	free(data);
+	part = g_mime_part_new_with_type(type, slash ? slash + 1 : "octet-stream");
+	free(type);
+	w = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(s);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_object_set_disposition(GMIME_OBJECT(part), "inline");
+	if (img->filename != NULL)
+		g_mime_part_set_filename(part, img->filename);
+	g_mime_object_set_content_id(GMIME_OBJECT(part), img->cid);
+	return GMIME_OBJECT(part);
+}
+
+/* multipart/alternative (text, html), inside multipart/related with the
+ * images when there are some; NULL if an image cannot be opened. */
+static GMimeObject *
+mime_alternative_body(const char *text, const char *html, const struct mime_inline *imgs,
+    size_t nimgs)
+{
+	GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative"), *rel;
+	GMimeObject *o;
+
+	o = mime_text_object("plain", text);
+	g_mime_multipart_add(alt, o);
+	g_object_unref(o);
+	o = mime_text_object("html", html);
+	g_mime_multipart_add(alt, o);
+	g_object_unref(o);
+	if (nimgs == 0)
+		return GMIME_OBJECT(alt);
+	rel = g_mime_multipart_new_with_subtype("related");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(rel), "type",
+	    "multipart/alternative");
+	g_mime_multipart_add(rel, GMIME_OBJECT(alt));
+	g_object_unref(alt);
+	for (size_t i = 0; i < nimgs; i++) {
+		if ((o = mime_inline_object(&imgs[i])) == NULL) {
+			g_object_unref(rel);
+			return NULL;
+		}
+		g_mime_multipart_add(rel, o);
+		g_object_unref(o);
+	}
+	return GMIME_OBJECT(rel);
+}
+
+char *
+mime_build_alternative(const char *from_name, const char *from_addr, const char *to,
+    const char *subject, const char *text_utf8, const char *html_utf8,
+    const struct mime_inline *imgs, size_t nimgs, const char *const *extra_headers,
+    int crlf, size_t *len_r)
+{
+	struct mime_msg m;
+	GMimeObject *body;
+	char *out;
+
+	mime_global_init();
+	if ((body = mime_alternative_body(text_utf8, html_utf8, imgs, nimgs)) == NULL)
+		return NULL;
+	m.msg = g_mime_message_new(FALSE);
+	mime_build_headers(&m, from_name, from_addr, to, subject);
+	for (size_t i = 0; extra_headers != NULL && extra_headers[i] != NULL &&
+	    extra_headers[i + 1] != NULL; i += 2)
+		mime_set_header(&m, extra_headers[i], extra_headers[i + 1]);
+	g_mime_message_set_mime_part(m.msg, body);
+	g_object_unref(body);
+	out = mime_serialize(&m, crlf, len_r);
+	g_object_unref(m.msg);
+	return out;
+}

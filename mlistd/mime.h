@@ -124,4 +124,25 @@ char *mime_build_text(const char *from_name, const char *from_addr,
     const char *to, const char *subject, const char *body_utf8,
     const char *const *extra_headers, int crlf, size_t *len_r);
 
+/* One image shown inline in an HTML message (multipart/related). */
+struct mime_inline {
+	const char	*cid;		/* Content-ID without <>; the HTML says cid:CID */
+	const char	*content_type;	/* "image/jpeg", "image/png" */
+	const char	*filename;	/* name offered to the reader */
+	const char	*path;		/* file read from disk at build time */
+};
+
+/* A new message like mime_build_text() (From, To, Subject, Date,
+ * Message-ID, MIME-Version, then the extra "Name", "value" pairs ending
+ * with NULL) whose body is multipart/alternative (text/plain then
+ * text/html, both UTF-8) or, when nimgs > 0, multipart/related holding
+ * that alternative and the images, base64 with Content-ID and an inline
+ * disposition. Returns the serialised message (caller frees) and its
+ * length, or NULL when an image file cannot be read (or is over
+ * MIME_MAX_SIZE). */
+char *mime_build_alternative(const char *from_name, const char *from_addr,
+    const char *to, const char *subject, const char *text_utf8,
+    const char *html_utf8, const struct mime_inline *imgs, size_t nimgs,
+    const char *const *extra_headers, int crlf, size_t *len_r);
+
 #endif

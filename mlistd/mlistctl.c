@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const struct ctl_cmd *const ctl_tables[] = {
-	ctl_admin_cmds, ctl_roster_cmds, ctl_mail_cmds,
+	ctl_admin_cmds, ctl_roster_cmds, ctl_mail_cmds, ctl_coverage_cmds, ctl_bulletin_cmds,
 };
 
 static const struct ctl_cmd *ctl_cur;

@@ -47,5 +47,7 @@ char *ctl_path(const struct ctl *ctl, const char *rel);
 extern const struct ctl_cmd ctl_roster_cmds[];
 extern const struct ctl_cmd ctl_admin_cmds[];
 extern const struct ctl_cmd ctl_mail_cmds[];
+extern const struct ctl_cmd ctl_coverage_cmds[];
+extern const struct ctl_cmd ctl_bulletin_cmds[];
 
 #endif

@@ -136,19 +136,23 @@ static int
 cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "unreached", no_argument, NULL, 'u' }, { NULL, 0, NULL, 0 },
+		{ "unreached", no_argument, NULL, 'u' }, { "replies", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
-	int c, unreached = 0;
+	int c, unreached = 0, replies = 0;
 
-	while ((c = getopt_long(argc, argv, "u", opts, NULL)) != -1) {
-		if (c != 'u')
-			return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached]",
+	while ((c = getopt_long(argc, argv, "ur", opts, NULL)) != -1) {
+		if (c != 'u' && c != 'r')
+			return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached|--replies]",
 			    tr("usage", "usage"));
-		unreached = 1;
+		unreached |= c == 'u';
+		replies |= c == 'r';
 	}
 	if (optind != argc - 1)
-		return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached]", tr("usage", "usage"));
-	if (status_message(ctl->db, argv[optind], unreached, stdout) == -1)
+		return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached|--replies]",
+		    tr("usage", "usage"));
+	if ((replies ? status_replies(ctl->db, argv[optind], stdout) :
+	    status_message(ctl->db, argv[optind], unreached, stdout)) == -1)
 		return ctl_fail(EX_DATAERR, tr("message inconnu : %s", "unknown message: %s"),
 		    argv[optind]);
 	return EX_OK;
@@ -180,7 +184,7 @@ const struct ctl_cmd ctl_mail_cmds[] = {
 	  "put a message into the spool (for the MTA: pipe)" },
 	{ "messages", cmd_messages, 1, "",
 	  "liste les envois nationaux", "list the national broadcasts" },
-	{ "status", cmd_status, 1, "ID [--unreached]",
+	{ "status", cmd_status, 1, "ID [--unreached|--replies]",
 	  "comités atteints, en attente, injoignables pour un envoi",
 	  "committees reached, pending, unreachable for one broadcast" },
 	{ "release", cmd_release, 1, "ID",

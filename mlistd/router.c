@@ -4,11 +4,16 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bounce.h"
 #include "broadcast.h"
 #include "config.h"
 #include "db.h"
+#include "editor.h"
 #include "engine.h"
 #include "log.h"
+#include "reply.h"
+#include "report.h"
+#include "request.h"
 #include "router.h"
 #include "spool.h"
 #include "util.h"
@@ -44,22 +49,6 @@ router_rcpt_check(void *cf, const char *rcpt)
 	return router_role(cf, rcpt) == ROLE_NONE ? 1 : 0;
 }
 
-/* Messages for addresses whose handler this version lacks wait in the
- * database (kind, state 'held') until one exists: nothing is lost. */
-static int
-router_park(struct engine *e, const struct inmsg *in, const char *kind)
-{
-	char token[33];
-
-	engine_token(token, 16);
-	if (db_run(e->db, "INSERT INTO message (token, spool_id, rcpt, kind, state, sender, reason,"
-	    " received, raw) VALUES (?, ?, ?, ?, 'held', ?, 'no handler yet', ?, ?)", "sssssib",
-	    token, in->spool_id, in->rcpt, kind, in->sender, (int64_t)now(), in->data, in->len) == -1)
-		return -1;
-	log_info("msgid=%s rcpt=%s status=held reason=\"no handler yet\"", token, in->rcpt);
-	return 0;
-}
-
 static int
 router_one_rcpt(struct engine *e, struct inmsg *in)
 {
@@ -71,10 +60,12 @@ router_one_rcpt(struct engine *e, struct inmsg *in)
 	switch (router_role(e->cf, in->rcpt)) {
 	case ROLE_NATIONAL: rc = broadcast_accept(e, in); break;
 	case ROLE_CONFIRM: rc = broadcast_confirm(e, in); break;
-	case ROLE_BULLETIN: rc = router_park(e, in, "report"); break;
-	case ROLE_REQUEST: rc = router_park(e, in, "request"); break;
-	case ROLE_REPLY: rc = router_park(e, in, "reply"); break;
-	case ROLE_BOUNCE: rc = router_park(e, in, "bounce"); break;
+	case ROLE_BULLETIN:
+		rc = editor_is_command_mail(e, in) ? editor_command_mail(e, in) : report_accept(e, in);
+		break;
+	case ROLE_REQUEST: rc = request_accept(e, in); break;
+	case ROLE_REPLY: rc = reply_accept(e, in); break;
+	case ROLE_BOUNCE: rc = bounce_accept(e, in); break;
 	default:
 		log_info("spoolid=%s rcpt=%s status=dropped reason=\"not our address\"",
 		    in->spool_id, in->rcpt);

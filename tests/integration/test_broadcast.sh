@@ -8,7 +8,7 @@
 sink_port=$(free_port); lmtp_port=$(free_port)
 write_conf "smtp_relay = 127.0.0.1:$sink_port" "lmtp_listen = 127.0.0.1:$lmtp_port" \
     "approve_password = s3cret" "trusted_authserv_ids = mx.example.org" \
-    "dmarc_mitigation = none" "queue_run_interval = 1s" "retry_min = 60s" "smtp_connections = 4"
+    "dmarc_mitigation = none" "bulletin_anchor = 2099-01-01" "queue_run_interval = 1s" "retry_min = 60s" "smtp_connections = 4"
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
 ctl sender add bureau@national.example.org --role national >/dev/null || fail sender
 contacts=$(ctl contact list | grep -o '[a-z.]*@[a-z.]*example.org')

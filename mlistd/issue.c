@@ -1,0 +1,1110 @@
+/*
+ * issue.c — compiling a bulletin issue and sending it (see issue.h).
+ *
+ * One load gathers the issue row, its accepted submissions with their
+ * committee, and their photos (files missing on disk are left out with a
+ * warning, so nothing rendered points at a file that is not there). The
+ * entries are sorted in C, by region and committee name folded (accents
+ * and case ignored, as a French reader expects "Île-de-France" before
+ * "Normandie"), then the editors' position (unset last), the activity date
+ * and the id. Templates receive only constant keys; every user string is
+ * escaped by the template itself (:h), the paragraphs and lines of a text
+ * being sections so no HTML is ever built here.
+ *
+ * Archive: the HTML and text are written durably (file_write_durable);
+ * photos are hard-linked from data_dir (copied when linking fails, e.g.
+ * across file systems), then the directory is fsync'ed. The PDF comes from
+ * WeasyPrint, spawned without a shell in its own process group, killed
+ * after ISSUE_PDF_TIMEOUT seconds; it writes a temporary file that is
+ * fsync'ed and renamed, so a bulletin-N.pdf is always whole.
+ *
+ * Publication writes the files first, then makes every database change
+ * (the queued message and its deliveries, the search index, the issue's
+ * state) in one transaction, where the state is checked again so two
+ * publishers cannot both send.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "issue.h"
+#include "log.h"
+#include "mime.h"
+#include "queue.h"
+#include "roster.h"
+#include "search.h"
+#include "tmpl.h"
+#include "util.h"
+
+extern char **environ;
+
+#define ISSUE_PDF_TIMEOUT	120	/* seconds WeasyPrint may take */
+
+struct issue_photo {
+	char	*name;		/* s<submission>-<file>.<ext>: our name, safe */
+	char	*path;		/* relative to data_dir */
+	char	*ctype;		/* image/jpeg or image/png */
+	char	*cid;		/* name@domain */
+};
+
+struct issue_entry {
+	int64_t	 id, committee_id, position;
+	int	 has_position;
+	char	*committee, *region, *title, *body, *date;
+	char	*kregion, *kcommittee;	/* folded sort keys */
+	struct issue_photo *photos;
+	size_t	 nphotos;
+};
+
+struct issue {
+	int64_t	 id;
+	int	 number;
+	char	*period_start, *period_end, *publish_date, *state;
+	char	*next_deadline;		/* of issue number + 1, NULL if none */
+	struct issue_entry *entries;
+	size_t	 n;
+};
+
+static __thread char issue_errbuf[256];
+
+static const char *
+issue_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(issue_errbuf, sizeof issue_errbuf, fmt, ap);
+	va_end(ap);
+	return issue_errbuf;
+}
+
+static int
+issue_lang_en(const struct engine *e)
+{
+	return e->cf->language && strcmp(e->cf->language, "en") == 0;
+}
+
+/* ---- dates ---- */
+
+static const char *const issue_months_fr[] = { "janvier", "février", "mars", "avril", "mai",
+    "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
+static const char *const issue_months_en[] = { "January", "February", "March", "April", "May",
+    "June", "July", "August", "September", "October", "November", "December" };
+
+static int
+issue_ymd(const char *s, int *y, int *m, int *d)
+{
+	if (sscanf(s, "%4d-%2d-%2d", y, m, d) != 3 || *m < 1 || *m > 12 || *d < 1 || *d > 31)
+		return -1;
+	return 0;
+}
+
+static const char *
+issue_month(const struct engine *e, int m)
+{
+	return issue_lang_en(e) ? issue_months_en[m - 1] : issue_months_fr[m - 1];
+}
+
+/* "12 mars 2026", "1er mars 2026", "12 March 2026"; the input if unparsable. */
+static char *
+issue_date_text(const struct engine *e, const char *ymd)
+{
+	int y, m, d;
+
+	if (issue_ymd(ymd, &y, &m, &d) == -1)
+		return xstrdup(ymd);
+	return xasprintf("%d%s %s %d", d, d == 1 && !issue_lang_en(e) ? "er" : "",
+	    issue_month(e, m), y);
+}
+
+/* "janvier–février 2026", "mars 2026", "décembre 2025 – janvier 2026". */
+static char *
+issue_period_text(const struct engine *e, const char *start, const char *end)
+{
+	int y1, m1, d1, y2, m2, d2;
+
+	if (issue_ymd(start, &y1, &m1, &d1) == -1 || issue_ymd(end, &y2, &m2, &d2) == -1)
+		return xasprintf("%s – %s", start, end);
+	if (y1 == y2 && m1 == m2)
+		return xasprintf("%s %d", issue_month(e, m1), y1);
+	if (y1 == y2)
+		return xasprintf("%s\u2013%s %d", issue_month(e, m1), issue_month(e, m2), y1);
+	return xasprintf("%s %d \u2013 %s %d", issue_month(e, m1), y1, issue_month(e, m2), y2);
+}
+
+/* ---- loading ---- */
+
+static void
+issue_clear(struct issue *is)
+{
+	for (size_t i = 0; i < is->n; i++) {
+		struct issue_entry *en = &is->entries[i];
+
+		for (size_t j = 0; j < en->nphotos; j++) {
+			free(en->photos[j].name);
+			free(en->photos[j].path);
+			free(en->photos[j].ctype);
+			free(en->photos[j].cid);
+		}
+		free(en->photos);
+		free(en->committee);
+		free(en->region);
+		free(en->title);
+		free(en->body);
+		free(en->date);
+		free(en->kregion);
+		free(en->kcommittee);
+	}
+	free(is->entries);
+	free(is->period_start);
+	free(is->period_end);
+	free(is->publish_date);
+	free(is->state);
+	free(is->next_deadline);
+	memset(is, 0, sizeof *is);
+}
+
+static int
+issue_load_row(struct engine *e, int number, struct issue *is, const char **err_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT id, period_start, period_end, publish_date,"
+	    " state FROM bulletin_issue WHERE number = ?", "d", number);
+	int rc = st ? db_step(st) : -1;
+
+	if (rc == 1) {
+		is->id = db_col_int(st, 0);
+		is->number = number;
+		is->period_start = xstrdup(db_col_text(st, 1));
+		is->period_end = xstrdup(db_col_text(st, 2));
+		is->publish_date = xstrdup(db_col_text(st, 3));
+		is->state = xstrdup(db_col_text(st, 4));
+	}
+	db_finalize(&st);
+	if (rc == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		return -2;
+	}
+	if (rc == 0) {
+		*err_r = issue_err("no issue %d", number);
+		return -1;
+	}
+	is->next_deadline = db_str(e->db, "SELECT deadline FROM bulletin_issue WHERE number = ?",
+	    "d", number + 1);
+	return 0;
+}
+
+static int
+issue_load_entries(struct engine *e, struct issue *is, const char **err_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT s.id, c.id, c.name, c.region, s.title,"
+	    " s.body, s.activity_date, s.position FROM submission s JOIN committee c ON"
+	    " c.id = s.committee_id WHERE s.issue_id = ? AND s.state = 'accepted' ORDER BY s.id", "i", is->id);
+	size_t cap = 0;
+	int rc;
+
+	while (st && (rc = db_step(st)) == 1) {
+		struct issue_entry *en;
+
+		if (is->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			is->entries = xrealloc(is->entries, cap * sizeof *is->entries);
+		}
+		en = memset(&is->entries[is->n++], 0, sizeof *en);
+		en->id = db_col_int(st, 0);
+		en->committee_id = db_col_int(st, 1);
+		en->committee = xstrdup(db_col_text(st, 2));
+		en->region = xstrdup(db_col_text(st, 3));
+		en->title = xstrdup(db_col_text(st, 4));
+		en->body = xstrdup(db_col_text(st, 5));
+		en->date = xstrdup(db_col_text(st, 6));
+		en->has_position = !db_col_null(st, 7);
+		en->position = db_col_int(st, 7);
+		en->kregion = str_fold(en->region);
+		en->kcommittee = str_fold(en->committee);
+	}
+	if (st == NULL || rc == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		db_finalize(&st);
+		return -2;
+	}
+	db_finalize(&st);
+	return 0;
+}
+
+static int
+issue_entry_cmp(const void *a, const void *b)
+{
+	const struct issue_entry *x = a, *y = b;
+	int c;
+
+	/* An unnamed region comes last. */
+	if ((*x->kregion == '\0') != (*y->kregion == '\0'))
+		return *x->kregion == '\0' ? 1 : -1;
+	if ((c = strcmp(x->kregion, y->kregion)) != 0 ||
+	    (c = strcmp(x->kcommittee, y->kcommittee)) != 0)
+		return c;
+	if (x->committee_id != y->committee_id)
+		return x->committee_id < y->committee_id ? -1 : 1;
+	if (x->has_position != y->has_position)
+		return x->has_position ? -1 : 1;
+	if (x->position != y->position)
+		return x->position < y->position ? -1 : 1;
+	if ((c = strcmp(x->date, y->date)) != 0)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+issue_id_cmp(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, other = ((const struct issue_entry *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+/* While entries are still in id order (before sorting). */
+static struct issue_entry *
+issue_entry_by_id(struct issue *is, int64_t id)
+{
+	return bsearch(&id, is->entries, is->n, sizeof *is->entries, issue_id_cmp);
+}
+
+static void
+issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path,
+    const char *ctype)
+{
+	int png = strcmp(ctype, "image/png") == 0;
+	char *full = xasprintf("%s/%s", e->cf->data_dir, path);
+	struct issue_photo *p;
+	struct stat sb;
+
+	if (*path == '\0' || strstr(path, "..") || stat(full, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		log_warnx("submission=%lld photo=%s status=skipped reason=\"missing file\"",
+		    (long long)en->id, path);
+		free(full);
+		return;
+	}
+	free(full);
+	en->photos = xrealloc(en->photos, (en->nphotos + 1) * sizeof *en->photos);
+	p = &en->photos[en->nphotos++];
+	p->name = xasprintf("s%lld-%lld.%s", (long long)en->id, (long long)file_id,
+	    png ? "png" : "jpg");
+	p->path = xstrdup(path);
+	p->ctype = xstrdup(png ? "image/png" : "image/jpeg");
+	p->cid = xasprintf("%s@%s", p->name, e->cf->domain);
+}
+
+static int
+issue_load_photos(struct engine *e, struct issue *is, const char **err_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT f.submission_id, f.id, f.path,"
+	    " lower(f.content_type) FROM submission_file f JOIN submission s ON s.id ="
+	    " f.submission_id WHERE s.issue_id = ? AND s.state = 'accepted' AND f.is_photo = 1"
+	    " ORDER BY f.submission_id, f.id", "i", is->id);
+	struct issue_entry *en = NULL;
+	int rc;
+
+	while (st && (rc = db_step(st)) == 1) {
+		int64_t sid = db_col_int(st, 0);
+
+		if (en == NULL || en->id != sid)
+			en = issue_entry_by_id(is, sid);
+		if (en != NULL)
+			issue_add_photo(e, en, db_col_int(st, 1), db_col_text(st, 2),
+			    db_col_text(st, 3));
+	}
+	if (st == NULL || rc == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		db_finalize(&st);
+		return -2;
+	}
+	db_finalize(&st);
+	return 0;
+}
+
+/* The issue and its accepted entries, in bulletin order. */
+static int
+issue_load(struct engine *e, int number, struct issue *is, const char **err_r)
+{
+	int rc;
+
+	memset(is, 0, sizeof *is);
+	if ((rc = issue_load_row(e, number, is, err_r)) != 0 ||
+	    (rc = issue_load_entries(e, is, err_r)) != 0)
+		goto fail;
+	if ((rc = issue_load_photos(e, is, err_r)) != 0)
+		goto fail;
+	if (is->n > 1)
+		qsort(is->entries, is->n, sizeof *is->entries, issue_entry_cmp);
+	return 0;
+fail:
+	issue_clear(is);
+	return rc;
+}
+
+/* ---- rendering ---- */
+
+/* The text with LF line endings, trailing blanks of lines and blank lines
+ * at both ends removed. */
+static char *
+issue_clean_text(const char *s)
+{
+	struct buf b;
+	char *r;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (; *s; s++) {
+		if (*s == '\r') {
+			if (s[1] != '\n')
+				buf_addc(&b, '\n');
+			continue;
+		}
+		if (*s == '\n')
+			while (b.len > 0 && (b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
+				b.len--;
+		buf_addc(&b, *s);
+	}
+	buf_cstr(&b);
+	r = buf_steal(&b);
+	str_trim(r);
+	return r;
+}
+
+/* Paragraphs (split on blank lines) of lines, as sections PARA / LINE. */
+static void
+issue_set_paragraphs(struct tmpl_dict *d, const char *text)
+{
+	struct tmpl_dict *para = NULL;
+	const char *p = text, *nl;
+
+	while (*p) {
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (strspn(p, " \t") >= len)
+			para = NULL;
+		else {
+			char *line = xstrndup(p, len);
+
+			if (para == NULL)
+				para = tmpl_add_section(d, "PARA");
+			tmpl_set(tmpl_add_section(para, "LINE"), "LINE_TEXT", line);
+			free(line);
+		}
+		p += len + (nl != NULL);
+	}
+}
+
+static void
+issue_set_photos(struct tmpl_dict *d, const struct issue *is, const struct issue_entry *en,
+    int for_archive)
+{
+	for (size_t i = 0; i < en->nphotos; i++) {
+		const struct issue_photo *p = &en->photos[i];
+		struct tmpl_dict *ph = tmpl_add_section(d, "PHOTO");
+		char *v;
+
+		v = for_archive ? xasprintf("bulletin-%d/%s", is->number, p->name) :
+		    xasprintf("cid:%s", p->cid);
+		tmpl_set(ph, "PHOTO_SRC", v);
+		free(v);
+		v = xasprintf("%s \u2014 %s", en->title, en->committee);
+		tmpl_set(ph, "PHOTO_ALT", v);
+		free(v);
+		v = for_archive ? xasprintf("bulletin-%d/%s", is->number, p->name) : xstrdup(p->name);
+		tmpl_set(ph, "PHOTO_REF", v);
+		free(v);
+	}
+}
+
+static void
+issue_set_entry(const struct engine *e, const struct issue *is, const struct issue_entry *en,
+    struct tmpl_dict *body, struct tmpl_dict *toc, int for_archive)
+{
+	char *date = issue_date_text(e, en->date), *text = issue_clean_text(en->body);
+	char anchor[32];
+
+	snprintf(anchor, sizeof anchor, "e%lld", (long long)en->id);
+	tmpl_set(toc, "ENTRY_TITLE", en->title);
+	tmpl_set(toc, "ENTRY_ANCHOR", anchor);
+	tmpl_set(body, "ENTRY_TITLE", en->title);
+	tmpl_set(body, "ENTRY_ANCHOR", anchor);
+	tmpl_set(body, "ENTRY_DATE", date);
+	tmpl_set(body, "ENTRY_TEXT", text);
+	issue_set_paragraphs(body, text);
+	issue_set_photos(body, is, en, for_archive);
+	free(date);
+	free(text);
+}
+
+/* A region (or committee) row in both the table of contents and the body. */
+static void
+issue_set_group(struct tmpl_dict *body, struct tmpl_dict *toc, const char *name_key,
+    const char *name, const char *anchor_key, const char *anchor)
+{
+	tmpl_set(body, name_key, name);
+	tmpl_set(toc, name_key, name);
+	tmpl_set(body, anchor_key, anchor);
+	tmpl_set(toc, anchor_key, anchor);
+}
+
+static void
+issue_set_entries(const struct engine *e, const struct issue *is, struct tmpl_dict *d,
+    int for_archive)
+{
+	struct tmpl_dict *reg = NULL, *treg = NULL, *com = NULL, *tcom = NULL;
+	char anchor[32];
+	int nregions = 0, ncommittees = 0;
+
+	for (size_t i = 0; i < is->n; i++) {
+		const struct issue_entry *en = &is->entries[i], *prev = i ? en - 1 : NULL;
+
+		if (prev == NULL || strcmp(prev->kregion, en->kregion) != 0) {
+			reg = tmpl_add_section(d, "REGION");
+			treg = tmpl_add_section(d, "TOC_REGION");
+			snprintf(anchor, sizeof anchor, "r%d", ++nregions);
+			issue_set_group(reg, treg, "REGION_NAME", en->region, "REGION_ANCHOR", anchor);
+			tmpl_show_section(reg, *en->region ? "REGION_NAMED" : "REGION_UNNAMED");
+			tmpl_show_section(treg, *en->region ? "REGION_NAMED" : "REGION_UNNAMED");
+			prev = NULL;
+		}
+		if (prev == NULL || prev->committee_id != en->committee_id) {
+			com = tmpl_add_section(reg, "COMMITTEE");
+			tcom = tmpl_add_section(treg, "TOC_COMMITTEE");
+			snprintf(anchor, sizeof anchor, "c%lld", (long long)en->committee_id);
+			issue_set_group(com, tcom, "COMMITTEE_NAME", en->committee, "COMMITTEE_ANCHOR",
+			    anchor);
+			ncommittees++;
+		}
+		issue_set_entry(e, is, en, tmpl_add_section(com, "ENTRY"),
+		    tmpl_add_section(tcom, "TOC_ENTRY"), for_archive);
+	}
+	tmpl_set_int(d, "NCOMMITTEES", ncommittees);
+}
+
+static struct tmpl_dict *
+issue_dict(const struct engine *e, const struct issue *is, int for_archive)
+{
+	struct tmpl_dict *d = tmpl_dict_new();
+	char *v;
+
+	tmpl_set(d, "LIST_NAME", e->cf->list_name);
+	tmpl_set(d, "LIST_ADDRESS", e->list_addr);
+	tmpl_set(d, "REQUEST_ADDRESS", e->request_addr);
+	v = engine_addr(e, e->cf->bulletin_address, NULL);
+	tmpl_set(d, "BULLETIN_ADDRESS", v);
+	free(v);
+	tmpl_set_int(d, "ISSUE_NUMBER", is->number);
+	v = issue_period_text(e, is->period_start, is->period_end);
+	tmpl_set(d, "PERIOD", v);
+	free(v);
+	v = issue_date_text(e, is->publish_date);
+	tmpl_set(d, "PUBLISH_DATE", v);
+	free(v);
+	tmpl_set_int(d, "NENTRIES", (long long)is->n);
+	if (is->next_deadline) {
+		v = issue_date_text(e, is->next_deadline);
+		tmpl_set(tmpl_add_section(d, "NEXT_DEADLINE"), "DEADLINE", v);
+		free(v);
+	}
+	if (for_archive)
+		tmpl_show_section(d, "FOR_ARCHIVE");
+	else
+		tmpl_show_section(d, "FOR_MAIL");
+	issue_set_entries(e, is, d, for_archive);
+	return d;
+}
+
+static int
+issue_expand(const struct engine *e, const char *name, const struct tmpl_dict *d,
+    enum tmpl_mode mode, char **out_r, const char **err_r)
+{
+	char *path = tmpl_find(e->cf->templates_dir, e->cf->language, name);
+	int rc;
+
+	if (path == NULL) {
+		*err_r = issue_err("template %s not found", name);
+		return -2;
+	}
+	rc = tmpl_expand(path, d, mode, out_r, err_r);
+	free(path);
+	return rc == 0 ? 0 : -2;
+}
+
+/* The text template starts with "Subject: ..." and a blank line, like notices. */
+static void
+issue_split_subject(const struct engine *e, const struct issue *is, struct issue_doc *doc)
+{
+	char *t = doc->text, *end = strstr(t, "\n\n");
+
+	if (str_has_prefix_ci(t, "Subject:") && end != NULL) {
+		char *nl = strchr(t, '\n'), *body = xstrdup(end + 2);
+
+		doc->subject = xstrndup(t + 8, (size_t)(nl - t - 8));
+		str_trim(doc->subject);
+		free(doc->text);
+		doc->text = body;
+	} else
+		doc->subject = xasprintf("%s %d", e->cf->list_name, is->number);
+}
+
+static int
+issue_render_is(struct engine *e, const struct issue *is, int for_archive,
+    struct issue_doc *doc, const char **err_r)
+{
+	struct tmpl_dict *d = issue_dict(e, is, for_archive);
+	int rc;
+
+	memset(doc, 0, sizeof *doc);
+	rc = issue_expand(e, "bulletin.html", d, TMPL_HTML, &doc->html, err_r);
+	if (rc == 0)
+		rc = issue_expand(e, "bulletin.txt", d, TMPL_TEXT, &doc->text, err_r);
+	tmpl_dict_free(&d);
+	if (rc != 0) {
+		issue_doc_free(doc);
+		return rc;
+	}
+	issue_split_subject(e, is, doc);
+	doc->nentries = (int)is->n;
+	return 0;
+}
+
+int
+issue_render(struct engine *e, int number, int for_archive, struct issue_doc *doc,
+    const char **err_r)
+{
+	struct issue is;
+	int rc;
+
+	memset(doc, 0, sizeof *doc);
+	if ((rc = issue_load(e, number, &is, err_r)) != 0)
+		return rc;
+	rc = issue_render_is(e, &is, for_archive, doc, err_r);
+	issue_clear(&is);
+	return rc;
+}
+
+void
+issue_doc_free(struct issue_doc *doc)
+{
+	free(doc->html);
+	free(doc->text);
+	free(doc->subject);
+	memset(doc, 0, sizeof *doc);
+}
+
+/* ---- archive ---- */
+
+/* dst as a hard link to src, or a copy when linking is impossible. */
+static int
+issue_link_or_copy(const char *src, const char *dst)
+{
+	char *data;
+	size_t len;
+	int rc;
+
+	if (unlink(dst) == -1 && errno != ENOENT)
+		return -1;
+	if (link(src, dst) == 0)
+		return 0;
+	if (file_read(src, SIZE_MAX / 2, &data, &len) == -1)
+		return -1;
+	rc = file_write_durable(dst, data, len);
+	free(data);
+	return rc;
+}
+
+static int
+issue_archive_photos(struct engine *e, const struct issue *is, const char *dir,
+    const char **err_r)
+{
+	if (mkdir_p(dir, 0755) == -1) {
+		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
+		return -2;
+	}
+	for (size_t i = 0; i < is->n; i++)
+		for (size_t j = 0; j < is->entries[i].nphotos; j++) {
+			const struct issue_photo *p = &is->entries[i].photos[j];
+			char *src = xasprintf("%s/%s", e->cf->data_dir, p->path);
+			char *dst = xasprintf("%s/%s", dir, p->name);
+			int rc = issue_link_or_copy(src, dst);
+
+			if (rc == -1)
+				*err_r = issue_err("cannot copy %s: %s", p->path, strerror(errno));
+			free(src);
+			free(dst);
+			if (rc == -1)
+				return -2;
+		}
+	if (fsync_dir(dir) == -1) {
+		*err_r = issue_err("cannot sync %s: %s", dir, strerror(errno));
+		return -2;
+	}
+	return 0;
+}
+
+static int
+issue_write(const char *path, const char *data, const char **err_r)
+{
+	if (file_write_durable(path, data, strlen(data)) == -1) {
+		*err_r = issue_err("cannot write %s: %s", path, strerror(errno));
+		return -2;
+	}
+	return 0;
+}
+
+/* bulletin-N.html, bulletin-N.txt and the photos in bulletin-N/. */
+static int
+issue_archive_files(struct engine *e, const struct issue *is, const char **err_r)
+{
+	char *dir = xasprintf("%s/archive", e->cf->data_dir);
+	char *sub = xasprintf("%s/bulletin-%d", dir, is->number);
+	char *html = xasprintf("%s.html", sub), *txt = xasprintf("%s.txt", sub);
+	struct issue_doc doc;
+	int rc;
+
+	rc = issue_render_is(e, is, 1, &doc, err_r);
+	if (rc == 0)
+		rc = issue_archive_photos(e, is, sub, err_r);
+	if (rc == 0)
+		rc = issue_write(txt, doc.text, err_r);
+	if (rc == 0)
+		rc = issue_write(html, doc.html, err_r);
+	issue_doc_free(&doc);
+	free(html);
+	free(txt);
+	free(sub);
+	free(dir);
+	return rc;
+}
+
+/* The full path of prog in $PATH, NULL if none is executable. */
+static char *
+issue_which(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+
+	for (p = path ? path : ""; *p; ) {
+		size_t len = strcspn(p, ":");
+		char *f = xasprintf("%.*s/%s", (int)len, len ? p : ".", prog);
+
+		if (access(f, X_OK) == 0)
+			return f;
+		free(f);
+		p += len + (p[len] == ':');
+	}
+	return NULL;
+}
+
+/* Wait for pid at most timeout seconds; kill its process group past that.
+ * Returns the wait status, or -1 when it was killed. */
+static int
+issue_wait(pid_t pid, int timeout)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	time_t deadline = time(NULL) + timeout;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (time(NULL) >= deadline)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* The last non-empty line of what the child wrote to fd (its stderr). */
+static void
+issue_last_line(int fd, char *out, size_t outlen)
+{
+	char buf[4096], *end, *start;
+	off_t size = lseek(fd, 0, SEEK_END);
+	ssize_t n;
+	size_t len;
+
+	*out = '\0';
+	if (size <= 0 || lseek(fd, size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 :
+	    0, SEEK_SET) == -1 || (n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return;
+	buf[n] = '\0';
+	for (end = buf + n; end > buf && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ');)
+		*--end = '\0';
+	start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	len = strlen(start) < outlen ? strlen(start) : outlen - 1;
+	memcpy(out, start, len);
+	out[len] = '\0';
+}
+
+static int
+issue_spawn(const char *prog, char *const argv[], int errfd, pid_t *pid_r)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(pid_r, prog, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/* Run "weasyprint IN OUT"; 0, or -1 with a reason. */
+static int
+issue_weasyprint(const char *in, const char *out, const char **err_r)
+{
+	char *prog = issue_which("weasyprint"), last[200];
+	char *argv[] = { "weasyprint", (char *)in, (char *)out, NULL };
+	FILE *errf;
+	pid_t pid;
+	int status = -1, rc;
+
+	if (prog == NULL) {
+		*err_r = issue_err("weasyprint not installed");
+		return -1;
+	}
+	if ((errf = tmpfile()) == NULL) {
+		*err_r = issue_err("cannot create a temporary file: %s", strerror(errno));
+		free(prog);
+		return -1;
+	}
+	rc = issue_spawn(prog, argv, fileno(errf), &pid);
+	free(prog);
+	if (rc == 0)
+		status = issue_wait(pid, ISSUE_PDF_TIMEOUT);
+	issue_last_line(fileno(errf), last, sizeof last);
+	fclose(errf);
+	if (rc != 0)
+		*err_r = issue_err("cannot run weasyprint: %s", strerror(rc));
+	else if (status == -1)
+		*err_r = issue_err("weasyprint killed after %d s", ISSUE_PDF_TIMEOUT);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		*err_r = issue_err("weasyprint failed (status %d): %s", WIFEXITED(status) ?
+		    WEXITSTATUS(status) : 128 + WTERMSIG(status), last);
+	return rc == 0 && status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int
+issue_fsync_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* bulletin-N.pdf from bulletin-N.html (already written): through a
+ * temporary file, synced and renamed. -1 with a reason on failure. */
+static int
+issue_archive_pdf(struct engine *e, int number, const char **err_r)
+{
+	char *dir = xasprintf("%s/archive", e->cf->data_dir);
+	char *html = xasprintf("%s/bulletin-%d.html", dir, number);
+	char *pdf = xasprintf("%s/bulletin-%d.pdf", dir, number);
+	char *tmp = xasprintf("%s/.bulletin-%d.pdf.tmp", dir, number);
+	int rc = issue_weasyprint(html, tmp, err_r);
+
+	if (rc == 0 && (issue_fsync_file(tmp) == -1 || rename(tmp, pdf) == -1 ||
+	    fsync_dir(dir) == -1)) {
+		*err_r = issue_err("cannot write %s: %s", pdf, strerror(errno));
+		rc = -1;
+	}
+	if (rc == -1)
+		unlink(tmp);
+	free(dir);
+	free(html);
+	free(pdf);
+	free(tmp);
+	return rc;
+}
+
+int
+issue_archive(struct engine *e, int number, int with_pdf, const char **err_r)
+{
+	struct issue is;
+	int rc;
+
+	if ((rc = issue_load(e, number, &is, err_r)) != 0)
+		return rc;
+	rc = issue_archive_files(e, &is, err_r);
+	issue_clear(&is);
+	if (rc == 0 && with_pdf)
+		rc = issue_archive_pdf(e, number, err_r);
+	if (rc == 0)
+		log_info("bulletin=%d status=archived pdf=%s", number, with_pdf ? "yes" : "no");
+	return rc;
+}
+
+/* ---- the mail ---- */
+
+/* The bulletin as a prepared CRLF message (caller frees), headers as for a
+ * broadcast: To the list, From the bulletin address, List-* headers. */
+static char *
+issue_mail(struct engine *e, const struct issue *is, const struct issue_doc *doc,
+    const char *subject, size_t *len_r)
+{
+	const struct config *cf = e->cf;
+	char *from = engine_addr(e, cf->bulletin_address, NULL), *out;
+	char *list_id = xasprintf("\"%s\" <%s.%s>", cf->list_name, cf->national_address, cf->domain);
+	char *help = xasprintf("<mailto:%s?subject=aide>", e->request_addr);
+	char *unsub = xasprintf("<mailto:%s?subject=arret>", e->request_addr);
+	const char *hdrs[] = { "List-Id", list_id, "List-Help", help, "List-Unsubscribe", unsub,
+	    "Precedence", "list", "X-Loop", e->list_addr, NULL };
+	struct mime_inline *imgs = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < is->n; i++)
+		for (size_t j = 0; j < is->entries[i].nphotos; j++) {
+			const struct issue_photo *p = &is->entries[i].photos[j];
+
+			imgs = xrealloc(imgs, (n + 1) * sizeof *imgs);
+			imgs[n].cid = p->cid;
+			imgs[n].content_type = p->ctype;
+			imgs[n].filename = p->name;
+			imgs[n++].path = xasprintf("%s/%s", cf->data_dir, p->path);
+		}
+	out = mime_build_alternative(cf->list_name, from, e->list_addr, subject, doc->text,
+	    doc->html, imgs, n, hdrs, 1, len_r);
+	for (size_t i = 0; i < n; i++)
+		free((char *)imgs[i].path);
+	free(imgs);
+	free(unsub);
+	free(help);
+	free(list_id);
+	free(from);
+	return out;
+}
+
+struct issue_rcpts {
+	struct queue_rcpt	*list;
+	char			**emails;	/* owned copies */
+	size_t			 n;
+};
+
+static void
+issue_rcpt_add(struct issue_rcpts *r, const char *email, int64_t contact, int64_t committee)
+{
+	r->list = xrealloc(r->list, (r->n + 1) * sizeof *r->list);
+	r->emails = xrealloc(r->emails, (r->n + 1) * sizeof *r->emails);
+	r->emails[r->n] = xstrdup(email);
+	r->list[r->n].email = r->emails[r->n];
+	r->list[r->n].contact_id = contact;
+	r->list[r->n++].committee_id = committee;
+}
+
+static void
+issue_rcpts_free(struct issue_rcpts *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->emails[i]);
+	free(r->emails);
+	free(r->list);
+	memset(r, 0, sizeof *r);
+}
+
+/* Rows of (email, contact id, committee id) from sql into r. */
+static int
+issue_rcpts_query(struct engine *e, struct issue_rcpts *r, const char *sql)
+{
+	struct db_stmt *st = db_query(e->db, sql, "");
+	int rc = -1;
+
+	while (st && (rc = db_step(st)) == 1)
+		issue_rcpt_add(r, db_col_text(st, 0), db_col_int(st, 1), db_col_int(st, 2));
+	db_finalize(&st);
+	return rc;
+}
+
+/* Render the mail version and queue it to rcpts as kind; the message id or -1. */
+static int64_t
+issue_queue(struct engine *e, const struct issue *is, const char *kind, int proof,
+    const struct issue_rcpts *r, const char **err_r)
+{
+	struct issue_doc doc;
+	char token[33], *subject, *msg;
+	size_t len;
+	int64_t id = -1;
+
+	if (issue_render_is(e, is, 0, &doc, err_r) != 0)
+		return -1;
+	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
+	    doc.subject) : xstrdup(doc.subject);
+	msg = issue_mail(e, is, &doc, subject, &len);
+	if (msg == NULL)
+		*err_r = issue_err("cannot read a photo of the issue");
+	else if ((id = queue_message(e, kind, subject, msg, len, r->list, r->n, token)) == -1)
+		*err_r = issue_err("%s", db_errmsg(e->db));
+	free(msg);
+	free(subject);
+	issue_doc_free(&doc);
+	return id;
+}
+
+/* The issue, refused (-1) when it has no accepted entry. */
+static int
+issue_load_nonempty(struct engine *e, int number, struct issue *is, const char **err_r)
+{
+	int rc = issue_load(e, number, is, err_r);
+
+	if (rc == 0 && is->n == 0) {
+		*err_r = issue_err("issue %d has no accepted entry", number);
+		issue_clear(is);
+		return -1;
+	}
+	return rc;
+}
+
+int
+issue_proof(struct engine *e, int number, const char **err_r)
+{
+	struct roster_sender *eds = NULL;
+	struct issue_rcpts r = { 0 };
+	struct issue is;
+	size_t neds = 0;
+	int rc;
+
+	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
+		return rc;
+	if (roster_senders(e->db, "editor", &eds, &neds) != 0) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		rc = -2;
+	} else if (neds == 0) {
+		*err_r = issue_err("no editor");
+		rc = -1;
+	} else {
+		for (size_t i = 0; i < neds; i++)
+			issue_rcpt_add(&r, eds[i].email, 0, 0);
+		rc = issue_queue(e, &is, "proof", 1, &r, err_r) == -1 ? -2 : 0;
+		if (rc == 0)
+			log_info("bulletin=%d status=proof rcpts=%zu", number, r.n);
+	}
+	roster_senders_free(eds, neds);
+	issue_rcpts_free(&r);
+	issue_clear(&is);
+	return rc;
+}
+
+/* Every active contact, then every confirmed subscriber (queue_message
+ * sends one copy per address). */
+static int
+issue_audience(struct engine *e, struct issue_rcpts *r)
+{
+	if (issue_rcpts_query(e, r, "SELECT email, id, committee_id FROM contact WHERE"
+	    " active = 1 ORDER BY committee_id, id") == -1 ||
+	    issue_rcpts_query(e, r, "SELECT email, 0, 0 FROM subscriber WHERE state = 'active'"
+	    " ORDER BY id") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+issue_index(struct engine *e, const struct issue *is)
+{
+	for (size_t i = 0; i < is->n; i++) {
+		const struct issue_entry *en = &is->entries[i];
+		char ref[64];
+
+		snprintf(ref, sizeof ref, "%d/%lld", is->number, (long long)en->id);
+		if (search_index(e->db, "bulletin", ref, en->date, en->committee, en->title,
+		    en->body) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Queue, index and mark published, in one transaction. */
+static int
+issue_publish_db(struct engine *e, const struct issue *is, const char **err_r)
+{
+	struct issue_rcpts r = { 0 };
+	char *state;
+	int64_t id;
+
+	if (db_begin(e->db) == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		return -2;
+	}
+	state = db_str(e->db, "SELECT state FROM bulletin_issue WHERE id = ?", "i", is->id);
+	if (state && strcmp(state, "published") == 0) {
+		free(state);
+		db_rollback(e->db);
+		*err_r = issue_err("issue %d is already published", is->number);
+		return -1;
+	}
+	free(state);
+	if (issue_audience(e, &r) == -1)
+		id = -1;
+	else if ((id = issue_queue(e, is, "bulletin", 0, &r, err_r)) == -1)
+		id = -2;	/* err_r set */
+	if (id < 0 || issue_index(e, is) == -1 ||
+	    db_run(e->db, "UPDATE bulletin_issue SET state = 'published', published = ?,"
+	    " message_id = ? WHERE id = ?", "iii", (int64_t)now(), id, is->id) == -1 ||
+	    db_commit(e->db) == -1) {
+		if (id != -2)
+			*err_r = issue_err("%s", db_errmsg(e->db));
+		db_rollback(e->db);
+		issue_rcpts_free(&r);
+		return -2;
+	}
+	log_info("bulletin=%d status=published msgid=%lld rcpts=%zu entries=%zu", is->number,
+	    (long long)id, r.n, is->n);
+	issue_rcpts_free(&r);
+	return 0;
+}
+
+int
+issue_publish(struct engine *e, int number, const char **err_r)
+{
+	struct issue is;
+	const char *pdf_err = NULL;
+	int rc;
+
+	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
+		return rc;
+	if (strcmp(is.state, "published") == 0) {
+		*err_r = issue_err("issue %d is already published", number);
+		issue_clear(&is);
+		return -1;
+	}
+	rc = issue_archive_files(e, &is, err_r);
+	if (rc == 0 && issue_archive_pdf(e, number, &pdf_err) == -1)
+		log_warnx("bulletin=%d status=no-pdf reason=\"%s\"", number, pdf_err);
+	if (rc == 0)
+		rc = issue_publish_db(e, &is, err_r);
+	issue_clear(&is);
+	return rc;
+}

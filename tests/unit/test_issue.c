@@ -1,0 +1,415 @@
+/* test_issue.c — compiling and sending a bulletin issue on a temporary data
+ * directory: 3 committees in 2 regions, 5 accepted submissions and 1
+ * rejected, one with a photo, one with HTML-dangerous text. Rendering
+ * (order, escaping, same entries in text), the archive files (PDF when
+ * WeasyPrint is installed, "not installed" with a PATH without it), the
+ * proof to editors, the publication (audience, once only, search index),
+ * and the MIME structure of the mail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "issue.h"
+#include "mime.h"
+#include "roster.h"
+#include "util.h"
+
+struct fx {
+	char		 dir[64];
+	struct config	 cf;
+	struct engine	 e;
+};
+
+static const unsigned char jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F',
+    0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xd9 };
+
+static void
+run(struct fx *fx, const char *sql)
+{
+	assert_int_equal(db_exec(fx->e.db, sql), 0);
+}
+
+static void
+add_committee(struct fx *fx, const char *name, const char *region, const char *contacts)
+{
+	const char *err = NULL;
+	char *list = xstrdup(contacts), *save = NULL;
+	int64_t id;
+
+	assert_int_equal(roster_committee_add(fx->e.db, name, NULL, region, "", "", &id, &err), 0);
+	for (char *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save))
+		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, name, a, NULL, &err), 0);
+	free(list);
+}
+
+/* Issue 4 (January-February 2026) and issue 5; committees, contacts,
+ * editors, subscribers, submissions and one photo on disk. */
+static void
+populate(struct fx *fx)
+{
+	const char *err = NULL;
+	char *path;
+
+	add_committee(fx, "Rennes", "Bretagne", "a1@example.org a2@example.org");
+	add_committee(fx, "Brest", "Bretagne", "b1@example.org");
+	add_committee(fx, "Lyon", "Auvergne-Rhône-Alpes", "l1@example.org l2@example.org");
+	assert_int_equal(roster_contact_set_active(fx->e.db, "l2@example.org", 0, "bounces", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, "ed1@example.org", "editor", "Ed", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, "ed2@example.org", "editor", "", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, "nat@example.org", "national", "", &err), 0);
+	run(fx, "INSERT INTO bulletin_issue (number, period_start, period_end, deadline,"
+	    " publish_date, state) VALUES (4, '2026-01-01', '2026-02-28', '2026-02-20',"
+	    " '2026-03-01', 'closed'), (5, '2026-03-01', '2026-04-30', '2026-04-20',"
+	    " '2026-05-01', 'open');"
+	    "INSERT INTO subscriber (email, state, token, created) VALUES"
+	    " ('s1@example.org', 'active', 't1', 0), ('s2@example.org', 'pending', 't2', 0),"
+	    " ('A1@example.org', 'active', 't3', 0);"
+	    "INSERT INTO submission (id, issue_id, committee_id, sender, title, body,"
+	    " activity_date, state, position, received) VALUES"
+	    " (1, 1, (SELECT id FROM committee WHERE slug = 'rennes'), 'a1@example.org',"
+	    "  'Fête de quartier', 'Première ligne\nseconde ligne\n\nDeuxième paragraphe.',"
+	    "  '2026-01-15', 'accepted', NULL, 0),"
+	    " (2, 1, (SELECT id FROM committee WHERE slug = 'rennes'), 'a1@example.org',"
+	    "  'Assemblée générale', 'Compte rendu <script>alert(1)</script> & co',"
+	    "  '2026-02-01', 'accepted', 1, 0),"
+	    " (3, 1, (SELECT id FROM committee WHERE slug = 'brest'), 'b1@example.org',"
+	    "  'Marché du port', 'Un stand au marché.', '2026-01-20', 'accepted', NULL, 0),"
+	    " (4, 1, (SELECT id FROM committee WHERE slug = 'lyon'), 'l1@example.org',"
+	    "  'Réunion publique', 'Salle comble.', '2026-02-10', 'accepted', NULL, 0),"
+	    " (5, 1, (SELECT id FROM committee WHERE slug = 'lyon'), 'l1@example.org',"
+	    "  'Cinéma débat', 'Projection.', '2026-01-05', 'accepted', NULL, 0),"
+	    " (6, 1, (SELECT id FROM committee WHERE slug = 'brest'), 'b1@example.org',"
+	    "  'Texte refusé', 'Hors sujet.', '2026-01-21', 'rejected', NULL, 0);"
+	    "INSERT INTO submission_file (submission_id, filename, content_type, is_photo, size,"
+	    " path) VALUES (3, 'IMG_1.JPG', 'image/jpeg', 1, 22, 'files/3/1.jpg'),"
+	    " (3, 'cr.pdf', 'application/pdf', 0, 10, 'files/3/2.pdf');");
+	path = xasprintf("%s/files/3", fx->dir);
+	assert_int_equal(mkdir_p(path, 0755), 0);
+	free(path);
+	path = xasprintf("%s/files/3/1.jpg", fx->dir);
+	assert_int_equal(file_write_durable(path, jpeg, sizeof jpeg), 0);
+	free(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof *fx);
+	const char *err = NULL;
+
+	strcpy(fx->dir, "/tmp/mlistd-test-issue-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	assert_int_equal(config_load(&fx->cf, NULL, stderr), 1);	/* domain required */
+	free(fx->cf.domain);
+	fx->cf.domain = xstrdup("comites.example.org");
+	free(fx->cf.data_dir);
+	fx->cf.data_dir = xstrdup(fx->dir);
+	free(fx->cf.templates_dir);
+	fx->cf.templates_dir = xstrdup("templates");
+	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	populate(fx);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char *cmd = xasprintf("rm -rf %s", fx->dir);
+
+	engine_close(&fx->e);
+	config_free(&fx->cf);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(fx);
+	return 0;
+}
+
+/* Positions of needles in hay, each strictly after the previous one. */
+static void
+assert_in_order(const char *hay, const char *const *needles)
+{
+	const char *at = hay;
+
+	for (size_t i = 0; needles[i]; i++) {
+		const char *p = strstr(at, needles[i]);
+
+		if (p == NULL)
+			fail_msg("\"%s\" missing or out of order", needles[i]);
+		at = p + strlen(needles[i]);
+	}
+}
+
+static void
+test_render(void **state)
+{
+	struct fx *fx = *state;
+	struct issue_doc doc;
+	const char *err = NULL;
+	/* Auvergne-Rhône-Alpes before Bretagne; Brest before Rennes; in Rennes
+	 * the positioned entry first; in Lyon by date. */
+	const char *const order[] = { "Auvergne-Rhône-Alpes", "Lyon", "Bretagne", "Brest", "Rennes",
+	    "Auvergne-Rhône-Alpes", "Lyon", "Cinéma débat", "Réunion publique", "Bretagne", "Brest",
+	    "Marché du port", "Rennes", "Assemblée générale", "Fête de quartier", NULL };
+
+	assert_int_equal(issue_render(&fx->e, 4, 0, &doc, &err), 0);
+	assert_int_equal(doc.nentries, 5);
+	assert_in_order(doc.html, order);
+	assert_in_order(doc.text, order);
+	assert_null(strstr(doc.html, "Texte refusé"));
+	assert_null(strstr(doc.text, "Texte refusé"));
+	assert_null(strstr(doc.html, "<script>"));
+	assert_non_null(strstr(doc.html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+	assert_non_null(strstr(doc.text, "<script>alert(1)</script> & co"));
+	assert_non_null(strstr(doc.html, "Première ligne<br>seconde ligne</p>"));
+	assert_non_null(strstr(doc.html, ">Deuxième paragraphe.</p>"));
+	assert_non_null(strstr(doc.html, "janvier–février 2026"));
+	assert_non_null(strstr(doc.html, "color-scheme"));
+	assert_non_null(strstr(doc.html, "prefers-color-scheme: dark"));
+	assert_non_null(strstr(doc.html, "src=\"cid:s3-1.jpg@comites.example.org\""));
+	assert_non_null(strstr(doc.html, "alt=\"Marché du port — Brest\""));
+	assert_non_null(strstr(doc.html, "bulletin@comites.example.org"));
+	assert_non_null(strstr(doc.text, "20 avril 2026"));	/* next deadline */
+	assert_non_null(strstr(doc.subject, "n° 4"));
+	assert_non_null(strstr(doc.subject, "janvier–février 2026"));
+	assert_null(strstr(doc.text, "Subject:"));
+	issue_doc_free(&doc);
+
+	assert_int_equal(issue_render(&fx->e, 4, 1, &doc, &err), 0);
+	assert_non_null(strstr(doc.html, "src=\"bulletin-4/s3-1.jpg\""));
+	assert_null(strstr(doc.html, "cid:"));
+	issue_doc_free(&doc);
+
+	free(fx->cf.language);
+	fx->cf.language = xstrdup("en");
+	assert_int_equal(issue_render(&fx->e, 4, 0, &doc, &err), 0);
+	assert_non_null(strstr(doc.html, "January–February 2026"));
+	assert_non_null(strstr(doc.html, "Contents"));
+	assert_non_null(strstr(doc.text, "1 February 2026"));
+	assert_non_null(strstr(doc.subject, "Bulletin no. 4"));
+	issue_doc_free(&doc);
+
+	assert_int_equal(issue_render(&fx->e, 9, 0, &doc, &err), -1);
+	assert_non_null(strstr(err, "no issue 9"));
+}
+
+static int
+file_exists(const struct fx *fx, const char *rel)
+{
+	char *p = xasprintf("%s/%s", fx->dir, rel);
+	struct stat sb;
+	int r = stat(p, &sb) == 0 && sb.st_size > 0;
+
+	free(p);
+	return r;
+}
+
+static char *
+slurp(const struct fx *fx, const char *rel)
+{
+	char *p = xasprintf("%s/%s", fx->dir, rel), *data = NULL;
+	size_t len;
+
+	assert_int_equal(file_read(p, 64u << 20, &data, &len), 0);
+	free(p);
+	return data;
+}
+
+static int
+weasyprint_installed(void)
+{
+	return system("command -v weasyprint >/dev/null 2>&1") == 0;
+}
+
+static void
+test_archive(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char *path = xstrdup(getenv("PATH")), *html, *pdf;
+
+	assert_int_equal(issue_archive(&fx->e, 4, 0, &err), 0);
+	assert_true(file_exists(fx, "archive/bulletin-4.html"));
+	assert_true(file_exists(fx, "archive/bulletin-4.txt"));
+	assert_true(file_exists(fx, "archive/bulletin-4/s3-1.jpg"));
+	assert_false(file_exists(fx, "archive/bulletin-4/s3-2.jpg"));	/* not a photo */
+	html = slurp(fx, "archive/bulletin-4.html");
+	assert_non_null(strstr(html, "src=\"bulletin-4/s3-1.jpg\""));
+	assert_non_null(strstr(html, "@page"));
+	free(html);
+
+	/* No WeasyPrint in PATH: -1 and why; HTML and text still written. */
+	html = xasprintf("rm -rf %s/archive", fx->dir);
+	assert_int_equal(system(html), 0);
+	free(html);
+	setenv("PATH", "/nonexistent", 1);
+	assert_int_equal(issue_archive(&fx->e, 4, 1, &err), -1);
+	setenv("PATH", path, 1);
+	assert_string_equal(err, "weasyprint not installed");
+	assert_true(file_exists(fx, "archive/bulletin-4.html"));
+	assert_true(file_exists(fx, "archive/bulletin-4.txt"));
+	assert_false(file_exists(fx, "archive/bulletin-4.pdf"));
+
+	if (!weasyprint_installed()) {
+		fprintf(stderr, "weasyprint absent: PDF not checked\n");
+		free(path);
+		return;
+	}
+	assert_int_equal(issue_archive(&fx->e, 4, 1, &err), 0);
+	pdf = slurp(fx, "archive/bulletin-4.pdf");
+	assert_memory_equal(pdf, "%PDF", 4);
+	free(pdf);
+	free(path);
+}
+
+static void
+test_proof(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	    " m.id = d.message_id WHERE m.kind = 'proof'", ""), 2);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt IN"
+	    " ('ed1@example.org', 'ed2@example.org')", ""), 2);
+	/* Still a draft; no editor -> refused; an empty issue -> refused. */
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue WHERE"
+	    " state = 'published'", ""), 0);
+	assert_int_equal(issue_proof(&fx->e, 5, &err), -1);
+	assert_non_null(strstr(err, "no accepted entry"));
+	run(fx, "DELETE FROM sender WHERE role = 'editor'");
+	assert_int_equal(issue_proof(&fx->e, 4, &err), -1);
+	assert_string_equal(err, "no editor");
+}
+
+static void
+test_publish(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char *pathenv = xstrdup(getenv("PATH"));
+
+	setenv("PATH", "/nonexistent", 1);	/* PDF failure is not fatal (and fast) */
+	assert_int_equal(issue_publish(&fx->e, 4, &err), 0);
+	setenv("PATH", pathenv, 1);
+	free(pathenv);
+	/* a1 a2 b1 l1 (l2 inactive), s1 (s2 pending, A1 already a contact). */
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	    " m.id = d.message_id WHERE m.kind = 'bulletin'", ""), 5);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt ="
+	    " 'a1@example.org' COLLATE NOCASE AND contact_id IS NOT NULL AND committee_id IS NOT"
+	    " NULL", ""), 1);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt IN"
+	    " ('l2@example.org', 's2@example.org')", ""), 0);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue i JOIN message m"
+	    " ON m.id = i.message_id WHERE i.number = 4 AND i.state = 'published' AND"
+	    " i.published IS NOT NULL AND m.kind = 'bulletin'", ""), 1);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM archive_fts WHERE"
+	    " kind = 'bulletin'", ""), 5);
+	assert_true(file_exists(fx, "archive/bulletin-4.html"));
+	assert_true(file_exists(fx, "archive/bulletin-4.txt"));
+
+	assert_int_equal(issue_publish(&fx->e, 4, &err), -1);
+	assert_non_null(strstr(err, "already published"));
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM message WHERE kind ="
+	    " 'bulletin'", ""), 1);
+	assert_int_equal(issue_publish(&fx->e, 5, &err), -1);	/* nothing accepted */
+}
+
+/* The queued proof parses: related(alternative(plain, html), jpeg). */
+static void
+test_mail(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	struct db_stmt *st;
+	struct mime_msg *m;
+	struct mime_attachment *att;
+	size_t len, n;
+	const char *body;
+	char *s;
+
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	st = db_query(fx->e.db, "SELECT body FROM message WHERE kind = 'proof'", "");
+	assert_int_equal(db_step(st), 1);
+	body = db_col_blob(st, 0, &len);
+	assert_int_equal(mime_parse(body, len, &m, &err), 0);
+	assert_non_null(memmem(body, len, "multipart/related", 17));
+	assert_non_null(memmem(body, len, "multipart/alternative", 21));
+	assert_non_null(memmem(body, len, "Content-Type: text/html", 23));
+	s = mime_text_plain(m, NULL);
+	assert_non_null(strstr(s, "Marché du port"));
+	free(s);
+	assert_int_equal(mime_attachments(m, &att, &n, 1u << 20), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(att[0].content_type, "image/jpeg");
+	assert_string_equal(att[0].content_id, "s3-1.jpg@comites.example.org");
+	assert_true(att[0].inline_image);
+	assert_int_equal(att[0].len, sizeof jpeg);
+	assert_memory_equal(att[0].data, jpeg, sizeof jpeg);
+	mime_attachments_free(att, n);
+	s = mime_subject(m);
+	assert_non_null(strstr(s, "ÉPREUVE"));
+	free(s);
+	s = mime_header(m, "To");
+	assert_string_equal(s, "national@comites.example.org");
+	free(s);
+	s = mime_from_address(m);
+	assert_string_equal(s, "bulletin@comites.example.org");
+	free(s);
+	s = mime_header(m, "List-Id");
+	assert_non_null(strstr(s, "<national.comites.example.org>"));
+	free(s);
+	s = mime_header(m, "Precedence");
+	assert_string_equal(s, "list");
+	free(s);
+	s = mime_header(m, "X-Loop");
+	assert_string_equal(s, "national@comites.example.org");
+	free(s);
+	mime_free(&m);
+	db_finalize(&st);
+}
+
+/* Without images: multipart/alternative alone. */
+static void
+test_mail_no_image(void **state)
+{
+	size_t len;
+	char *msg = mime_build_alternative("National", "bulletin@example.org",
+	    "national@example.org", "Sujet", "texte", "<p>texte</p>", NULL, 0, NULL, 1, &len);
+	struct mime_inline bad = { "x@example.org", "image/png", "x.png", "/nonexistent/x.png" };
+
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "Content-Type: multipart/alternative"));
+	assert_null(strstr(msg, "multipart/related"));
+	free(msg);
+	assert_null(mime_build_alternative(NULL, "bulletin@example.org", "national@example.org",
+	    "Sujet", "texte", "<p>texte</p>", &bad, 1, NULL, 1, &len));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail, setup, teardown),
+		cmocka_unit_test(test_mail_no_image),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
