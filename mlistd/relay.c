@@ -82,6 +82,8 @@ static relay_connect_fn *relay_real_connect;
 static pthread_once_t relay_connect_once = PTHREAD_ONCE_INIT;
 /* > 0 while this thread runs a relay session: the connect timeout. */
 static _Thread_local int relay_session_timeout_ms;
+/* The socket of this thread's relay session (-1: none), for TCP_CORK. */
+static _Thread_local int relay_session_fd = -1;
 
 static void
 relay_connect_resolve(void)
@@ -161,6 +163,7 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if (relay_session_timeout_ms <= 0 || !relay_is_tcp(fd))
 		return relay_real_connect(fd, addr, len);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	relay_session_fd = fd;
 	return relay_connect_timed(fd, addr, len, relay_session_timeout_ms);
 }
 
@@ -356,10 +359,21 @@ relay_message_cb(void **ctx, int *len, void *arg)
 		*sent = 0;
 		return NULL;
 	}
+	/*
+	 * libesmtp copies the body to the socket in 2 KB writes; with
+	 * TCP_NODELAY each would leave as its own segment. Cork the socket
+	 * while the body is written and uncork at its end, so a message
+	 * leaves in a few full segments and the final ".\r\n" at once.
+	 */
 	if (*sent) {
+		if (relay_session_fd != -1)
+			(void)setsockopt(relay_session_fd, IPPROTO_TCP, TCP_CORK, &(int){ 0 },
+			    sizeof(int));
 		*len = 0;
 		return NULL;
 	}
+	if (relay_session_fd != -1)
+		(void)setsockopt(relay_session_fd, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
 	*sent = 1;
 	*len = (int)job->len;
 	return job->data;
@@ -473,6 +487,7 @@ relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
 	relay_session_timeout_ms = relay_timeout_ms(run->cfg);
 	(void)smtp_start_session(s);	/* 1 even on failure: see below */
 	relay_session_timeout_ms = 0;
+	relay_session_fd = -1;
 	for (size_t i = 0; i < n; i++)
 		relay_check(&rs, jobs[i]);
 	relay_session_reason(&rs, host, reason, rsize);
