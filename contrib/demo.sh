@@ -43,6 +43,33 @@ Ce message de démonstration est envoyé aux contacts désignés de chaque comit
 
 Le bureau national
 MAIL
+    # Two activity reports for the bulletin, as committee members write them.
+    $ctl inject --rcpt bulletin@comites.example.org --sender anne.legoff@rennes.example.org <<'MAIL'
+From: Anne Le Goff <anne.legoff@rennes.example.org>
+To: bulletin@comites.example.org
+Subject: TR: [Rennes] Fête de quartier du 14 novembre
+Content-Type: text/plain; charset=utf-8
+
+Bonjour,
+
+Notre comité a tenu un stand à la fête de quartier : une cinquantaine de
+personnes sont passées, dont plusieurs jeunes qui veulent nous rejoindre.
+
+Anne
+
+Envoyé de mon iPhone
+MAIL
+    $ctl inject --rcpt bulletin@comites.example.org --sender sebastien.blanc@lyon.example.org <<'MAIL'
+From: Sébastien Blanc <sebastien.blanc@lyon.example.org>
+To: bulletin@comites.example.org
+Subject: Re: Appel à contributions
+Content-Type: text/plain; charset=utf-8
+
+Atelier réparation de vélos le 7 novembre : 23 vélos remis en état.
+
+Le 2 nov. 2026 à 09:00, Bulletin <bulletin@comites.example.org> a écrit :
+> Bonjour, le bulletin attend vos contributions.
+MAIL
 fi
 cat <<HELP
 == mlistd in the foreground (Ctrl-C to stop) ==
@@ -51,5 +78,6 @@ cat <<HELP
                     --from bureau@national.example.org --to national+bretagne@comites.example.org \\
                     --header "Approved: demo-secret" --header "Subject: Test"
    then:          $build/mlistctl -c $demo/mlistd.conf messages
+                  $build/mlistctl -c $demo/mlistd.conf bulletin submissions
 HELP
 exec "$top/$build/mlistd" -c "$demo/mlistd.conf" -f
