@@ -314,6 +314,8 @@ bulletin_get(struct engine *e, int number, struct bulletin_issue *bi)
 	return bulletin_ensure(e, &anchor, number, today, bi);
 }
 
+static int bulletin_open_due(struct engine *e, struct bulletin_issue *cur, const char *today);
+
 int
 bulletin_open_issue(struct engine *e, time_t t, struct bulletin_issue *bi)
 {
@@ -324,6 +326,18 @@ bulletin_open_issue(struct engine *e, time_t t, struct bulletin_issue *bi)
 		return -1;
 	if (rc == 0 && strcmp(bi->state, "open") == 0)
 		return 0;
+	if (rc == 0 && strcmp(bi->state, "planned") == 0) {
+		/* Its period has begun but no tick has opened it yet (a report
+		 * routed before the tick, on the first day): open it now; the
+		 * tick still sends the call. */
+		char today[11];
+
+		bdate_today(t, today);
+		if (bulletin_open_due(e, bi, today) == -1)
+			return -1;
+		if (strcmp(bi->state, "open") == 0)
+			return 0;
+	}
 	st = db_query(e->db, "SELECT " BULLETIN_ISSUE_COLS " FROM bulletin_issue WHERE state ="
 	    " 'open' ORDER BY number DESC LIMIT 1", "");
 	if (st == NULL)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulletin.h"
 #include "config.h"
 #include "db.h"
 #include "engine.h"
@@ -282,6 +283,10 @@ test_no_open_issue(void **state)
 {
 	struct fx *fx = *state;
 
+	struct bulletin_issue bi;
+
+	/* The current period's issue exists and an editor closed it early. */
+	assert_true(bulletin_current(&fx->e, now(), &bi) >= 0);
 	assert_int_equal(db_run(fx->e.db, "UPDATE bulletin_issue SET state = 'closed'", ""), 0);
 	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, cases[0].msg, 0), 0);
 	assert_int_equal(count(fx, "SELECT count(*) FROM submission WHERE state = 'held' AND"

@@ -63,6 +63,7 @@ add_bulletin(struct fx *fx)
 	int64_t rennes = roster_committee_lookup(db, "rennes");
 	int64_t brest = roster_committee_lookup(db, "brest");
 
+	setenv("MLISTD_NOW", "1768903200", 1);	/* inside issue 1's period */
 	assert_int_equal(db_run(db, "INSERT INTO bulletin_issue (number, period_start, period_end,"
 	    " deadline, publish_date, state) VALUES (1, '2026-01-01', '2026-02-28', '2026-02-14',"
 	    " '2026-03-01', 'open')", ""), 0);

@@ -1,0 +1,331 @@
+#!/bin/bash
+# The bimonthly bulletin end to end with real peers: Postfix's smtp-sink as
+# the relay, swaks over LMTP, mlistctl inject, and the real daemon. A period
+# opens and the call reaches every contact; reports arrive from several
+# committees (a JPEG photo, a latin-1 message, an HTML-only webmail message,
+# a reply quoting the call); acknowledgements go out; an editor accepts and
+# rejects (mlistctl and by email); the proof reaches the editor only; the
+# publication reaches every contact and the archive (HTML, text, PDF, photo)
+# holds exactly the accepted texts; the archive search finds them. Then every
+# malformed MIME sample sent to bulletin@ is handled without crash or hang.
+. "$(dirname "$0")/lib.sh"
+sink_port=$(free_port); lmtp_port=$(free_port)
+write_conf "smtp_relay = 127.0.0.1:$sink_port" "lmtp_listen = 127.0.0.1:$lmtp_port" \
+    "bulletin_anchor = 2026-01-01" "queue_run_interval = 1s" "smtp_connections = 4"
+# Mid-January 2026: issue 1 (January-February) is open, deadline 18 February.
+MLISTD_NOW=$(date -d '2026-01-15 10:00' +%s); export MLISTD_NOW
+ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
+ctl sender add redaction@example.org --role editor >/dev/null || fail "editor"
+ctl sender add bureau@national.example.org --role national >/dev/null || fail "national sender"
+contacts=$(ctl contact list | grep -o '[a-z.]*@[a-z.]*example.org')
+[ "$(echo "$contacts" | wc -l)" -eq 40 ] || fail "roster: $(echo "$contacts" | wc -l) contacts"
+bdom=comites.example.org
+once() { timeout 120 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"; }
+# index: one line per dumped message, "FILE<TAB>RCPT<TAB>MAILFROM<TAB>Subject",
+# the Subject decoded (RFC 2047) and unfolded; file names sorted.
+index() {
+    python3 - "$work/sink" <<'PY' >"$work/index"
+import email, email.header, os, sys
+d = sys.argv[1]
+for f in sorted(os.listdir(d)):
+    m = email.message_from_binary_file(open(os.path.join(d, f), "rb"))
+    subj = str(email.header.make_header(email.header.decode_header(m.get("Subject", ""))))
+    rcpt = m.get("X-Rcpt-Args", "").strip("<> \n")
+    mf = m.get("X-Mail-Args", "").split()[0] if m.get("X-Mail-Args") else ""
+    print("%s\t%s\t%s\t%s" % (os.path.join(d, f), rcpt.lower(), mf.strip("<>"), " ".join(subj.split())))
+PY
+}
+# with SUBJECT-REGEX [RCPT]: the files whose decoded Subject matches (and to RCPT).
+with() { awk -F'\t' -v s="$1" -v r="${2:-}" '$4 ~ s && (r == "" || $2 == r) {print $1}' "$work/index"; }
+# text FILE: the message's text parts, decoded to UTF-8.
+text() {
+    python3 - "$1" <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for p in m.walk():
+    if p.get_content_maintype() == "text":
+        print(p.get_content())
+PY
+}
+start_sink "$sink_port" "$work/sink"
+
+# 1. The period opens: the call for contributions reaches every contact once.
+expect_rc 0 "mlistd --once opens issue 1" once
+ctl bulletin show 1 >"$work/out" 2>&1; expect_out "état *ouvert" "issue 1 is open"
+wait_files "$work/sink" 40
+index
+[ "$(with '^Bulletin n°1 : racontez-nous' | wc -l)" -eq 40 ] || fail "$(with '^Bulletin n°1' | wc -l) calls, wanted 40"
+for c in $contacts; do [ "$(with '^Bulletin n°1 : racontez-nous' "$c" | wc -l)" -eq 1 ] || fail "$c: no call"; done
+[ "$(ls "$work/sink" | wc -l)" -eq 40 ] || fail "other mail than the call"
+call=$(with '^Bulletin n°1 : racontez-nous' | head -1)
+grep -q "^From: .*<bulletin@$bdom>" "$call" || fail "call not from bulletin@"
+text "$call" >"$work/t"; grep -q "18 février 2026" "$work/t" || fail "call does not give the deadline"
+ok "the call for contributions reaches the 40 contacts once each, from bulletin@, with the deadline"
+once
+[ "$(ls "$work/sink" | wc -l)" -eq 40 ] || fail "the call was sent twice"
+ok "a second run sends no second call"
+
+# 2. Reports from seven senders: by LMTP (swaks) and by mlistctl inject.
+"$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
+dpid=$!; pids="$pids $dpid"
+wait_port "$lmtp_port"
+lmtp() {	# lmtp FROM FILE
+    swaks --protocol LMTP --server 127.0.0.1 --port "$lmtp_port" --from "$1" \
+        --to "bulletin@$bdom" --data "$2" >"$work/swaks.log" 2>&1 || { cat "$work/swaks.log"; fail "swaks $2"; }
+    grep -q "^<-  250 2.0.0" "$work/swaks.log" || { cat "$work/swaks.log"; fail "no 250 for $2"; }
+}
+inject() {	# inject FROM FILE
+    ctl inject --rcpt "bulletin@$bdom" --sender "$1" <"$2" || fail "inject $2"
+}
+photo=$(base64 -w 76 "$top/tests/data/bulletin/photo.jpg")
+# a. Rennes: a JPEG photo and a signature with a phone number, by LMTP.
+cat >"$work/rennes.eml" <<MSG
+From: Anne Le Goff <anne.legoff@rennes.example.org>
+To: bulletin@$bdom
+Subject: =?UTF-8?Q?Atelier_v=C3=A9lo_au_march=C3=A9?=
+Date: Sat, 10 Jan 2026 18:00:00 +0100
+Message-ID: <rennes-1@rennes.example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b-rennes"
+
+--b-rennes
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Samedi 10 janvier, le comité a tenu un atelier de réparation de vélos
+devant le marché des Lices. Trente personnes sont venues.
+
+-- 
+Anne Le Goff
+06 12 34 56 78
+
+--b-rennes
+Content-Type: image/jpeg; name="atelier.jpg"
+Content-Disposition: attachment; filename="atelier.jpg"
+Content-Transfer-Encoding: base64
+
+$photo
+--b-rennes--
+MSG
+lmtp anne.legoff@rennes.example.org "$work/rennes.eml"
+# b. Lyon: HTML only, as Gmail writes it, quoting the call.
+cat >"$work/lyon.eml" <<MSG
+From: =?UTF-8?Q?S=C3=A9bastien_Blanc?= <sebastien.blanc@lyon.example.org>
+To: bulletin@$bdom
+Subject: Re: Collecte de jouets
+Date: Mon, 12 Jan 2026 09:30:00 +0100
+Message-ID: <CAF-lyon-1@mail.gmail.example.org>
+MIME-Version: 1.0
+Content-Type: text/html; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable
+
+<div dir=3D"ltr"><div>Le comit=C3=A9 de Lyon a organis=C3=A9 une <b>collect=
+e de jouets</b> pour les enfants du quartier.</div><ul><li>120 jouets recue=
+illis</li><li>15 b=C3=A9n=C3=A9voles</li></ul><div>Le programme : <a href=
+=3D"https://lyon.example.org/collecte">notre site</a></div></div><br><div c=
+lass=3D"gmail_quote"><div dir=3D"ltr" class=3D"gmail_attr">Le jeu. 8 janv. =
+2026 =C3=A0 10:00, National &lt;<a href=3D"mailto:bulletin@$bdom">=
+bulletin@$bdom</a>&gt; a =C3=A9crit=C2=A0:<br></div><blockquote c=
+lass=3D"gmail_quote" style=3D"margin:0px 0px 0px 0.8ex;border-left:1px soli=
+d rgb(204,204,204);padding-left:1ex">Bonjour,<br>Une r=C3=A9union, une f=C3=
+=AAte, une action, une rencontre : racontez-nous !<br></blockquote></div>
+MSG
+lmtp sebastien.blanc@lyon.example.org "$work/lyon.eml"
+# c. Albi: plain text by LMTP (accepted later by the editor's email).
+printf 'From: pascal.moreau@albi.example.org\nTo: bulletin@%s\nSubject: Galette des rois\nDate: Sun, 11 Jan 2026 17:00:00 +0100\n\nLa galette des rois a rassemblé quarante adhérents à la salle des fêtes.\n' \
+    "$bdom" >"$work/albi.eml"
+lmtp pascal.moreau@albi.example.org "$work/albi.eml"
+sleep 1
+kill "$dpid"; wait "$dpid" 2>/dev/null
+grep -q "stopping signal=15" "$work/daemon.log" || fail "the daemon did not stop cleanly"
+ok "three reports accepted over LMTP (photo, HTML-only, plain)"
+# d. Toulouse: ISO-8859-1, raw 8-bit bytes (0xE9 and friends).
+printf 'From: =?iso-8859-1?Q?J=E9r=F4me_Morel?= <jerome.morel@toulouse.example.org>\nTo: bulletin@%s\nSubject: Kermesse de janvier\nDate: Sun, 11 Jan 2026 20:00:00 +0100\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\nNotre kermesse a r\351uni les familles du quartier.\nLes b\351n\351voles ont pr\351par\351 des cr\352pes.\n' \
+    "$bdom" >"$work/toulouse.eml"
+inject jerome.morel@toulouse.example.org "$work/toulouse.eml"
+# e. Lille: a reply quoting the call, "Le ... a écrit :" then "> " lines.
+{
+    printf 'From: Camille Moreau <camille.moreau@lille.example.org>\nTo: bulletin@%s\n' "$bdom"
+    printf 'Subject: Re: Bulletin n°1 : racontez-nous la vie de votre comité\n'
+    printf 'In-Reply-To: %s\n' "$(grep -i '^Message-Id:' "$call" | cut -d' ' -f2)"
+    printf 'Date: Tue, 13 Jan 2026 08:15:00 +0100\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
+    printf 'Nous avons fait un pique-nique au parc de la Citadelle, sous le soleil.\n\n'
+    printf 'Le jeu. 15 janv. 2026 à 10:00, National <bulletin@%s> a écrit :\n' "$bdom"
+    text "$call" | sed 's/^/> /'
+} >"$work/lille.eml"
+inject camille.moreau@lille.example.org "$work/lille.eml"
+# f. Brest: plain text (rejected later).
+printf 'From: denis.moreau@brest.example.org\nTo: bulletin@%s\nSubject: Vente de calendriers\nDate: Wed, 14 Jan 2026 12:00:00 +0100\n\nNos calendriers sont en vente au local.\n' \
+    "$bdom" >"$work/brest.eml"
+inject denis.moreau@brest.example.org "$work/brest.eml"
+# g. The national office is no committee contact: held for an editor.
+printf 'From: bureau@national.example.org\nTo: bulletin@%s\nSubject: Mot du bureau\nDate: Wed, 14 Jan 2026 12:30:00 +0100\n\nLe bureau salue les comités.\n' \
+    "$bdom" >"$work/bureau.eml"
+inject bureau@national.example.org "$work/bureau.eml"
+expect_rc 0 "mlistd --once takes the injected reports" once
+wait_files "$work/sink" 48	# 40 calls, 6 acknowledgements, 1 hold notice, 1 digest
+index
+
+# 3. Each sender gets an acknowledgement from bulletin@ showing the title and the text.
+ack() {	# ack RCPT TITLE: the one acknowledgement, checked, its text in $work/t
+    f=$(with "^Compte rendu reçu : $2\$" "$1")
+    [ "$(echo "$f" | grep -c .)" -eq 1 ] || fail "$1: $(echo "$f" | grep -c .) acknowledgements for '$2'"
+    grep -q "^From: .*<bulletin@$bdom>" "$f" || fail "$1: acknowledgement not from bulletin@"
+    grep -q '^X-Mail-Args: <>' "$f" || fail "$1: acknowledgement not from <>"
+    text "$f" >"$work/t"
+}
+ack anne.legoff@rennes.example.org "Atelier vélo au marché"
+grep -q "atelier de réparation de vélos" "$work/t" || fail "rennes ack text"
+grep -q "atelier.jpg" "$work/t" || fail "rennes ack does not list the photo"
+! grep -q "06 12 34 56 78" "$work/t" || fail "rennes ack keeps the signature"
+ack sebastien.blanc@lyon.example.org "Collecte de jouets"
+grep -q "collecte de jouets" "$work/t" && grep -q "15 bénévoles" "$work/t" || fail "lyon ack text"
+! grep -q "a écrit\|racontez-nous !" "$work/t" || fail "lyon ack keeps the Gmail quote"
+ack pascal.moreau@albi.example.org "Galette des rois"
+ack jerome.morel@toulouse.example.org "Kermesse de janvier"
+grep -q "Les bénévoles ont préparé des crêpes" "$work/t" || fail "toulouse ack: latin-1 not decoded"
+ack camille.moreau@lille.example.org "Bulletin n°1 : racontez-nous la vie de votre comité"
+grep -q "pique-nique au parc de la Citadelle" "$work/t" || fail "lille ack text"
+! grep -q "a écrit\|Une réunion, une fête" "$work/t" || fail "lille ack keeps the quoted call"
+ack denis.moreau@brest.example.org "Vente de calendriers"
+ok "six acknowledgements from bulletin@ (<>) with the title and the trimmed, decoded text"
+held=$(with '^Compte rendu en attente : Mot du bureau$' bureau@national.example.org)
+[ -n "$held" ] || fail "the national office is not told its report is held"
+ok "a report from outside the committees is held and its sender told"
+
+# 4. The submissions, with the right committees.
+ctl bulletin submissions >"$work/subs" || fail "bulletin submissions"
+sub() {	# sub VAR SLUG TITLE: VAR = the id of the one new submission TITLE from SLUG
+    id=$(grep "^[0-9]* *nouveau .* $2 .* $3" "$work/subs" | awk '{print $1}')
+    [ "$(echo "$id" | grep -c .)" -eq 1 ] || { cat "$work/subs"; fail "no single submission '$3' from $2"; }
+    printf -v "$1" '%s' "$id"
+}
+sub s_rennes rennes "Atelier vélo"
+sub s_lyon lyon "Collecte de jouets"
+sub s_albi albi "Galette des rois"
+sub s_toulouse toulouse "Kermesse de janvier"
+sub s_lille lille "Bulletin n°1"
+sub s_brest brest "Vente de calendriers"
+grep " en attente .*bureau@national.example.org .*Mot du bureau" "$work/subs" >/dev/null || { cat "$work/subs"; fail "held report"; }
+grep -q "^$s_rennes .* 1  *Atelier" "$work/subs" || { cat "$work/subs"; fail "photo count"; }
+[ "$(grep -c ' nouveau ' "$work/subs")" -eq 6 ] || { cat "$work/subs"; fail "states"; }
+ok "bulletin submissions: six new ones with their committees, the photo counted, one held"
+
+# 5. The editor's decisions: mlistctl, and by email.
+for s in $s_rennes $s_lyon $s_toulouse $s_lille; do
+    expect_rc 0 "bulletin accept $s" ctl bulletin accept "$s"
+done
+expect_rc 0 "bulletin reject $s_brest" ctl bulletin reject "$s_brest"
+printf 'From: Rédaction <redaction@example.org>\nTo: bulletin@%s\nSubject: Re: Bulletin : contributions à relire\nDate: Thu, 15 Jan 2026 09:00:00 +0100\n\nACCEPTER %s\n\n-- \nLa rédaction\n' \
+    "$bdom" "$s_albi" >"$work/editor.eml"
+inject redaction@example.org "$work/editor.eml"
+once
+wait_files "$work/sink" 49
+index
+res=$(with '^Bulletin : 1 décision' redaction@example.org)
+[ "$(echo "$res" | grep -c .)" -eq 1 ] || fail "no single result mail for the editor"
+text "$res" >"$work/t"
+grep -q "^ACCEPTER $s_albi : fait" "$work/t" || { cat "$work/t"; fail "the result does not say ACCEPTER $s_albi : fait"; }
+ctl bulletin submissions --all >"$work/subs"
+grep -q "^$s_albi  *accepté" "$work/subs" || { cat "$work/subs"; fail "ACCEPTER by email not applied"; }
+grep -q "^$s_brest  *refusé" "$work/subs" || { cat "$work/subs"; fail "reject not applied"; }
+[ "$(grep -c ' accepté ' "$work/subs")" -eq 5 ] || { cat "$work/subs"; fail "accepted count"; }
+! grep -q "redaction@example.org" "$work/subs" || { cat "$work/subs"; fail "the editor's command mail became a submission"; }
+ok "ACCEPTER by email: applied, answered to the editor, not a submission"
+
+# 6. The proof: to the editor only, text and HTML with the photo inline.
+expect_rc 0 "bulletin proof 1" ctl bulletin proof 1
+before=$(ls "$work/sink" | wc -l)
+once
+wait_files "$work/sink" $((before + 1))
+index
+proof=$(with '^.ÉPREUVE. National — Bulletin n° 1,')
+[ "$(echo "$proof" | grep -c .)" -eq 1 ] || fail "$(echo "$proof" | grep -c .) proofs"
+grep -q "^X-Rcpt-Args: <redaction@example.org>" "$proof" || fail "proof not to the editor"
+sleep 0.5
+[ "$(ls "$work/sink" | wc -l)" -eq $((before + 1)) ] || fail "the proof went to others"
+python3 - "$proof" <<'PY' || fail "proof structure"
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+types = [p.get_content_type() for p in m.walk()]
+assert m.is_multipart(), types
+assert "multipart/alternative" in types and "text/plain" in types and "text/html" in types, types
+assert "image/jpeg" in types, types
+PY
+text "$proof" >"$work/t"
+grep -q "Kermesse de janvier" "$work/t" && ! grep -q "Vente de calendriers" "$work/t" || fail "proof content"
+ok "the proof reaches the editor only: multipart/alternative, text/html, the photo inline"
+
+# 7. Publication: every contact once; the archive holds exactly the accepted texts.
+expect_rc 0 "bulletin publish 1" ctl bulletin publish 1
+before=$(ls "$work/sink" | wc -l)
+once
+wait_files "$work/sink" $((before + 40))
+sleep 0.5
+index
+pub=$(with '^National — Bulletin n° 1,')
+[ "$(echo "$pub" | grep -c .)" -eq 40 ] || fail "$(echo "$pub" | grep -c .) copies of the bulletin, wanted 40"
+for c in $contacts; do [ "$(with '^National — Bulletin n° 1,' "$c" | wc -l)" -eq 1 ] || fail "$c: no bulletin"; done
+python3 - "$(echo "$pub" | head -1)" <<'PY' || fail "bulletin mail structure"
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+types = [p.get_content_type() for p in m.walk()]
+assert "text/plain" in types and "text/html" in types and "image/jpeg" in types, types
+assert m["List-Unsubscribe"] and "bulletin@" in m["From"], (m["From"], m["List-Unsubscribe"])
+PY
+[ "$(with '^National — Bulletin n° 1,' redaction@example.org | wc -l)" -eq 0 ] || fail "the editor, no contact, got the bulletin"
+ok "the bulletin reaches the 40 contacts, once each, from bulletin@, text + HTML + photo"
+arch="$work/data/archive"
+for f in bulletin-1.html bulletin-1.txt bulletin-1.pdf; do [ -s "$arch/$f" ] || fail "no $f"; done
+[ "$(head -c 4 "$arch/bulletin-1.pdf")" = "%PDF" ] || fail "bulletin-1.pdf is no PDF"
+ok "archive: bulletin-1.html, .txt and .pdf (a PDF) written"
+img=$(grep -o 'src="[^"]*"' "$arch/bulletin-1.html" | head -1 | sed 's/src="//; s/"$//')
+[ -n "$img" ] && cmp -s "$arch/$img" "$top/tests/data/bulletin/photo.jpg" || fail "photo '$img' not beside the HTML"
+ok "the photo is beside the HTML ($img), byte for byte"
+for f in bulletin-1.html bulletin-1.txt; do
+    iconv -f UTF-8 -t UTF-8 "$arch/$f" >/dev/null || fail "$f: not UTF-8"
+    for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier" \
+        "Bulletin n°1 : racontez-nous la vie de votre comité" "atelier de réparation de vélos" \
+        "15 bénévoles" "pique-nique au parc de la Citadelle" "Notre kermesse a réuni les familles" \
+        "Les bénévoles ont préparé des crêpes" "rassemblé quarante adhérents"; do
+        grep -q "$t" "$arch/$f" || fail "$f: no '$t'"
+    done
+    for t in "Vente de calendriers" "calendriers" "Mot du bureau" "06 12 34 56 78" "a écrit" \
+        "Une réunion, une fête" "racontez-nous !" "ACCEPTER"; do
+        ! grep -q "$t" "$arch/$f" || fail "$f: '$t' should not be there"
+    done
+done
+grep -q "Comptes rendus : 5 " "$arch/bulletin-1.txt" || fail "entry count"
+grep -q "lyon.example.org/collecte" "$arch/bulletin-1.txt" || fail "the HTML link was lost"
+ok "archive HTML and text: exactly the 5 accepted texts, trimmed, latin-1 as UTF-8"
+ctl search kermesse >"$work/out" 2>&1; expect_out "Kermesse de janvier" "search finds an accepted text"
+ctl search calendriers >"$work/out" 2>&1; expect_out "aucun résultat" "search does not find the rejected text"
+
+# 8. Malformed MIME to bulletin@ (issue 2 open): no crash, no hang, each handled.
+MLISTD_NOW=$(date -d '2026-03-15 10:00' +%s)
+once || fail "opening issue 2"
+ctl bulletin show 2 >"$work/out" 2>&1; expect_out "état *ouvert" "issue 2 is open"
+n=0; refused=0
+for f in "$top"/tests/data/malformed-mime/testmsgs/*.msg "$top"/tests/data/malformed-mime/mimetools-testmsgs/*.msg; do
+    c=$(echo "$contacts" | sed -n "$((n % 40 + 1))p")
+    ctl inject --rcpt "bulletin@$bdom" --sender "$c" <"$f" 2>>"$work/inject.err"; rc=$?
+    case $rc in 0) ;; 65) refused=$((refused + 1)) ;; *) fail "inject $(basename "$f"): exit $rc" ;; esac
+    n=$((n + 1))
+done
+mark=$(wc -l <"$work/daemon.log")
+expect_rc 0 "one mlistd --once over $n malformed messages ($refused refused by inject)" once
+tail -n +$((mark + 1)) "$work/daemon.log" >"$work/mal.log"
+spool="$work/data/spool"
+[ -z "$(find "$spool/incoming" "$spool/active" -type f)" ] || fail "messages left in spool/incoming or spool/active"
+! grep -qi "status=tempfail\|sanitizer\|runtime error\|assertion\|segmentation\|core dumped" "$work/daemon.log" || fail "trouble in the log"
+ok "spool/incoming and spool/active are empty, no tempfail or crash in the log"
+handled=$(grep -o "spoolid=[^ ]* \(submission=\|sender=[^ ]* status=dropped\|status=corrupt\)" "$work/mal.log" \
+    | cut -d' ' -f1 | sort -u | wc -l)
+nsub=$(grep -c "report spoolid=.* submission=" "$work/mal.log")
+ncorrupt=$(ls "$spool/corrupt" | wc -l)
+[ "$ncorrupt" -eq "$(grep -c 'status=corrupt' "$work/mal.log")" ] || fail "corrupt files and log lines differ"
+[ "$handled" -eq $((n - refused)) ] || fail "$handled of $((n - refused)) messages accounted for"
+ctl bulletin submissions 2 --all >"$work/subs" || fail "submissions of issue 2"
+[ "$(tail -n +3 "$work/subs" | grep -c .)" -eq "$nsub" ] || { cat "$work/subs"; fail "submissions listed"; }
+ok "each of the $n messages accounted for: $nsub submissions or holds, $ncorrupt corrupt, $((handled - nsub - ncorrupt)) dropped, $refused refused"
+finish
