@@ -23,7 +23,7 @@ CPPFLAGS += -DMLISTD_VERSION='"0.1"' -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
 CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP
 # libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
-LDLIBS   += $(PKG_LIBS) -letpan -lstdc++ -pthread -ldl -lresolv
+LDLIBS   += $(PKG_LIBS) -letpan -lgnutls -lstdc++ -pthread -ldl -lresolv
 
 LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))
 LIB_CC   := $(wildcard mlistd/*.cc)
@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c))
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
-            libetpan-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
+            libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
             dovecot-pop3d mlmmj weasyprint
 
 .PHONY: all check unit integration run deps install clean demo asan

@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "engine.h"
+#include "fetch.h"
 #include "lmtp.h"
 #include "log.h"
 #include "queue.h"
@@ -107,6 +108,19 @@ daemon_queue_thread(void *arg)
 	return NULL;
 }
 
+static void
+daemon_fetch_spooled(void)
+{
+	daemon_kick(&daemon_pending_route);
+}
+
+static void *
+daemon_fetch_thread(void *arg)
+{
+	fetch_loop(arg, (volatile int *)&daemon_stop, daemon_fetch_spooled);
+	return NULL;
+}
+
 static int
 daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server **srv_r)
 {
@@ -135,6 +149,8 @@ daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server 
 static int
 daemon_once(struct engine *router, struct engine *runner)
 {
+	if (router->cf->nfetch > 0)
+		fetch_run(router);
 	if (router_run(router) == -1)
 		return EX_TEMPFAIL;
 	bulletin_tick(runner);
@@ -161,7 +177,10 @@ static int
 daemon_loop(const struct config *cf, struct engine *router, struct engine *runner)
 {
 	struct lmtp_server *srv = NULL;
-	pthread_t qt;
+	struct engine fetcher;
+	const char *err = NULL;
+	pthread_t qt, ft;
+	int fetching = 0;
 
 	if (*cf->lmtp_listen && daemon_start_lmtp(cf, router, &srv) == -1)
 		return EX_UNAVAILABLE;
@@ -169,6 +188,13 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 		lmtp_server_stop(&srv);
 		return EX_OSERR;
 	}
+	if (cf->nfetch > 0 && engine_open(&fetcher, cf, &err) == 0) {
+		if (pthread_create(&ft, NULL, daemon_fetch_thread, &fetcher) == 0)
+			fetching = 1;
+		else
+			engine_close(&fetcher);
+	} else if (cf->nfetch > 0)
+		log_warnx("fetch status=error reason=\"%s\"", err);
 	while (!daemon_stop) {
 		if (router_run(router) > 0)
 			daemon_kick(&daemon_pending_queue);
@@ -179,6 +205,10 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 		lmtp_server_stop(&srv);
 	daemon_kick(&daemon_pending_queue);
 	pthread_join(qt, NULL);
+	if (fetching) {
+		pthread_join(ft, NULL);
+		engine_close(&fetcher);
+	}
 	return EX_OK;
 }
 

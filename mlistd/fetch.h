@@ -13,6 +13,30 @@
  * IMAP uses IDLE where offered; reconnection backs off; a wrong password
  * is logged once per interval; TLS certificates are verified unless
  * tls_verify = no (ca_file for a private CA).
+ *
+ * The envelope of a fetched message:
+ *   recipient  the first address of ours in Delivered-To, X-Original-To,
+ *              To, Cc that fits the role (so national+TARGET@ and
+ *              bulletin+COMMITTEE@ keep their extension); failing that the
+ *              role's own address (national@, bulletin@, the request
+ *              address). For replies, bounces and auto there is no default:
+ *              the message stays unflagged in the mailbox and is logged once.
+ *   sender     the Return-Path header (added by the provider's MTA on final
+ *              delivery; "<>" gives the null sender). Without one: the From
+ *              address, except in a bounces mailbox (null sender), so that
+ *              an ordinary message is never mistaken for a bounce.
+ *
+ * processed = ""        keep: flag \Seen only (IMAP reads UNSEEN messages;
+ *                       POP3 leaves the message on the server, UIDL dedupe;
+ *                       Maildir renames to cur/NAME:2,S)
+ *             "delete"  delete: IMAP \Seen \Deleted + expunge; POP3 DELE;
+ *                       Maildir unlink
+ *             NAME      move: IMAP MOVE (or COPY + \Deleted + expunge) to
+ *                       folder NAME, created if needed, then every undeleted
+ *                       message of the folder is read, seen or not; POP3
+ *                       keeps it (as ""); Maildir moves to .NAME/cur/ (Maildir++)
+ * A message over message_size_limit is never spooled: logged, recorded, and
+ * processed as above (moved or flagged) for a person to look at.
  */
 #ifndef MLISTD_FETCH_H
 #define MLISTD_FETCH_H
@@ -20,9 +44,16 @@
 struct engine;
 
 /* One pass over every mailbox: returns the number of messages spooled,
- * -1 when no mailbox could be read. */
+ * -1 when no mailbox could be read. Sessions are closed on return. */
 int fetch_run(struct engine *e);
-/* The polling thread's body: loops until *stop, IDLE or fetch_interval. */
+/* The polling thread's body: loops until *stop, IDLE or fetch_interval.
+ * IMAP sessions stay open; where the server offers IDLE the thread waits
+ * in IDLE (re-entered every 25 minutes) and wakes on activity; other
+ * mailboxes are read every fetch_interval. A connection error retries
+ * after 1 s, doubling up to fetch_interval; a refused login retries every
+ * fetch_interval and is logged once per interval. spooled (may be NULL)
+ * is called after a pass that spooled something. e is used by this thread
+ * only (its database connection). */
 void fetch_loop(struct engine *e, volatile int *stop, void (*spooled)(void));
 
 #endif

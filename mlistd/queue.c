@@ -10,6 +10,19 @@
  * comes first (one commit per outcome made SQLite the bottleneck of a
  * 40,000-contact fan-out). A crash can thus re-send the messages of the
  * last 100 ms: delivery is at-least-once, as with any MTA.
+ *
+ * Provider limits (smtp_rate_per_minute, smtp_rate_per_hour; 0 = none):
+ * before each chunk, the deliveries attempted in the last 60 s / 3600 s
+ * (rows whose outcome was recorded then: sent, deferred or failed) are
+ * counted and only the allowance is taken; the other due rows keep their
+ * state and get a next_try in the window that will admit them (row k of
+ * the waiting ones: one minute per smtp_rate_per_minute rows, and after
+ * the hour's oldest attempt when the hourly limit binds), so the runner
+ * sleeps until then and "mlistctl status" can tell when the last contact
+ * will be served. The estimate is re-checked at each run.
+ * smtp_max_rcpt_per_transaction: every message goes to one recipient per
+ * transaction, because each contact has its own VERP return path; the
+ * setting would only matter for mail without VERP, and there is none.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -220,17 +233,69 @@ queue_done(struct relay_item *item, void *arg)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* Deliveries attempted since t - window (their outcome recorded since). */
+static int64_t
+queue_attempted_since(struct engine *e, int64_t since)
+{
+	return db_int(e->db, 0, "SELECT count(*) FROM delivery WHERE updated > ? AND state IN"
+	    " ('sent', 'deferred', 'failed')", "i", since);
+}
+
+/* How many deliveries may start now: QUEUE_CHUNK when no limit binds. */
+static int64_t
+queue_allowance(struct engine *e, int64_t t)
+{
+	const struct config *cf = e->cf;
+	int64_t allow = QUEUE_CHUNK, left;
+
+	if (cf->smtp_rate_per_minute > 0) {
+		left = cf->smtp_rate_per_minute - queue_attempted_since(e, t - 60);
+		allow = left < allow ? left : allow;
+	}
+	if (cf->smtp_rate_per_hour > 0) {
+		left = cf->smtp_rate_per_hour - queue_attempted_since(e, t - 3600);
+		allow = left < allow ? left : allow;
+	}
+	return allow > 0 ? allow : 0;
+}
+
+/* Due rows after after_id that the rate limit holds back: give each the
+ * time its window should admit it (see the top of this file). */
+static void
+queue_hold_back(struct engine *e, int64_t t, int64_t after_id, int64_t taken)
+{
+	const struct config *cf = e->cf;
+	int64_t rm = cf->smtp_rate_per_minute, rh = cf->smtp_rate_per_hour;
+	int64_t used_h = rh > 0 ? queue_attempted_since(e, t - 3600) + taken : 0;
+	int64_t oldest_h = db_int(e->db, t, "SELECT coalesce(min(updated), ?) FROM delivery WHERE"
+	    " updated > ? AND state IN ('sent', 'deferred', 'failed')", "ii", t, t - 3600);
+
+	if (db_run(e->db, "UPDATE delivery SET next_try = max("
+	    " CASE WHEN ?1 > 0 THEN ?3 + 60 * (w.k / ?1 + 1) ELSE ?3 END,"
+	    " CASE WHEN ?2 > 0 AND ?4 + w.k >= ?2 THEN ?5 + 3600 * ((?4 + w.k - ?2) / ?2 + 1)"
+	    " ELSE ?3 END)"
+	    " FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM delivery"
+	    " WHERE state IN ('queued', 'deferred') AND next_try <= ?3 AND id > ?6) AS w"
+	    " WHERE delivery.id = w.id", "iiiiii", rm, rh, t, used_h, oldest_h, after_id) == -1)
+		log_warnx("queue status=error reason=\"%s\"", db_errmsg(e->db));
+	else if (db_changes(e->db) > 0)
+		log_info("queue rate_limited waiting=%d per_minute=%lld per_hour=%lld",
+		    db_changes(e->db), (long long)rm, (long long)rh);
+}
+
 static size_t
 queue_load(struct queue_batch *b, struct queue_row **rows_r)
 {
 	struct engine *e = b->e;
-	struct db_stmt *st = db_query(e->db, "SELECT id, message_id, rcpt, verp, attempts FROM"
-	    " delivery WHERE state IN ('queued', 'deferred') AND next_try <= ? ORDER BY id LIMIT ?",
-	    "ii", (int64_t)now(), (int64_t)QUEUE_CHUNK);
+	int64_t t = now(), allow = queue_allowance(e, t), last_id = 0;
+	struct db_stmt *st = allow == 0 ? NULL : db_query(e->db, "SELECT id, message_id, rcpt,"
+	    " verp, attempts FROM delivery WHERE state IN ('queued', 'deferred') AND next_try <= ?"
+	    " ORDER BY id LIMIT ?", "ii", t, allow);
 	struct queue_row *rows = NULL;
 	size_t n = 0;
 
 	while (st && db_step(st) == 1) {
+		last_id = db_col_int(st, 0);
 		int64_t mid = db_col_int(st, 1);
 		struct queue_row *r;
 		struct queue_body *qb;
@@ -256,6 +321,8 @@ queue_load(struct queue_batch *b, struct queue_row **rows_r)
 		n++;
 	}
 	db_finalize(&st);
+	if (allow < QUEUE_CHUNK)
+		queue_hold_back(e, t, last_id, (int64_t)n);
 	*rows_r = rows;
 	return n;
 }

@@ -202,6 +202,7 @@ struct relay_worker {			/* one connection (thread) */
 struct relay_sess {			/* one SMTP session */
 	struct relay_run	*run;
 	size_t			 decided;
+	int			 auth_ok;	/* the server answered 235 to AUTH */
 	char			 reason[160];	/* what went wrong, if known */
 };
 
@@ -284,6 +285,14 @@ relay_check(struct relay_sess *rs, struct relay_job *job)
 		return;
 	if ((st = relay_decide(job)) == NULL)
 		return;
+	if (rs->run->cfg->user != NULL && !rs->auth_ok) {
+		/* libesmtp goes on without AUTH after a refusal; the relay's
+		 * "relay denied" would then fail every contact for good. */
+		relay_finish(rs->run, job, RELAY_DEFERRED, 0, "",
+		    "authentication refused by the relay (check smtp_user and smtp_password_file)");
+		rs->decided++;
+		return;
+	}
 	relay_finish_status(rs->run, job, st);
 	rs->decided++;
 }
@@ -401,6 +410,22 @@ relay_timeout_ms(const struct relay_config *cfg)
 	return cfg->timeout_ms > 0 ? cfg->timeout_ms : RELAY_DEFAULT_TIMEOUT_MS;
 }
 
+/* Server replies, to see whether AUTH succeeded (libesmtp does not say). */
+static void
+relay_monitor(const char *buf, int len, int writing, void *arg)
+{
+	struct relay_sess *rs = arg;
+
+	if (writing != SMTP_CB_READING || len < 4 || (buf[3] != ' ' && buf[3] != '-'))
+		return;
+	if (strncmp(buf, "235", 3) == 0)
+		rs->auth_ok = 1;
+	else if (strncmp(buf, "535", 3) == 0 || strncmp(buf, "534", 3) == 0 ||
+	    strncmp(buf, "538", 3) == 0)
+		snprintf(rs->reason, sizeof rs->reason, "authentication refused by the relay"
+		    " (check smtp_user and smtp_password_file)");
+}
+
 static int
 relay_session_setup(smtp_session_t s, struct relay_sess *rs, const char *host,
     auth_context_t *auth_r)
@@ -424,7 +449,8 @@ relay_session_setup(smtp_session_t s, struct relay_sess *rs, const char *host,
 	}
 	if (cfg->user == NULL)
 		return 0;
-	if ((*auth_r = auth_create_context()) == NULL)
+	if (!smtp_set_monitorcb(s, relay_monitor, rs, 0) ||
+	    (*auth_r = auth_create_context()) == NULL)
 		return -1;
 	auth_set_mechanism_flags(*auth_r, AUTH_PLUGIN_PLAIN, 0);
 	auth_set_interact_cb(*auth_r, relay_auth_interact, (void *)cfg);

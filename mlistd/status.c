@@ -62,6 +62,24 @@ status_contacts(struct db *db, int64_t msg_id, int64_t committee_id, FILE *out)
 	db_finalize(&st);
 }
 
+/* Deliveries held back by the provider's rate limit stay queued with a
+ * next_try in the future: say when the last one should go (local time). */
+static void
+status_rate_wait(struct db *db, int64_t msg_id, FILE *out)
+{
+	int64_t last = db_int(db, 0, "SELECT coalesce(max(next_try), 0) FROM delivery WHERE"
+	    " message_id = ? AND state = 'queued' AND next_try > ?", "ii", msg_id, (int64_t)now());
+	time_t t = (time_t)last;
+	struct tm tm;
+	char when[32];
+
+	if (last <= 0 || localtime_r(&t, &tm) == NULL)
+		return;
+	strftime(when, sizeof when, last - now() < 20 * 3600 ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+	fprintf(out, tr("dernier envoi prévu vers %s (limite d'envoi du fournisseur)\n",
+	    "last contact will be served around %s (provider's sending limit)\n"), when);
+}
+
 int
 status_message(struct db *db, const char *token, int only_unreached, FILE *out)
 {
@@ -89,6 +107,7 @@ status_message(struct db *db, const char *token, int only_unreached, FILE *out)
 	db_finalize(&st);
 	fprintf(out, tr("%d comité(s) atteint(s) sur %d\n", "%d of %d committee(s) reached\n"),
 	    reached, total);
+	status_rate_wait(db, id, out);
 	return 0;
 }
 
