@@ -39,7 +39,7 @@
 #include "relay.h"
 #include "util.h"
 
-#define QUEUE_CHUNK	8192
+#define QUEUE_CHUNK	4096
 #define QUEUE_FLUSH_N	256	/* outcomes per transaction ... */
 #define QUEUE_FLUSH_MS	100	/* ... or after this long */
 
