@@ -441,7 +441,10 @@ int
 roster_contact_set_active(struct db *db, const char *email, int active,
     const char *reason, const char **err_r)
 {
-	if (db_run(db, "UPDATE contact SET active = ?, disabled_reason = ? WHERE email = ?",
+	/* Re-enabling starts afresh: the bounce score that disabled it is reset. */
+	if (db_run(db, "UPDATE contact SET active = ?1, disabled_reason = ?2,"
+	    " bounce_score = CASE WHEN ?1 THEN 0 ELSE bounce_score END,"
+	    " bounce_updated = CASE WHEN ?1 THEN NULL ELSE bounce_updated END WHERE email = ?3",
 	    "dss", active, active ? NULL : reason, email) == -1)
 		return roster_dberr(db, err_r);
 	if (db_changes(db) == 0)
