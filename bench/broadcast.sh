@@ -186,6 +186,7 @@ domain = comites.example.org
 data_dir = $d/data
 templates_dir = $top/templates
 approve_password = benchsecret
+bulletin_anchor = 2099-01-01
 dmarc_mitigation = none
 smtp_relay = 127.0.0.1:$port
 smtp_connections = 8

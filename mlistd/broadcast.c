@@ -422,24 +422,7 @@ out:
 int
 broadcast_accept(struct engine *e, const struct inmsg *in)
 {
-	struct mime_msg *m;
-	const char *err;
-	int rc;
-
-	if (mime_parse(in->data, in->len, &m, &err) == -1) {
-		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
-		return -2;
-	}
-	if (db_begin(e->db) == -1) {
-		mime_free(&m);
-		return -1;
-	}
-	rc = broadcast_decide(e, in, m);
-	mime_free(&m);
-	if (rc == 0 && db_commit(e->db) == 0)
-		return 0;
-	db_rollback(e->db);
-	return rc == -2 ? -2 : -1;
+	return engine_run_parsed(e, in, broadcast_decide);
 }
 
 /* Release a held message row (by id) inside a transaction. */

@@ -6,6 +6,8 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "log.h"
+#include "mime.h"
 #include "spool.h"
 #include "util.h"
 
@@ -56,4 +58,31 @@ engine_addr(const struct engine *e, const char *local, const char *ext)
 	if (ext && *ext)
 		return xasprintf("%s+%s@%s", local, ext, e->cf->domain);
 	return xasprintf("%s@%s", local, e->cf->domain);
+}
+
+int
+engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn)
+{
+	struct mime_msg *m;
+	const char *err;
+	int rc;
+
+	if (mime_parse(in->data, in->len, &m, &err) == -1) {
+		log_warnx("spoolid=%s rcpt=%s status=corrupt reason=\"%s\"", in->spool_id,
+		    in->rcpt, err);
+		return -2;
+	}
+	if (db_begin(e->db) == -1) {
+		mime_free(&m);
+		return -1;
+	}
+	rc = fn(e, in, m);
+	mime_free(&m);
+	if (rc == 0 && db_commit(e->db) == 0)
+		return 0;
+	if (rc != -2)
+		log_warnx("spoolid=%s rcpt=%s status=tempfail reason=\"%s\"", in->spool_id,
+		    in->rcpt, db_errmsg(e->db));
+	db_rollback(e->db);
+	return rc == -2 ? -2 : -1;
 }

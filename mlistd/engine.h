@@ -31,6 +31,13 @@ struct inmsg {
 	size_t		 len;
 };
 
+struct mime_msg;
+/* A handler of one recipient's copy, given the parsed message. */
+typedef int engine_handler_fn(struct engine *e, const struct inmsg *in, struct mime_msg *m);
+/* Parse in->data and run fn inside one transaction: 0 handled and
+ * committed, -1 temporary trouble (rolled back, logged), -2 unparsable. */
+int engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn);
+
 /* Open the database and the spool under cf->data_dir. -1 with error_r. */
 int engine_open(struct engine *e, const struct config *cf, const char **error_r);
 void engine_close(struct engine *e);

@@ -290,23 +290,5 @@ reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 int
 reply_accept(struct engine *e, const struct inmsg *in)
 {
-	struct mime_msg *m;
-	const char *err;
-	int rc;
-
-	if (mime_parse(in->data, in->len, &m, &err) == -1) {
-		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
-		return -2;
-	}
-	if (db_begin(e->db) == -1) {
-		mime_free(&m);
-		return -1;
-	}
-	rc = reply_decide(e, in, m);
-	mime_free(&m);
-	if (rc == 0 && db_commit(e->db) == 0)
-		return 0;
-	log_warnx("msgid=%s kind=reply status=tempfail reason=\"%s\"", in->ext, db_errmsg(e->db));
-	db_rollback(e->db);
-	return -1;
+	return engine_run_parsed(e, in, reply_decide);
 }

@@ -901,7 +901,7 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
 }
 
 static int
-request_handle(struct engine *e, const struct inmsg *in, const struct mime_msg *m)
+request_handle(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 {
 	struct request r = { .e = e };
 	const char *why = request_drop_reason(e, m, in->sender);
@@ -929,22 +929,5 @@ request_handle(struct engine *e, const struct inmsg *in, const struct mime_msg *
 int
 request_accept(struct engine *e, const struct inmsg *in)
 {
-	struct mime_msg *m;
-	const char *err;
-	int rc;
-
-	if (mime_parse(in->data, in->len, &m, &err) == -1) {
-		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
-		return -2;
-	}
-	if (db_begin(e->db) == -1) {
-		mime_free(&m);
-		return -1;
-	}
-	rc = request_handle(e, in, m);
-	mime_free(&m);
-	if (rc == 0 && db_commit(e->db) == 0)
-		return 0;
-	db_rollback(e->db);
-	return -1;
+	return engine_run_parsed(e, in, request_handle);
 }
