@@ -37,7 +37,7 @@ STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c))
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
-            dovecot-pop3d mlmmj weasyprint
+            dovecot-pop3d mlmmj weasyprint openssl sqlite3 python3
 
 .PHONY: all check unit integration run deps install clean demo asan
 all: $(BUILD)/mlistd $(BUILD)/mlistctl
