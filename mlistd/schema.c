@@ -74,7 +74,7 @@ const char *const db_migrations[] = {
 	"  last_code INTEGER,"
 	"  last_reply TEXT,"
 	"  updated INTEGER);"
-	"CREATE INDEX delivery_due ON delivery(state, next_try);"
+	"CREATE INDEX delivery_due ON delivery(id, next_try) WHERE state IN ('queued', 'deferred');"
 	"CREATE INDEX delivery_message ON delivery(message_id, rcpt COLLATE NOCASE);"
 	"CREATE TABLE autoresponse ("		/* notices sent, for rate limits */
 	"  email TEXT NOT NULL COLLATE NOCASE,"
