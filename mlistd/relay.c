@@ -163,8 +163,10 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if (relay_session_timeout_ms <= 0 || !relay_is_tcp(fd))
 		return relay_real_connect(fd, addr, len);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	relay_session_fd = fd;
-	return relay_connect_timed(fd, addr, len, relay_session_timeout_ms);
+	if (relay_connect_timed(fd, addr, len, relay_session_timeout_ms) == -1)
+		return -1;
+	relay_session_fd = fd;	/* connected: the body writes are corked */
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
