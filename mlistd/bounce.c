@@ -926,7 +926,7 @@ bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char 
 	int rc = 0;
 
 	bounce_notice_vars(e, d, c, error, left);
-	office = coverage_office(e, &n);	/* admin_address, else national senders */
+	office = roster_office(e->db, e->cf->admin_address, &n);
 	if (n == 0)
 		log_warnx("notice=contact-disabled status=error reason=\"no admin_address and no"
 		    " national sender\"");

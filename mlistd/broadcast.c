@@ -34,33 +34,14 @@
 #include "search.h"
 #include "util.h"
 
-/* Does any header named name contain needle (case-insensitive)? */
-static int
-broadcast_header_has(const struct mime_msg *m, const char *name, const char *needle)
-{
-	char *v;
-	int found = 0;
-
-	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
-		found = strcasestr(v, needle) != NULL;
-		free(v);
-	}
-	return found;
-}
-
 /* Step 1: a reason to drop silently, or NULL. */
 static const char *
 broadcast_drop_reason(struct engine *e, const struct mime_msg *m, const char *sender)
 {
-	char *list_id = xasprintf("<%s.%s>", e->cf->national_address, e->cf->domain);
-	const char *why = NULL;
+	const char *why = engine_loop_reason(e, m);
 	char *v;
 
-	if (broadcast_header_has(m, "X-Loop", e->list_addr))
-		why = "loop: our X-Loop";
-	else if (broadcast_header_has(m, "List-Id", list_id))
-		why = "loop: our List-Id";
-	else if ((v = mime_header(m, "Auto-Submitted")) != NULL) {
+	if (why == NULL && (v = mime_header(m, "Auto-Submitted")) != NULL) {
 		if (strncasecmp(v, "no", 2) != 0 || (v[2] && !isspace((unsigned char)v[2]) &&
 		    v[2] != ';'))
 			why = "Auto-Submitted";
@@ -68,7 +49,6 @@ broadcast_drop_reason(struct engine *e, const struct mime_msg *m, const char *se
 	}
 	if (why == NULL && autoreply_classify(m, sender, &why) == AUTO_NONE)
 		why = NULL;
-	free(list_id);
 	return why;
 }
 

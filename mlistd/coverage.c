@@ -54,37 +54,6 @@ struct coverage_comm {
 	int	 targeted;	/* named by the target when it was released */
 };
 
-char **
-coverage_office(struct engine *e, size_t *n_r)
-{
-	struct roster_sender *s = NULL;
-	size_t n = 0;
-	char **list;
-
-	if (*e->cf->admin_address) {
-		list = xcalloc(2, sizeof *list);
-		list[0] = xstrdup(e->cf->admin_address);
-		*n_r = 1;
-		return list;
-	}
-	if (roster_senders(e->db, "national", &s, &n) != 0)
-		n = 0;
-	list = xcalloc(n + 1, sizeof *list);
-	for (size_t i = 0; i < n; i++)
-		list[i] = xstrdup(s[i].email);
-	roster_senders_free(s, n);
-	*n_r = n;
-	return list;
-}
-
-static void
-coverage_office_free(char **list)
-{
-	for (size_t i = 0; list && list[i]; i++)
-		free(list[i]);
-	free(list);
-}
-
 /* One line per contact: name, address, state, last error. */
 static char *
 coverage_contacts_text(struct engine *e, int64_t msg_id, int64_t committee_id)
@@ -189,13 +158,13 @@ coverage_alert(struct engine *e, const struct coverage_bcast *bc, int64_t commit
 		db_rollback(e->db);
 		return 0;
 	}
-	office = coverage_office(e, &noffice);
+	office = roster_office(e->db, e->cf->admin_address, &noffice);
 	if (noffice == 0)
 		log_warnx("msgid=%s status=unreachable reason=\"no office address to alert\"",
 		    bc->token);
 	else if (coverage_alert_queue(e, bc, committee_id, office, noffice) == -1)
 		rc = -1;
-	coverage_office_free(office);
+	roster_office_free(office);
 	if (rc == 1 && db_commit(e->db) == 0) {
 		char *slug = db_str(e->db, "SELECT slug FROM committee WHERE id = ?", "i",
 		    committee_id);

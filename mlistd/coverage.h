@@ -21,8 +21,5 @@ struct config;
 
 int coverage_tick(struct engine *e);
 int coverage_report(struct db *db, const struct config *cf, FILE *out);
-/* Where the office is told: admin_address, else every national sender.
- * Returns a NULL-terminated array of new strings (free with config_list_free-like loop). */
-char **coverage_office(struct engine *e, size_t *n_r);
 
 #endif

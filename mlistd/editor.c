@@ -30,7 +30,6 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
-#include "html2text.h"
 #include "i18n.h"
 #include "log.h"
 #include "mime.h"
@@ -38,7 +37,6 @@
 #include "queue.h"
 #include "roster.h"
 #include "tmpl.h"
-#include "trim.h"
 #include "util.h"
 
 #define EDITOR_EXCERPT	300	/* characters of text shown in the digest */
@@ -325,8 +323,6 @@ static int
 editor_mail_open(struct engine *e, const struct inmsg *in, struct editor_mail *em)
 {
 	const char *err = NULL;
-	char *text;
-	int html = 0;
 
 	memset(em, 0, sizeof *em);
 	if (mime_parse(in->data, in->len, &em->m, &err) == -1)
@@ -336,15 +332,7 @@ editor_mail_open(struct engine *e, const struct inmsg *in, struct editor_mail *e
 	    !roster_is_sender(e->db, em->from, "editor"))
 		return 0;
 	em->is_editor = 1;
-	text = mime_text_plain(em->m, &html);
-	if (html) {
-		char *plain = html_to_text(text);
-
-		free(text);
-		text = plain;
-	}
-	em->text = trim_reply(text);
-	free(text);
+	em->text = engine_new_text(em->m);
 	return 0;
 }
 

@@ -6,9 +6,11 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "html2text.h"
 #include "log.h"
 #include "mime.h"
 #include "spool.h"
+#include "trim.h"
 #include "util.h"
 
 int
@@ -32,6 +34,7 @@ engine_open(struct engine *e, const struct config *cf, const char **error_r)
 	free(path);
 	e->list_addr = config_address(cf, cf->national_address);
 	e->request_addr = config_address(cf, cf->request_address);
+	e->list_id = xasprintf("<%s.%s>", cf->national_address, cf->domain);
 	return 0;
 }
 
@@ -42,6 +45,7 @@ engine_close(struct engine *e)
 	spool_close(&e->sp);
 	free(e->list_addr);
 	free(e->request_addr);
+	free(e->list_id);
 	memset(e, 0, sizeof *e);
 }
 
@@ -85,4 +89,31 @@ engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *f
 		    in->rcpt, db_errmsg(e->db));
 	db_rollback(e->db);
 	return rc == -2 ? -2 : -1;
+}
+
+const char *
+engine_loop_reason(const struct engine *e, const struct mime_msg *m)
+{
+	if (mime_header_contains(m, "X-Loop", e->list_addr) ||
+	    mime_header_contains(m, "X-Loop", e->request_addr))
+		return "loop: our X-Loop";
+	if (mime_header_contains(m, "List-Id", e->list_id))
+		return "loop: our List-Id";
+	return NULL;
+}
+
+char *
+engine_new_text(const struct mime_msg *m)
+{
+	int is_html = 0;
+	char *text = mime_text_plain(m, &is_html), *t;
+
+	if (text && is_html) {
+		t = html_to_text(text);
+		free(text);
+		text = t;
+	}
+	t = trim_reply(text ? text : "");
+	free(text);
+	return t;
 }

@@ -19,6 +19,7 @@ struct engine {
 	struct spool		*sp;
 	char			*list_addr;	/* national@domain */
 	char			*request_addr;	/* aide@domain */
+	char			*list_id;	/* "<national.domain>", our List-Id */
 };
 
 /* One envelope recipient of a spooled message, as handlers see it. */
@@ -37,6 +38,14 @@ typedef int engine_handler_fn(struct engine *e, const struct inmsg *in, struct m
 /* Parse in->data and run fn inside one transaction: 0 handled and
  * committed, -1 temporary trouble (rolled back, logged), -2 unparsable. */
 int engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn);
+
+/* Our own mail coming back: X-Loop naming the list or request address, or
+ * our List-Id. A short reason for the log, or NULL. */
+const char *engine_loop_reason(const struct engine *e, const struct mime_msg *m);
+/* The new text of a mail as people wrote it: the plain-text body (HTML
+ * turned into text), quotes, signatures and disclaimers removed. Never
+ * NULL; the caller frees. */
+char *engine_new_text(const struct mime_msg *m);
 
 /* Open the database and the spool under cf->data_dir. -1 with error_r. */
 int engine_open(struct engine *e, const struct config *cf, const char **error_r);

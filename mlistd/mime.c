@@ -224,6 +224,19 @@ mime_header_nth(const struct mime_msg *m, const char *name, int nth)
 }
 
 int
+mime_header_contains(const struct mime_msg *m, const char *name, const char *needle)
+{
+	char *v;
+	int found = 0;
+
+	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
+		found = strcasestr(v, needle) != NULL;
+		free(v);
+	}
+	return found;
+}
+
+int
 mime_header_count(const struct mime_msg *m, const char *name)
 {
 	int n = mime_list_count(GMIME_OBJECT(m->msg), name);

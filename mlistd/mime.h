@@ -41,6 +41,8 @@ void mime_free(struct mime_msg **m);
 char *mime_header(const struct mime_msg *m, const char *name);
 /* Same, undecoded but unfolded and trimmed. */
 char *mime_header_raw(const struct mime_msg *m, const char *name);
+/* Does any message header of that name contain needle (case-insensitive)? */
+int mime_header_contains(const struct mime_msg *m, const char *name, const char *needle);
 /* The nth (0-based) message header of that name, decoded; NULL past the last. */
 char *mime_header_nth(const struct mime_msg *m, const char *name, int nth);
 int mime_header_count(const struct mime_msg *m, const char *name);

@@ -64,20 +64,6 @@ reply_ctx_free(struct reply_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Does any X-Loop header name our list address? */
-static int
-reply_is_loop(const struct engine *e, const struct mime_msg *m)
-{
-	char *v;
-	int found = 0;
-
-	for (int i = 0; !found && (v = mime_header_nth(m, "X-Loop", i)) != NULL; i++) {
-		found = strcasestr(v, e->list_addr) != NULL;
-		free(v);
-	}
-	return found;
-}
-
 /* The released broadcast named by token: its id and author. */
 static void
 reply_broadcast(struct engine *e, const char *token, struct reply_ctx *c)
@@ -268,7 +254,7 @@ reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 	int rc;
 
 	reply_ctx_fill(e, in, m, &c);
-	if (reply_is_loop(e, m))
+	if (mime_header_contains(m, "X-Loop", e->list_addr))
 		c.why = "loop: our X-Loop";
 	else if (c.bcast_id <= 0)
 		c.why = "unknown token";

@@ -43,7 +43,6 @@
 #include "csv.h"
 #include "db.h"
 #include "engine.h"
-#include "html2text.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -138,19 +137,6 @@ report_utf8(char *s)
 /* ---- 1. what is never a submission ---- */
 
 static int
-report_header_has(const struct mime_msg *m, const char *name, const char *needle)
-{
-	char *v;
-	int found = 0;
-
-	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
-		found = strcasestr(v, needle) != NULL;
-		free(v);
-	}
-	return found;
-}
-
-static int
 report_is_ours(const struct engine *e, const char *addr)
 {
 	char *bulletin = config_address(e->cf, e->cf->bulletin_address);
@@ -165,21 +151,17 @@ report_is_ours(const struct engine *e, const char *addr)
 static const char *
 report_drop_reason(struct engine *e, const struct inmsg *in, const struct mime_msg *m)
 {
-	char *list_id = xasprintf("<%s.%s>", e->cf->national_address, e->cf->domain);
 	char *from = mime_from_address(m);
 	const char *why = NULL;
 
 	if (in->sender && (*in->sender == '\0' || strcmp(in->sender, "<>") == 0))
 		why = "null sender";
-	else if (report_header_has(m, "X-Loop", e->list_addr))
-		why = "loop: our X-Loop";
-	else if (report_header_has(m, "List-Id", list_id))
-		why = "loop: our List-Id";
+	else if ((why = engine_loop_reason(e, m)) != NULL)
+		;
 	else if (report_is_ours(e, from))
 		why = "loop: from ourselves";
 	else if (autoreply_classify(m, in->sender, &why) == AUTO_NONE)
 		why = NULL;
-	free(list_id);
 	free(from);
 	return why;
 }
@@ -226,17 +208,7 @@ report_read_title(struct report *r)
 static void
 report_read_body(struct report *r)
 {
-	int is_html = 0;
-	char *text = report_utf8(mime_text_plain(r->m, &is_html));
-
-	if (is_html) {
-		char *plain = html_to_text(text);
-
-		free(text);
-		text = report_utf8(plain);
-	}
-	r->body = report_utf8(trim_reply(text));
-	free(text);
+	r->body = report_utf8(engine_new_text(r->m));
 }
 
 static void

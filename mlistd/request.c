@@ -34,7 +34,6 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
-#include "html2text.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -354,36 +353,14 @@ request_status(struct request *r, const char *args)
 	return request_part(r, "request-status", d);
 }
 
-/* The office: admin_address, else every national sender. */
-static int
-request_office(struct request *r, struct queue_rcpt **list_r, size_t *n_r,
-    struct roster_sender **senders_r, size_t *nsenders_r)
-{
-	*senders_r = NULL;
-	*nsenders_r = 0;
-	if (*r->e->cf->admin_address) {
-		*list_r = xcalloc(1, sizeof **list_r);
-		(*list_r)[0].email = r->e->cf->admin_address;
-		*n_r = 1;
-		return 0;
-	}
-	if (roster_senders(r->e->db, "national", senders_r, nsenders_r) != 0)
-		return -1;
-	*list_r = xcalloc(*nsenders_r + 1, sizeof **list_r);
-	for (size_t i = 0; i < *nsenders_r; i++)
-		(*list_r)[i].email = (*senders_r)[i].email;
-	*n_r = *nsenders_r;
-	return 0;
-}
-
 /* Tell the office who stopped and what each committee has left. */
 static int
 request_tell_office(struct request *r, const char *who)
 {
 	struct tmpl_dict *d = tmpl_dict_new();
-	struct roster_sender *senders;
 	struct queue_rcpt *office;
-	size_t n, nsenders;
+	char **addrs;
+	size_t n;
 	int rc = 0;
 
 	tmpl_set(d, "WHO", who);
@@ -401,10 +378,10 @@ request_tell_office(struct request *r, const char *who)
 			tmpl_show_section(c, "UNDER_MIN");
 		free(cname);
 	}
-	if (request_office(r, &office, &n, &senders, &nsenders) == -1) {
-		tmpl_dict_free(&d);
-		return -1;
-	}
+	addrs = roster_office(r->e->db, r->e->cf->admin_address, &n);
+	office = xcalloc(n + 1, sizeof *office);
+	for (size_t i = 0; i < n; i++)
+		office[i].email = addrs[i];
 	if (n > 0)
 		rc = request_mail(r, "request-stop-office", d, office, n);
 	else {
@@ -413,7 +390,7 @@ request_tell_office(struct request *r, const char *who)
 		tmpl_dict_free(&d);
 	}
 	free(office);
-	roster_senders_free(senders, nsenders);
+	roster_office_free(addrs);
 	return rc;
 }
 
@@ -771,60 +748,25 @@ request_parse(const char *subject, const char *text, struct request_line *cmds,
 	return n;
 }
 
-/* The new text of the mail: plain text (HTML converted), quotes removed. */
-static char *
-request_text(const struct mime_msg *m)
-{
-	int html = 0;
-	char *raw = mime_text_plain(m, &html), *text, *t;
-
-	if (raw == NULL)
-		return xstrdup("");
-	text = html ? html_to_text(raw) : raw;
-	if (html)
-		free(raw);
-	t = trim_reply(text);
-	free(text);
-	return t;
-}
 
 /* ---- the mail ---- */
-
-/* Does any header named name contain needle (case-insensitive)? */
-static int
-request_header_has(const struct mime_msg *m, const char *name, const char *needle)
-{
-	char *v;
-	int found = 0;
-
-	for (int i = 0; !found && (v = mime_header_nth(m, name, i)) != NULL; i++) {
-		found = strcasestr(v, needle) != NULL;
-		free(v);
-	}
-	return found;
-}
 
 /* A reason never to answer, or NULL. */
 static const char *
 request_drop_reason(struct engine *e, const struct mime_msg *m, const char *sender)
 {
-	char *list_id = xasprintf("<%s.%s>", e->cf->national_address, e->cf->domain);
 	const char *why = NULL;
 
 	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0)
 		why = "null envelope sender";
-	else if (request_header_has(m, "X-Loop", e->list_addr) ||
-	    request_header_has(m, "X-Loop", e->request_addr))
-		why = "loop: our X-Loop";
-	else if (request_header_has(m, "List-Id", list_id))
-		why = "loop: our List-Id";
-	else if (request_header_has(m, "Precedence", "list") ||
-	    request_header_has(m, "Precedence", "bulk") ||
-	    request_header_has(m, "Precedence", "junk"))
+	else if ((why = engine_loop_reason(e, m)) != NULL)
+		;
+	else if (mime_header_contains(m, "Precedence", "list") ||
+	    mime_header_contains(m, "Precedence", "bulk") ||
+	    mime_header_contains(m, "Precedence", "junk"))
 		why = "Precedence list/bulk/junk";
 	else if (autoreply_classify(m, sender, &why) == AUTO_NONE)
 		why = NULL;
-	free(list_id);
 	return why;
 }
 
@@ -870,7 +812,7 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
     const char *token)
 {
 	struct request_line cmds[REQUEST_MAX_CMDS];
-	char *subject = mime_subject(m), *text = request_text(m), *other = NULL;
+	char *subject = mime_subject(m), *text = engine_new_text(m), *other = NULL;
 	size_t n = 0;
 	int rc = request_load_committees(r);
 

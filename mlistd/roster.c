@@ -592,3 +592,34 @@ roster_senders_free(struct roster_sender *list, size_t n)
 	}
 	free(list);
 }
+
+char **
+roster_office(struct db *db, const char *admin_address, size_t *n_r)
+{
+	struct roster_sender *s = NULL;
+	size_t n = 0;
+	char **list;
+
+	if (admin_address && *admin_address) {
+		list = xcalloc(2, sizeof *list);
+		list[0] = xstrdup(admin_address);
+		*n_r = 1;
+		return list;
+	}
+	if (roster_senders(db, "national", &s, &n) != 0)
+		n = 0;
+	list = xcalloc(n + 1, sizeof *list);
+	for (size_t i = 0; i < n; i++)
+		list[i] = xstrdup(s[i].email);
+	roster_senders_free(s, n);
+	*n_r = n;
+	return list;
+}
+
+void
+roster_office_free(char **list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		free(list[i]);
+	free(list);
+}

@@ -93,6 +93,11 @@ struct roster_sender {
 /* All senders, or those of one role (NULL = all). */
 int roster_senders(struct db *db, const char *role, struct roster_sender **list_r, size_t *n_r);
 void roster_senders_free(struct roster_sender *list, size_t n);
+/* Where the office is told (alerts, departures, disabled contacts):
+ * admin_address when set, else every national sender. A NULL-terminated
+ * array of *n_r new strings; free with roster_office_free. */
+char **roster_office(struct db *db, const char *admin_address, size_t *n_r);
+void roster_office_free(char **list);
 
 /* Audit trail of roster changes (who was added, moved, removed, when). */
 void roster_audit(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

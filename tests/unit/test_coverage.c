@@ -248,20 +248,20 @@ test_office(void **state)
 	char **o;
 	size_t n;
 
-	o = coverage_office(&f->e, &n);
+	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(o[0], "office@example.org");
 	assert_null(o[1]);
 	free(o[0]);
 	free(o);
 	fx_set(&f->cf.admin_address, "");
-	o = coverage_office(&f->e, &n);
+	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 0);
 	assert_null(o[0]);
 	free(o);
 	assert_int_equal(roster_sender_add(f->e.db, "boss@example.org", "national", "", &err), 0);
 	assert_int_equal(roster_sender_add(f->e.db, "chief@example.org", "national", "", &err), 0);
-	o = coverage_office(&f->e, &n);
+	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 2);
 	assert_null(o[2]);
 	for (size_t i = 0; i < n; i++)
