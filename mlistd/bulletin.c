@@ -219,12 +219,10 @@ bulletin_row(struct db_stmt *st, struct bulletin_issue *bi)
 	snprintf(bi->state, sizeof bi->state, "%s", db_col_text(st, 6));
 }
 
-/* 0 found, 1 no such row, -1 error. */
+/* The first row of st (which it finalizes): 0 found, 1 no row, -1 error. */
 static int
-bulletin_load(struct engine *e, int number, struct bulletin_issue *bi)
+bulletin_fetch(struct db_stmt *st, struct bulletin_issue *bi)
 {
-	struct db_stmt *st = db_query(e->db, "SELECT " BULLETIN_ISSUE_COLS " FROM bulletin_issue"
-	    " WHERE number = ?", "d", number);
 	int rc;
 
 	if (st == NULL)
@@ -234,6 +232,16 @@ bulletin_load(struct engine *e, int number, struct bulletin_issue *bi)
 		bulletin_row(st, bi);
 	db_finalize(&st);
 	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+/* 0 found, 1 no such row, -1 error. */
+static int
+bulletin_load(struct engine *e, int number, struct bulletin_issue *bi)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT " BULLETIN_ISSUE_COLS " FROM bulletin_issue"
+	    " WHERE number = ?", "d", number);
+
+	return bulletin_fetch(st, bi);
 }
 
 static int
@@ -340,13 +348,7 @@ bulletin_open_issue(struct engine *e, time_t t, struct bulletin_issue *bi)
 	}
 	st = db_query(e->db, "SELECT " BULLETIN_ISSUE_COLS " FROM bulletin_issue WHERE state ="
 	    " 'open' ORDER BY number DESC LIMIT 1", "");
-	if (st == NULL)
-		return -1;
-	rc = db_step(st);
-	if (rc == 1)
-		bulletin_row(st, bi);
-	db_finalize(&st);
-	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+	return bulletin_fetch(st, bi);
 }
 
 /* ---- mailings ---- */

@@ -462,14 +462,8 @@ editor_command_mail(struct engine *e, const struct inmsg *in)
 static char *
 editor_excerpt(const char *s, size_t max)
 {
-	size_t i = 0, chars = 0;
+	size_t i = utf8_prefix_len(s, max);
 
-	while (s[i] && chars < max) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		chars++;
-	}
 	if (s[i] == '\0')
 		return xstrdup(s);
 	while (i > 0 && strchr(" \t\r\n", s[i - 1]))

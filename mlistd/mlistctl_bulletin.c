@@ -304,14 +304,8 @@ cmd_bulletin_dates(struct ctl *ctl, int argc, char **argv)
 static void
 ctl_cut(const char *s, size_t max, char *out, size_t outlen)
 {
-	size_t i = 0, chars = 0;
+	size_t i = utf8_prefix_len(s, max);
 
-	while (s[i] && chars < max) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		chars++;
-	}
 	snprintf(out, outlen, "%.*s%s", (int)i, s, s[i] ? "…" : "");
 }
 

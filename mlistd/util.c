@@ -275,6 +275,19 @@ str_fold(const char *s)
 	return buf_steal(&b);
 }
 
+size_t
+utf8_prefix_len(const char *s, size_t max)
+{
+	size_t i = 0;
+
+	for (size_t chars = 0; s[i] && chars < max; chars++) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+	}
+	return i;
+}
+
 int
 utf8_valid(const char *s, size_t n)
 {

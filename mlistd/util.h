@@ -50,6 +50,8 @@ int str_is_empty(const char *s);
 /* Fold a UTF-8 string for loose comparison: lower case, French accents
  * removed ("Région" -> "region"). Returns a new string. */
 char *str_fold(const char *s);
+/* Bytes taken by the first max characters of the UTF-8 string s. */
+size_t utf8_prefix_len(const char *s, size_t max);
 /* Valid UTF-8? */
 int utf8_valid(const char *s, size_t n);
 /* Turn a name into a slug: lower case ASCII, accents removed, '-' between words. */
