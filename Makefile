@@ -33,7 +33,8 @@ D_OBJ    := $(BUILD)/obj/mlistd/mlistd.o
 LIB      := $(BUILD)/libmlistd.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c))
+STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c)) \
+            $(BUILD)/obj/tests/unit/testlib.o
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \

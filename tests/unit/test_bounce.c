@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "mime.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 #define DATA	"tests/data/bounces/"
@@ -247,19 +248,12 @@ test_crlf_and_truncations(void **state)
 /* ---- accounting ---- */
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 	int64_t		 committee;
 	int64_t		 alice, bob;
 };
-
-static void
-set_str(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static int
 setup(void **state)
@@ -267,14 +261,8 @@ setup(void **state)
 	struct fx *fx = xcalloc(1, sizeof *fx);
 	const char *err = NULL;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-bounce-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	config_load(&fx->cf, NULL, stderr);		/* domain missing: set below */
-	set_str(&fx->cf.domain, "example.org");
-	set_str(&fx->cf.data_dir, fx->dir);
-	set_str(&fx->cf.templates_dir, "templates");
+	test_env_open(fx->dir, "bounce", "example.org", &fx->cf, &fx->e);
 	fx->cf.bounce_score_threshold = 2;
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
 	assert_int_equal(roster_committee_add(fx->e.db, "Quimper", NULL, "Bretagne", "29", "",
 	    &fx->committee, &err), 0);
 	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "alice@example.org",
@@ -293,13 +281,9 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
 	unsetenv("MLISTD_NOW");
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }
@@ -437,7 +421,7 @@ test_admin_address_is_the_office(void **state)
 {
 	struct fx *fx = *state;
 
-	set_str(&fx->cf.admin_address, "admin@example.org");
+	test_set(&fx->cf.admin_address, "admin@example.org");
 	fx->cf.bounce_score_threshold = 1;
 	add_delivery(fx, fx->bob, "bbbb0000000000000000000000000001");
 	assert_int_equal(accept_sample(fx, "orange-fr-hard", "bbbb0000000000000000000000000001"), 0);

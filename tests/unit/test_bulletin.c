@@ -17,35 +17,22 @@
 #include "db.h"
 #include "engine.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 };
-
-static void
-set_str(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err = NULL;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-bulletin-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	config_load(&fx->cf, NULL, stderr);
-	set_str(&fx->cf.domain, "example.org");
-	set_str(&fx->cf.data_dir, fx->dir);
-	set_str(&fx->cf.templates_dir, "templates");
-	set_str(&fx->cf.language, "fr");
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	test_env_open(fx->dir, "bulletin", "example.org", &fx->cf, &fx->e);
+	test_set(&fx->cf.language, "fr");
 	*state = fx;
 	return 0;
 }
@@ -54,13 +41,9 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
 	unsetenv("MLISTD_NOW");
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }
@@ -128,7 +111,7 @@ test_calendar(void **state)
 
 	for (size_t i = 0; i < nitems(calendar_cases); i++) {
 		assert_int_equal(db_run(fx->e.db, "DELETE FROM bulletin_issue", ""), 0);
-		set_str(&fx->cf.bulletin_anchor, calendar_cases[i].anchor);
+		test_set(&fx->cf.bulletin_anchor, calendar_cases[i].anchor);
 		fx->cf.bulletin_period_months = calendar_cases[i].period;
 		fx->cf.bulletin_deadline_days = calendar_cases[i].deadline_days;
 		assert_int_equal(bulletin_current(&fx->e, at(calendar_cases[i].day, 12), &bi),

@@ -23,25 +23,19 @@
 #include "engine.h"
 #include "mime.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 #define DOMAIN	"comites.example.org"
 #define T0	1000000
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 	int64_t		 bcast;
 	int64_t		 rennes, brest;
 };
-
-static void
-fx_set(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static void
 fx_now(long t)
@@ -82,17 +76,8 @@ setup(void **state)
 	const char *err = NULL;
 
 	fx_now(T0 - 100);
-	strcpy(f->dir, "/tmp/test_coverage.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	FILE *devnull = fopen("/dev/null", "w");
-
-	config_load(&f->cf, NULL, devnull);	/* defaults: only "domain required" */
-	fclose(devnull);
-	fx_set(&f->cf.domain, DOMAIN);
-	fx_set(&f->cf.data_dir, f->dir);
-	fx_set(&f->cf.templates_dir, "templates");
-	fx_set(&f->cf.admin_address, "office@example.org");
-	assert_int_equal(engine_open(&f->e, &f->cf, &err), 0);
+	test_env_open(f->dir, "coverage", DOMAIN, &f->cf, &f->e);
+	test_set(&f->cf.admin_address, "office@example.org");
 	assert_int_equal(roster_committee_add(f->e.db, "Rennes", "rennes", "Bretagne", "35", "",
 	    &f->rennes, &err), 0);
 	assert_int_equal(roster_committee_add(f->e.db, "Brest", "brest", "Bretagne", "29", "",
@@ -118,12 +103,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
 
-	engine_close(&f->e);
-	config_free(&f->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(f->dir, &f->cf, &f->e);
 	free(f);
 	return 0;
 }
@@ -219,7 +200,7 @@ test_disabled_and_empty_committee(void **state)
 	fx_now(T0 + 50);
 	assert_int_equal(roster_committee_add(f->e.db, "Lorient", "lorient", "Bretagne", "56", "",
 	    &lorient, &err), 0);
-	fx_set(&f->cf.admin_address, "");
+	test_set(&f->cf.admin_address, "");
 	err = NULL;
 	assert_int_equal(roster_sender_add(f->e.db, "boss@example.org", "national", "", &err), 0);
 	fx_now(T0 + 2 * 3600);
@@ -254,7 +235,7 @@ test_office(void **state)
 	assert_null(o[1]);
 	free(o[0]);
 	free(o);
-	fx_set(&f->cf.admin_address, "");
+	test_set(&f->cf.admin_address, "");
 	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 0);
 	assert_null(o[0]);

@@ -18,22 +18,16 @@
 #include "engine.h"
 #include "mime.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 	int64_t		 issue_id;
 	int64_t		 rennes, brest;
 };
-
-static void
-set_str(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static int
 setup(void **state)
@@ -42,14 +36,8 @@ setup(void **state)
 	struct bulletin_issue bi;
 	const char *err = NULL;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-editor-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	config_load(&fx->cf, NULL, stderr);
-	set_str(&fx->cf.domain, "example.org");
-	set_str(&fx->cf.data_dir, fx->dir);
-	set_str(&fx->cf.templates_dir, "templates");
-	set_str(&fx->cf.language, "fr");
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	test_env_open(fx->dir, "editor", "example.org", &fx->cf, &fx->e);
+	test_set(&fx->cf.language, "fr");
 	setenv("MLISTD_NOW", "1768046400", 1);		/* 2026-01-10 */
 	assert_int_equal(bulletin_tick(&fx->e), 0);
 	assert_int_equal(bulletin_open_issue(&fx->e, now(), &bi), 0);
@@ -68,13 +56,9 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
 	unsetenv("MLISTD_NOW");
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }

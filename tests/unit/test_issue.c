@@ -22,10 +22,11 @@
 #include "issue.h"
 #include "mime.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 };
@@ -105,18 +106,8 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err = NULL;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-issue-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	assert_int_equal(config_load(&fx->cf, NULL, stderr), 1);	/* domain required */
-	free(fx->cf.domain);
-	fx->cf.domain = xstrdup("comites.example.org");
-	free(fx->cf.data_dir);
-	fx->cf.data_dir = xstrdup(fx->dir);
-	free(fx->cf.templates_dir);
-	fx->cf.templates_dir = xstrdup("templates");
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	test_env_open(fx->dir, "issue", "comites.example.org", &fx->cf, &fx->e);
 	populate(fx);
 	*state = fx;
 	return 0;
@@ -126,12 +117,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }

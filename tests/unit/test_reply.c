@@ -24,25 +24,19 @@
 #include "reply.h"
 #include "roster.h"
 #include "status.h"
+#include "testlib.h"
 #include "util.h"
 
 #define TOKEN	"0123456789abcdef0123456789abcdef"
 #define DOMAIN	"comites.example.org"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 	int64_t		 bcast;
 	int64_t		 rennes, brest;
 };
-
-static void
-fx_set(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static int64_t
 fx_delivery(struct fixture *f, int64_t committee, const char *rcpt)
@@ -62,16 +56,7 @@ setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof *f);
 	const char *err = NULL;
 
-	strcpy(f->dir, "/tmp/test_reply.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	FILE *devnull = fopen("/dev/null", "w");
-
-	config_load(&f->cf, NULL, devnull);	/* defaults: only "domain required" */
-	fclose(devnull);
-	fx_set(&f->cf.domain, DOMAIN);
-	fx_set(&f->cf.data_dir, f->dir);
-	fx_set(&f->cf.templates_dir, "templates");
-	assert_int_equal(engine_open(&f->e, &f->cf, &err), 0);
+	test_env_open(f->dir, "reply", DOMAIN, &f->cf, &f->e);
 	assert_int_equal(roster_committee_add(f->e.db, "Rennes", "rennes", "Bretagne", "35", "",
 	    &f->rennes, &err), 0);
 	assert_int_equal(roster_committee_add(f->e.db, "Brest", "brest", "Bretagne", "29", "",
@@ -94,12 +79,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
 
-	engine_close(&f->e);
-	config_free(&f->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(f->dir, &f->cf, &f->e);
 	free(f);
 	return 0;
 }
@@ -264,7 +245,7 @@ test_national_replies_to(void **state)
 	char *rcpt;
 	struct mime_msg *m;
 
-	fx_set(&f->cf.national_replies_to, "replies@example.org");
+	test_set(&f->cf.national_replies_to, "replies@example.org");
 	assert_int_equal(fx_reply(f, "s6", "alice@example.org", TOKEN, msg), 0);
 	m = fx_forward(f, &rcpt);
 	assert_string_equal(rcpt, "replies@example.org");

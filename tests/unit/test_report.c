@@ -20,12 +20,13 @@
 #include "engine.h"
 #include "report.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 #define NOW	"1773489600"	/* 2026-03-14 12:00 UTC */
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 };
@@ -61,21 +62,11 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err = NULL;
 
 	setenv("MLISTD_NOW", NOW, 1);
 	setenv("TZ", "Europe/Paris", 1);
 	tzset();
-	strcpy(fx->dir, "/tmp/mlistd-test-report-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	config_load(&fx->cf, NULL, stderr);	/* domain missing: set below */
-	free(fx->cf.domain);
-	fx->cf.domain = xstrdup("example.org");
-	free(fx->cf.data_dir);
-	fx->cf.data_dir = xstrdup(fx->dir);
-	free(fx->cf.templates_dir);
-	fx->cf.templates_dir = xstrdup("templates");
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
+	test_env_open(fx->dir, "report", "example.org", &fx->cf, &fx->e);
 	fx_roster(fx);
 	*state = fx;
 	return 0;
@@ -85,12 +76,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }

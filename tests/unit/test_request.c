@@ -25,21 +25,15 @@
 #include "request.h"
 #include "roster.h"
 #include "search.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct config	 cf;
 	struct engine	 e;
 	int		 seq;
 };
-
-static void
-set_str(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
 
 static void
 add_committee(struct fx *fx, const char *name, const char *const *emails,
@@ -80,20 +74,11 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err;
-	FILE *quiet = fopen("/dev/null", "w");
 
-	strcpy(fx->dir, "/tmp/mlistd-test-request-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	config_load(&fx->cf, NULL, quiet);	/* "domain: required": set below */
-	fclose(quiet);
-	set_str(&fx->cf.domain, "example.org");
-	set_str(&fx->cf.data_dir, fx->dir);
-	set_str(&fx->cf.templates_dir, "templates");
-	set_str(&fx->cf.admin_address, "bureau@example.org");
+	test_env_open(fx->dir, "request", "example.org", &fx->cf, &fx->e);
+	test_set(&fx->cf.admin_address, "bureau@example.org");
 	fx->cf.min_contacts = 3;
 	fx->cf.max_autoresponses_per_day = 100;
-	assert_int_equal(engine_open(&fx->e, &fx->cf, &err), 0);
 	add_committee(fx, "Rennes", (const char *[]){ "a@example.org", "b@example.org",
 	    "c@example.org", NULL }, (const char *[]){ "Anne", "Bruno", "Chloé" });
 	add_committee(fx, "Brest", (const char *[]){ "d@example.org", "e@example.org",
@@ -107,12 +92,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	engine_close(&fx->e);
-	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
 }
@@ -302,7 +283,7 @@ test_english(void **state)
 	struct fx *fx = *state;
 	char *answer;
 
-	set_str(&fx->cf.language, "en");
+	test_set(&fx->cf.language, "en");
 	assert_int_equal(send_cmd(fx, "y1@example.org", "aide", ""), 0);
 	answer = last_mail(fx, "y1@example.org");
 	assert_contains(answer, "SEARCH words");
@@ -450,7 +431,7 @@ test_stop(void **state)
 	assert_contains(mail, "ne reçoit plus rien du tout");
 	free(mail);
 	/* without admin_address: the national senders */
-	set_str(&fx->cf.admin_address, "");
+	test_set(&fx->cf.admin_address, "");
 	assert_int_equal(roster_sender_add(fx->e.db, "office@example.org", "national", "Office",
 	    &(const char *){ NULL }), 0);
 	assert_int_equal(send_cmd(fx, "g@example.org", "ARRET", ""), 0);
