@@ -37,6 +37,8 @@
 #include "spool.h"
 #include "util.h"
 
+#define DAEMON_TICK_INTERVAL	60	/* seconds between bulletin and coverage ticks */
+
 static volatile sig_atomic_t daemon_stop;
 static pthread_mutex_t daemon_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t daemon_wake = PTHREAD_COND_INITIALIZER;
@@ -93,12 +95,19 @@ static void *
 daemon_queue_thread(void *arg)
 {
 	struct engine *e = arg;
+	time_t last_tick = 0;
 
 	while (!daemon_stop) {
 		long next;
 
-		bulletin_tick(e);
-		coverage_tick(e);
+		/* The calendar and the coverage scan work in minutes and the coverage
+		 * scan reads every recent broadcast's deliveries: once a minute, not
+		 * on every wake-up (each routed message wakes this thread). */
+		if (time(NULL) - last_tick >= DAEMON_TICK_INTERVAL) {
+			bulletin_tick(e);
+			coverage_tick(e);
+			last_tick = time(NULL);
+		}
 		queue_run(e);
 		next = queue_next_due(e);
 		if (next < 0 || next > e->cf->queue_run_interval)
