@@ -216,6 +216,11 @@ for s in $s_rennes $s_lyon $s_toulouse $s_lille; do
     expect_rc 0 "bulletin accept $s" ctl bulletin accept "$s"
 done
 expect_rc 0 "bulletin reject $s_brest" ctl bulletin reject "$s_brest"
+# bulletin edit: $EDITOR gets "title, blank line, text"; here it appends to the title.
+EDITOR='sed -i -e 1s/$/\ au\ village/' ctl bulletin edit "$s_toulouse" >/dev/null || fail "bulletin edit"
+ctl bulletin submissions >"$work/subs"
+grep -q "^$s_toulouse .*Kermesse de janvier au village" "$work/subs" || { cat "$work/subs"; fail "edit not applied"; }
+ok "bulletin edit through \$EDITOR changes the title"
 printf 'From: Rédaction <redaction@example.org>\nTo: bulletin@%s\nSubject: Re: Bulletin : contributions à relire\nDate: Thu, 15 Jan 2026 09:00:00 +0100\n\nACCEPTER %s\n\n-- \nLa rédaction\n' \
     "$bdom" "$s_albi" >"$work/editor.eml"
 inject redaction@example.org "$work/editor.eml"
@@ -284,7 +289,7 @@ img=$(grep -o 'src="[^"]*"' "$arch/bulletin-1.html" | head -1 | sed 's/src="//; 
 ok "the photo is beside the HTML ($img), byte for byte"
 for f in bulletin-1.html bulletin-1.txt; do
     iconv -f UTF-8 -t UTF-8 "$arch/$f" >/dev/null || fail "$f: not UTF-8"
-    for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier" \
+    for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier au village" \
         "Bulletin n°1 : racontez-nous la vie de votre comité" "atelier de réparation de vélos" \
         "15 bénévoles" "pique-nique au parc de la Citadelle" "Notre kermesse a réuni les familles" \
         "Les bénévoles ont préparé des crêpes" "rassemblé quarante adhérents"; do
