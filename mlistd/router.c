@@ -134,69 +134,6 @@ router_run(struct engine *e)
 	return handled;
 }
 
-/* Messages parked by an older version that had no handler for their
- * address: handle them now, then drop the parked row. */
-/* One parked message: its row is removed and it is handled again, in one
- * transaction (the handler's own rows take the same spool id). */
-static int
-router_replay_one(struct engine *e, int64_t id)
-{
-	struct db_stmt *st = db_query(e->db, "SELECT spool_id, rcpt, sender, raw, kind FROM message"
-	    " WHERE id = ?", "i", id);
-	char *spool_id, *rcpt, *sender, *data, *local = NULL, *ext = NULL;
-	size_t len;
-	int rc = -1;
-
-	if (st == NULL || db_step(st) != 1) {
-		db_finalize(&st);
-		return -1;
-	}
-	const void *raw = db_col_blob(st, 3, &len);
-	data = xmalloc(len + 1);
-	memcpy(data, raw, len);
-	data[len] = '\0';
-	spool_id = xstrdup(db_col_text(st, 0));
-	rcpt = xstrdup(db_col_text(st, 1));
-	sender = xstrdup(db_col_text(st, 2));
-	db_finalize(&st);
-	addr_split_ours(rcpt, e->cf->domain, &local, &ext);
-	struct inmsg in = { spool_id, sender, rcpt, ext ? ext : "", data, len };
-	if (db_begin(e->db) == 0) {
-		if (db_run(e->db, "DELETE FROM message WHERE id = ?", "i", id) == 0 &&
-		    router_one_rcpt(e, &in) == 0 && db_commit(e->db) == 0)
-			rc = 0;
-		else
-			db_rollback(e->db);
-	}
-	free(local);
-	free(ext);
-	free(data);
-	free(spool_id);
-	free(rcpt);
-	free(sender);
-	return rc;
-}
-
-static void
-router_replay_parked(struct engine *e)
-{
-	struct db_stmt *st = db_query(e->db, "SELECT id FROM message WHERE state = 'held' AND"
-	    " reason = 'no handler yet' ORDER BY id", "");
-	int64_t *ids = NULL;
-	size_t n = 0, done = 0;
-
-	while (st && db_step(st) == 1) {
-		ids = xrealloc(ids, (n + 1) * sizeof *ids);
-		ids[n++] = db_col_int(st, 0);
-	}
-	db_finalize(&st);
-	for (size_t i = 0; i < n; i++)
-		done += router_replay_one(e, ids[i]) == 0;
-	if (done)
-		log_info("replayed parked=%zu of %zu", done, n);
-	free(ids);
-}
-
 void
 router_recover(struct engine *e)
 {
@@ -211,5 +148,4 @@ router_recover(struct engine *e)
 			log_info("recovered active=%zu tmp_removed=%d", n, removed > 0 ? removed : 0);
 		spool_list_free(ids, n);
 	}
-	router_replay_parked(e);
 }
