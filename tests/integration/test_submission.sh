@@ -118,13 +118,14 @@ send() {	# send TARGET SUBJECT: inject a broadcast and run the daemon once
     "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
 }
 msg_id() { ctl messages | grep "$1" | awk '{print $1}'; }
-# drain SUBJECT: retry (clock moved on) while copies are deferred, at most 4 times.
+# drain SUBJECT: retry (clock moved past any back-off) while copies are deferred,
+# at most 6 times.
 # Known relay.c issue: a session now and then stalls after STARTTLS + EHLO
 # until smtp_timeout and its copies are deferred; the retry sends them.
 drain() {
     k=1
-    while ctl status "$(msg_id "$1")" | grep -q ' deferred ' && [ $k -le 4 ]; do
-        MLISTD_NOW=$(( $(date +%s) + 400 * k )) "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
+    while ctl status "$(msg_id "$1")" | grep -q ' deferred ' && [ $k -le 6 ]; do
+        MLISTD_NOW=$(( $(date +%s) + 4000 * k )) "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
         k=$((k + 1))
     done
 }
