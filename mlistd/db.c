@@ -13,15 +13,29 @@
 #include "log.h"
 #include "util.h"
 
+#define DB_CACHE	32	/* prepared statements kept per connection */
+
+/* A prepared statement kept for the next query with the same text: a busy
+ * loop (one UPDATE per delivery) would otherwise parse its SQL every time. */
+struct db_cached {
+	char		*sql;	/* NULL: free slot */
+	sqlite3_stmt	*st;
+	int		 busy;	/* handed out, not yet given back */
+	uint64_t	 used;	/* for eviction: least recently used first */
+};
+
 struct db {
-	sqlite3	*h;
-	int	 last_rc;
-	int	 depth;		/* nesting of db_begin: 1 = BEGIN, >1 = SAVEPOINTs */
+	sqlite3		*h;
+	int		 last_rc;
+	int		 depth;	/* nesting of db_begin: 1 = BEGIN, >1 = SAVEPOINTs */
+	struct db_cached cache[DB_CACHE];
+	uint64_t	 tick;
 };
 
 struct db_stmt {
-	struct db	*db;
-	sqlite3_stmt	*st;
+	struct db	 *db;
+	sqlite3_stmt	 *st;
+	struct db_cached *slot;	/* NULL: finalized when done */
 };
 
 static int
@@ -81,6 +95,10 @@ db_close(struct db **dbp)
 {
 	if (*dbp == NULL)
 		return;
+	for (int i = 0; i < DB_CACHE; i++) {
+		sqlite3_finalize((*dbp)->cache[i].st);
+		free((*dbp)->cache[i].sql);
+	}
 	sqlite3_close_v2((*dbp)->h);
 	free(*dbp);
 	*dbp = NULL;
@@ -164,6 +182,42 @@ db_rollback(struct db *db)
 	db->last_rc = saved;
 }
 
+/* A statement for sql, from the cache if an idle one has this text. */
+static int
+db_prepare(struct db *db, const char *sql, struct db_stmt *st)
+{
+	struct db_cached *victim = NULL;
+
+	for (int i = 0; i < DB_CACHE; i++) {
+		struct db_cached *c = &db->cache[i];
+
+		if (c->sql != NULL && !c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = 1;
+			c->used = ++db->tick;
+			st->st = c->st;
+			st->slot = c;
+			return 0;
+		}
+		if (!c->busy && (victim == NULL || c->sql == NULL ||
+		    (victim->sql != NULL && c->used < victim->used)))
+			victim = c;
+	}
+	db->last_rc = sqlite3_prepare_v3(db->h, sql, -1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
+	    &st->st, NULL);
+	if (db->last_rc != SQLITE_OK)
+		return -1;
+	if (victim != NULL) {
+		sqlite3_finalize(victim->st);
+		free(victim->sql);
+		victim->sql = xstrdup(sql);
+		victim->st = st->st;
+		victim->busy = 1;
+		victim->used = ++db->tick;
+		st->slot = victim;
+	}
+	return 0;
+}
+
 static struct db_stmt *
 db_vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
@@ -171,8 +225,7 @@ db_vquery(struct db *db, const char *sql, const char *types, va_list ap)
 	int i = 1;
 
 	st->db = db;
-	db->last_rc = sqlite3_prepare_v2(db->h, sql, -1, &st->st, NULL);
-	if (db->last_rc != SQLITE_OK) {
+	if (db_prepare(db, sql, st) == -1) {
 		if ((db->last_rc & 0xff) != SQLITE_BUSY)
 			log_warnx("db: prepare failed: %s: %s", sqlite3_errmsg(db->h), sql);
 		free(st);
@@ -235,7 +288,12 @@ db_finalize(struct db_stmt **stp)
 {
 	if (*stp == NULL)
 		return;
-	sqlite3_finalize((*stp)->st);
+	if ((*stp)->slot != NULL) {
+		sqlite3_reset((*stp)->st);
+		sqlite3_clear_bindings((*stp)->st);
+		(*stp)->slot->busy = 0;
+	} else
+		sqlite3_finalize((*stp)->st);
 	free(*stp);
 	*stp = NULL;
 }

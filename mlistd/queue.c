@@ -70,7 +70,10 @@ struct queue_outcome {
 struct queue_batch {
 	struct engine		*e;
 	pthread_mutex_t		 lock;
-	struct queue_outcome	 pending[QUEUE_FLUSH_N];
+	pthread_cond_t		 wake;		/* the flusher: a full buffer or the end */
+	pthread_cond_t		 room;		/* the relay: pending has room again */
+	struct queue_outcome	 buf[2][QUEUE_FLUSH_N];
+	struct queue_outcome	*pending;	/* filled under lock */
 	size_t			 npending;
 	struct timespec		 first_pending;
 	int			 sending;	/* the flusher runs while set */
@@ -151,25 +154,29 @@ queue_record(struct queue_batch *b, struct queue_row *row, enum relay_outcome ou
 	}
 }
 
+/* Record n outcomes in one transaction (the caller owns the database). */
+static void
+queue_write(struct queue_batch *b, const struct queue_outcome *o, size_t n)
+{
+	if (n == 0)
+		return;
+	if (db_begin(b->e->db) == -1) {
+		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", n, db_errmsg(b->e->db));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		queue_record(b, o[i].row, o[i].outcome, o[i].code, o[i].text);
+	if (db_commit(b->e->db) == -1) {
+		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", n, db_errmsg(b->e->db));
+		db_rollback(b->e->db);
+	}
+}
+
+/* Called with b->lock held and no flusher running (or from the only thread). */
 static void
 queue_flush(struct queue_batch *b)
 {
-	if (b->npending == 0)
-		return;
-	if (db_begin(b->e->db) == -1) {
-		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", b->npending,
-		    db_errmsg(b->e->db));
-		b->npending = 0;
-		return;
-	}
-	for (size_t i = 0; i < b->npending; i++)
-		queue_record(b, b->pending[i].row, b->pending[i].outcome, b->pending[i].code,
-		    b->pending[i].text);
-	if (db_commit(b->e->db) == -1) {
-		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", b->npending,
-		    db_errmsg(b->e->db));
-		db_rollback(b->e->db);
-	}
+	queue_write(b, b->pending, b->npending);
 	b->npending = 0;
 }
 
@@ -182,42 +189,72 @@ queue_ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Called with b->lock held (or from the only thread). */
+/* Called with b->lock held (or from the only thread). While the flusher
+ * runs, a full buffer is handed to it and the relay waits only if the
+ * flusher is still writing the previous one. */
 static void
 queue_outcome_add(struct queue_batch *b, struct queue_row *row, enum relay_outcome outcome,
     int code, const char *text)
 {
-	struct queue_outcome *o = &b->pending[b->npending];
+	struct queue_outcome *o;
 
+	while (b->sending && b->npending == QUEUE_FLUSH_N)
+		pthread_cond_wait(&b->room, &b->lock);
+	o = &b->pending[b->npending];
 	if (b->npending == 0)
 		clock_gettime(CLOCK_MONOTONIC, &b->first_pending);
 	o->row = row;
 	o->outcome = outcome;
 	o->code = code;
 	snprintf(o->text, sizeof o->text, "%s", text);
-	if (++b->npending == QUEUE_FLUSH_N || queue_ms_since(&b->first_pending) >= QUEUE_FLUSH_MS)
+	if (++b->npending < QUEUE_FLUSH_N && queue_ms_since(&b->first_pending) < QUEUE_FLUSH_MS)
+		return;
+	if (b->sending)
+		pthread_cond_signal(&b->wake);
+	else
 		queue_flush(b);
 }
 
-/* While the relay threads send, record outcomes at most QUEUE_FLUSH_MS late
- * even when no further outcome arrives (a slow server). */
+/*
+ * While the relay sends, this thread owns the database: it takes the
+ * pending buffer when it is full or QUEUE_FLUSH_MS old, gives the relay the
+ * other one, and records the outcomes while the relay goes on sending.
+ */
 static void *
 queue_flusher(void *arg)
 {
 	struct queue_batch *b = arg;
-	struct timespec ts = { 0, QUEUE_FLUSH_MS * 1000000L / 2 };
+	struct queue_outcome *mine;
+	size_t n;
 
+	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		nanosleep(&ts, NULL);
-		pthread_mutex_lock(&b->lock);
-		if (!b->sending) {
-			pthread_mutex_unlock(&b->lock);
-			return NULL;
+		if (b->npending < QUEUE_FLUSH_N && b->sending && (b->npending == 0 ||
+		    queue_ms_since(&b->first_pending) < QUEUE_FLUSH_MS)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += QUEUE_FLUSH_MS * 1000000L / 2;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&b->wake, &b->lock, &ts);
+			continue;
 		}
-		if (b->npending && queue_ms_since(&b->first_pending) >= QUEUE_FLUSH_MS)
-			queue_flush(b);
+		if (b->npending == 0)
+			break;	/* not sending any more, nothing left */
+		mine = b->pending;
+		n = b->npending;
+		b->pending = mine == b->buf[0] ? b->buf[1] : b->buf[0];
+		b->npending = 0;
+		pthread_cond_broadcast(&b->room);
 		pthread_mutex_unlock(&b->lock);
+		queue_write(b, mine, n);
+		pthread_mutex_lock(&b->lock);
 	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
 }
 
 static void
@@ -365,8 +402,9 @@ queue_send_relay(struct queue_batch *b, struct queue_row *rows, size_t n)
 	pthread_mutex_lock(&b->lock);
 	if (b->sending) {
 		b->sending = 0;
+		pthread_cond_signal(&b->wake);
 		pthread_mutex_unlock(&b->lock);
-		pthread_join(flusher, NULL);
+		pthread_join(flusher, NULL);	/* it records what is left */
 	} else
 		pthread_mutex_unlock(&b->lock);
 	queue_flush(b);
@@ -402,6 +440,9 @@ queue_run(struct engine *e)
 	size_t n;
 
 	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.wake, NULL);
+	pthread_cond_init(&b.room, NULL);
+	b.pending = b.buf[0];
 	while ((n = queue_load(&b, &rows)) > 0) {
 		if (*e->cf->smtp_relay)
 			queue_send_relay(&b, rows, n);
@@ -423,6 +464,8 @@ queue_run(struct engine *e)
 	}
 	free(b.bodies);
 	pthread_mutex_destroy(&b.lock);
+	pthread_cond_destroy(&b.wake);
+	pthread_cond_destroy(&b.room);
 	if (total)
 		log_info("queue run deliveries=%ld sent=%ld deferred=%ld failed=%ld", total, b.sent,
 		    b.deferred, b.failed);

@@ -23,23 +23,31 @@
  * become RELAY_DEFERRED with the last reason. An item whose DATA went out but
  * whose final reply was lost is therefore sent again (at-least-once).
  *
+ * Connections: the nconn connections of a run are fibers of the calling
+ * thread (fiber.h): one thread, sleeping only when every session waits for
+ * its server, instead of one thread per connection woken by the kernel for
+ * every reply. Work stealing: each connection takes the next batch.
+ *
  * Speed: libesmtp writes in 2 KB chunks and never sets TCP_NODELAY, so with a
  * typical 2-20 KB message each end of DATA waits for a delayed ACK (Nagle):
  * about 40 ms per message, 22 messages/s per connection. libesmtp offers no
- * hook on its socket, so this file defines connect() itself, interposing the
- * libc symbol for libesmtp.so (the executable's definition comes first in the
- * dynamic symbol lookup; the linker exports it because libesmtp references
- * it). The wrapper calls the real connect() through dlsym(RTLD_NEXT) and,
- * only in a thread that is running a relay session (a thread-local flag, so
- * other libraries' sockets are untouched), sets TCP_NODELAY on AF_INET/AF_INET6
- * stream sockets and bounds the connect by timeout_ms (libesmtp's connect()
- * has none). It lives in this object file, next to relay_send(), so that
- * linking relay.o from the static library always brings it along.
+ * hook on its socket, so this file defines connect() and write() itself,
+ * interposing the libc symbols for libesmtp.so (the executable's definition
+ * comes first in the dynamic symbol lookup; the linker exports them because
+ * libesmtp references them). Both act only for the session the calling
+ * fiber runs (relay_current()); other sockets and files are untouched.
+ * connect() calls the real one through dlsym(RTLD_NEXT), sets TCP_NODELAY on
+ * AF_INET/AF_INET6 stream sockets and bounds the connect by timeout_ms
+ * (libesmtp's connect() has none). write() gathers a message's 2 KB pieces
+ * and sends them with the final ".\r\n" in one system call (see there).
+ * They live in this object file, next to relay_send(), so that linking
+ * relay.o from the static library always brings them along.
  *
  * Timeouts: libesmtp takes milliseconds and silently raises values below the
  * RFC 5321 minimums (minutes) unless Timeout_OVERRIDE_RFC2822_MINIMUM is set.
- * Threads: one libesmtp session per thread is safe (smtp_errno is
- * thread-local); the done callback is serialised by a mutex.
+ * libesmtp keeps its error number per thread, so with fibers the reason of a
+ * failed session (smtp_errno()) may be another session's; the outcome of
+ * each item is its own. The done callback is serialised by a mutex.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -57,6 +65,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +74,7 @@
 #include <auth-client.h>	/* before libesmtp.h: declares smtp_auth_set_context */
 #include <libesmtp.h>
 
+#include "fiber.h"
 #include "log.h"
 #include "relay.h"
 #include "util.h"
@@ -71,6 +82,7 @@
 #define RELAY_DEFAULT_TIMEOUT_MS	60000
 #define RELAY_DEFAULT_MAX_MSGS		1000
 #define RELAY_BATCHES_PER_CONN		4	/* work stealing granularity */
+#define RELAY_GATHER_MAX		(256 * 1024)	/* bytes of a message held */
 
 /* ------------------------------------------------------------------------
  * connect() interposition: TCP_NODELAY and a connect timeout.
@@ -80,10 +92,10 @@ typedef int relay_connect_fn(int, __CONST_SOCKADDR_ARG, socklen_t);
 
 static relay_connect_fn *relay_real_connect;
 static pthread_once_t relay_connect_once = PTHREAD_ONCE_INIT;
-/* > 0 while this thread runs a relay session: the connect timeout. */
-static _Thread_local int relay_session_timeout_ms;
-/* The socket of this thread's relay session (-1: none), for TCP_CORK. */
-static _Thread_local int relay_session_fd = -1;
+struct relay_sess;
+static struct relay_sess *relay_current(void);
+static int relay_current_timeout_ms(void);
+static void relay_current_connected(int fd);
 
 static void
 relay_connect_resolve(void)
@@ -160,12 +172,12 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (relay_session_timeout_ms <= 0 || !relay_is_tcp(fd))
+	if (relay_current() == NULL || !relay_is_tcp(fd))
 		return relay_real_connect(fd, addr, len);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (relay_connect_timed(fd, addr, len, relay_session_timeout_ms) == -1)
+	if (relay_connect_timed(fd, addr, len, relay_current_timeout_ms()) == -1)
 		return -1;
-	relay_session_fd = fd;	/* connected: the body writes are corked */
+	relay_current_connected(fd);	/* its messages are gathered */
 	return 0;
 }
 
@@ -203,6 +215,9 @@ struct relay_worker {			/* one connection (thread) */
 
 struct relay_sess {			/* one SMTP session */
 	struct relay_run	*run;
+	int			 fd;	/* its socket once connected, else -1 */
+	int			 gather; /* writes of a message go to out */
+	struct buf		 out;	/* gathered, not yet sent */
 	size_t			 decided;
 	int			 auth_ok;	/* the server answered 235 to AUTH */
 	char			 reason[160];	/* what went wrong, if known */
@@ -358,6 +373,7 @@ static const char *
 relay_message_cb(void **ctx, int *len, void *arg)
 {
 	const struct relay_job *job = arg;
+	struct relay_sess *rs = relay_current();
 	int *sent;
 
 	if (*ctx == NULL && (*ctx = calloc(1, sizeof(int))) == NULL) {
@@ -370,21 +386,15 @@ relay_message_cb(void **ctx, int *len, void *arg)
 		*sent = 0;
 		return NULL;
 	}
-	/*
-	 * libesmtp copies the body to the socket in 2 KB writes; with
-	 * TCP_NODELAY each would leave as its own segment. Cork the socket
-	 * while the body is written and uncork at its end, so a message
-	 * leaves in a few full segments and the final ".\r\n" at once.
-	 */
+	/* The message is gathered (see relay_write()) from here to its end. */
 	if (*sent) {
-		if (relay_session_fd != -1)
-			(void)setsockopt(relay_session_fd, IPPROTO_TCP, TCP_CORK, &(int){ 0 },
-			    sizeof(int));
+		if (rs != NULL)
+			rs->gather = 0;
 		*len = 0;
 		return NULL;
 	}
-	if (relay_session_fd != -1)
-		(void)setsockopt(relay_session_fd, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
+	if (rs != NULL && rs->fd != -1)
+		rs->gather = rs->run->cfg->tls == RELAY_TLS_NONE;
 	*sent = 1;
 	*len = (int)job->len;
 	return job->data;
@@ -410,6 +420,90 @@ static int
 relay_timeout_ms(const struct relay_config *cfg)
 {
 	return cfg->timeout_ms > 0 ? cfg->timeout_ms : RELAY_DEFAULT_TIMEOUT_MS;
+}
+
+/* The session the calling fiber runs (NULL: none), for connect() and the
+ * message callback: a thread-local would be shared by the fibers. */
+static struct relay_sess *
+relay_current(void)
+{
+	return *fiber_local();
+}
+
+static int
+relay_current_timeout_ms(void)
+{
+	return relay_timeout_ms(relay_current()->run->cfg);
+}
+
+static void
+relay_current_connected(int fd)
+{
+	relay_current()->fd = fd;
+}
+
+/* Send what was gathered, then as much of p[0..n) as the same call takes;
+ * bytes of p sent, or -1 (the gathered bytes are then dropped: the session
+ * is lost anyway and its messages unconfirmed). */
+static ssize_t
+relay_send_gathered(struct relay_sess *rs, const void *p, size_t n)
+{
+	size_t off = 0, left;
+	ssize_t r;
+
+	while ((left = rs->out.len - off) > 0) {
+		struct iovec iov[2] = { { rs->out.data + off, left }, { (void *)p, n } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n > 0 ? 2 : 1 };
+
+		if ((r = sendmsg(rs->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) >= 0) {
+			if ((size_t)r < left) {
+				off += (size_t)r;
+				continue;
+			}
+			buf_reset(&rs->out);
+			return r - (ssize_t)left;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = { .fd = rs->fd, .events = POLLOUT };
+			int k = poll(&pfd, 1, relay_timeout_ms(rs->run->cfg));
+
+			if (k > 0)
+				continue;
+			if (k == 0)
+				errno = ETIMEDOUT;
+		}
+		buf_reset(&rs->out);
+		return -1;
+	}
+	buf_reset(&rs->out);
+	return 0;
+}
+
+/*
+ * Interposes libc's write() for the whole program, like connect() above.
+ * libesmtp writes a message in 2 KB pieces, each a system call that, on a
+ * loopback or LAN relay, costs more than the SMTP work. While a session
+ * sends a message in clear (from the first call of the message callback to
+ * its last), its writes are only gathered (up to RELAY_GATHER_MAX); the
+ * next write, libesmtp's final ".\r\n", sends everything in one call.
+ * TLS sessions are left alone (OpenSSL's own writes).
+ */
+ssize_t
+write(int fd, const void *p, size_t n)
+{
+	struct relay_sess *rs;
+
+	if (fd < 0 || (rs = relay_current()) == NULL || fd != rs->fd ||
+	    (!rs->gather && rs->out.len == 0))
+		return syscall(SYS_write, fd, p, n);
+	if (!rs->gather)
+		return relay_send_gathered(rs, p, n);
+	if (rs->out.len + n > RELAY_GATHER_MAX && relay_send_gathered(rs, NULL, 0) == -1)
+		return -1;
+	buf_add(&rs->out, p, n);
+	return (ssize_t)n;
 }
 
 /* Server replies, to see whether AUTH succeeded (libesmtp does not say). */
@@ -497,7 +591,7 @@ static size_t
 relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
     size_t n, char *reason, size_t rsize)
 {
-	struct relay_sess rs = { .run = run };
+	struct relay_sess rs = { .run = run, .fd = -1 };
 	auth_context_t auth = NULL;
 	smtp_session_t s = smtp_create_session();
 
@@ -512,10 +606,10 @@ relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
 			jobs[i]->msg = NULL;
 			rs.decided++;
 		}
-	relay_session_timeout_ms = relay_timeout_ms(run->cfg);
+	*fiber_local() = &rs;
 	(void)smtp_start_session(s);	/* 1 even on failure: see below */
-	relay_session_timeout_ms = 0;
-	relay_session_fd = -1;
+	*fiber_local() = NULL;
+	buf_free(&rs.out);
 	for (size_t i = 0; i < n; i++)
 		relay_check(&rs, jobs[i]);
 	relay_session_reason(&rs, host, reason, rsize);
@@ -767,27 +861,31 @@ relay_batch_size(const struct relay_config *cfg, size_t njobs, size_t nconn)
 }
 
 static void
-relay_threads(struct relay_run *run, size_t nconn)
+relay_worker_fiber(void *p)
+{
+	(void)relay_worker_main(p);
+}
+
+/* The connections run as fibers of the calling thread (see fiber.h). */
+static void
+relay_connections(struct relay_run *run, size_t nconn)
 {
 	struct relay_worker *w = xcalloc(nconn, sizeof *w);
-	pthread_t *tid = xcalloc(nconn, sizeof *tid);
-	size_t started = 0;
+	void **args = xcalloc(nconn, sizeof *args);
 
 	atomic_store(&run->active, nconn);
 	for (size_t t = 0; t < nconn; t++) {
 		w[t].run = run;
 		w[t].host = t % run->cfg->nhosts;
 		snprintf(w[t].reason, sizeof w[t].reason, "no relay host answered");
-		if (t > 0 && pthread_create(&tid[t], NULL, relay_worker_main, &w[t]) != 0) {
-			atomic_fetch_sub(&run->active, nconn - t);
-			break;
-		}
-		started = t + 1;
+		args[t] = &w[t];
 	}
-	relay_worker_main(&w[0]);	/* the calling thread is connection 0 */
-	for (size_t t = 1; t < started; t++)
-		pthread_join(tid[t], NULL);
-	free(tid);
+	if (fiber_run(relay_worker_fiber, args, nconn) == -1) {
+		log_warn("relay status=degraded reason=\"cannot create fibers, one connection\"");
+		atomic_store(&run->active, 1);
+		relay_worker_main(&w[0]);
+	}
+	free(args);
 	free(w);
 }
 
@@ -812,7 +910,7 @@ relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n
 		if (nconn > run.njobs)
 			nconn = run.njobs;
 		run.batch = relay_batch_size(cfg, run.njobs, nconn);
-		relay_threads(&run, nconn);
+		relay_connections(&run, nconn);
 	}
 	for (size_t i = 0; i < run.njobs; i++)
 		free(run.jobs[i].owned);
