@@ -221,11 +221,12 @@ EOF
 	done
 	set_r secs "$n" "$(median "$d"/secs.*)"
 	set_r rate "$n" "$(rate "$n" "$(get_r secs "$n")")"
-	set_r rss "$n" "$(median "$d"/rss.*)"
+	set_r rss "$n" "$(cat "$d"/rss.* | sort -n | tail -n 1)"	# the highest
 	set_r srcsecs "$n" "$(median "$d"/src.*)"
 	set_r src "$n" "$(rate "$n" "$(get_r srcsecs "$n")")"
 	set_r pairs "$n" "$(k=1; while [ $k -le "$runs" ]; do
-		ratio "$(cat "$d/src.$k")" "$(cat "$d/secs.$k")"; k=$((k + 1)); done | tr '\n' ' ')"
+		echo "$(ratio "$(cat "$d/src.$k")" "$(cat "$d/secs.$k")")"; k=$((k + 1)); done |
+		tr '\n' ' ' | sed 's/ $//')"
 	say "$n contacts, median of $runs: mlistd $(get_r secs "$n") s ($(get_r rate "$n")/s)," \
 	    "smtp-source $(get_r srcsecs "$n") s ($(get_r src "$n")/s); ratio per pair: $(get_r pairs "$n")"
 }
@@ -247,7 +248,7 @@ run_mlistd() {
 	secs=$(elapsed "$t0" "$t1")
 	got=$((c1 - c0))
 	echo "$secs" >"$d/secs.$2"
-	peak_rss_mib "$d/time.txt" >"$d/rss.$2"
+	echo "$(peak_rss_mib "$d/time.txt")" >"$d/rss.$2"
 	states=$(sqlite3 "$d/data/mlistd.db" "select state || '=' || count(*) from delivery group by state" | tr '\n' ' ')
 	sent=$(sqlite3 "$d/data/mlistd.db" "select count(*) from delivery where state = 'sent'")
 	other=$(sqlite3 "$d/data/mlistd.db" "select count(*) from delivery where state <> 'sent'")
@@ -362,7 +363,7 @@ r=$(get_r rate "$big"); s=$(get_r src "$big"); m=$(get_r rss "$big")
 verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 ok_rate=$(awk -v a="$r" -v b="$s" -v t="$target_ratio" 'BEGIN { print (b > 0 && a / b >= t) ? 1 : 0 }')
 ok_rss=$(awk -v a="$m" -v t="$target_rss_mib" 'BEGIN { print (a != "" && a + 0 < t) ? 1 : 0 }')
-echo "mlistd s, RSS, smtp-src/s: medians of $runs interleaved runs; mlistd/src per pair at $big: $(get_r pairs "$big")"
+echo "mlistd s, smtp-src/s: medians of $runs interleaved runs (RSS: the highest); mlistd/src per pair at $big: $(get_r pairs "$big")"
 echo "target at $big contacts: mlistd/smtp-source >= $target_ratio:" \
     "$(ratio "$r" "$s") — $(verdict "$ok_rate"); peak RSS < $target_rss_mib MiB: $m MiB — $(verdict "$ok_rss")"
 [ "$failures" -eq 0 ] || { echo "FAILED: $failures broadcast(s) not fully delivered and recorded"; exit 1; }
