@@ -21,7 +21,8 @@
  * The scheduler runs every runnable fiber in turn, then one poll() over the
  * descriptors of all waiting fibers, bounded by the nearest deadline, and
  * wakes the fibers whose descriptors are ready or whose deadline passed.
- * errno is saved and restored across every switch.
+ * errno is saved and restored across every switch. A hook (fiber_on_wait())
+ * runs before any poll() that may wait, fiber or not.
  *
  * Limits: a library call that blocks in libc itself (a DNS query inside
  * getaddrinfo(), say) blocks the whole thread for its duration; fibers
@@ -58,6 +59,12 @@
 
 enum fiber_state { FIBER_RUNNABLE, FIBER_WAITING, FIBER_DONE };
 
+struct fiber_hook {			/* see fiber_on_wait() */
+	void		(*fn)(void *);
+	void		*arg;
+	int		 running;
+};
+
 struct fiber {
 	ucontext_t	 uc;
 	char		*map;		/* guard page + stack */
@@ -71,6 +78,7 @@ struct fiber {
 	int		 result;	/* for the waiting poll() */
 	int		 result_errno;
 	void		*local;
+	struct fiber_hook hook;
 #ifdef FIBER_ASAN
 	void		*fake_stack;
 #endif
@@ -87,6 +95,7 @@ struct fiber_sched {
 
 static _Thread_local struct fiber_sched *fiber_sched;
 static _Thread_local void *fiber_thread_local;
+static _Thread_local struct fiber_hook fiber_thread_hook;
 
 /* ------------------------------------------------------------------------
  * The system calls themselves.
@@ -316,11 +325,29 @@ fiber_local(void)
  * The interposed call (see the top of the file).
  */
 
+void
+fiber_on_wait(void (*fn)(void *arg), void *arg)
+{
+	struct fiber_hook *h = fiber_active() ? &fiber_sched->cur->hook : &fiber_thread_hook;
+
+	h->fn = fn;
+	h->arg = arg;
+}
+
 int
 poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
+	struct fiber_hook *h;
 	int rc;
 
+	if (timeout != 0) {
+		h = fiber_active() ? &fiber_sched->cur->hook : &fiber_thread_hook;
+		if (h->fn != NULL && !h->running) {
+			h->running = 1;
+			h->fn(h->arg);
+			h->running = 0;
+		}
+	}
 	if (!fiber_active() || timeout == 0)
 		return sys_poll(fds, nfds, timeout);
 	for (nfds_t i = 0; i < nfds; i++)

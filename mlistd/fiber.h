@@ -27,4 +27,9 @@ int fiber_active(void);
 /* The calling fiber's private pointer (the thread's outside fibers). */
 void **fiber_local(void);
 
+/* fn(arg) runs each time the calling fiber (the thread, outside fibers) is
+ * about to wait in poll() (a timeout other than zero), never nested; fn
+ * NULL removes it. relay.c sends there what it held back. */
+void fiber_on_wait(void (*fn)(void *arg), void *arg);
+
 #endif

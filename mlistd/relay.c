@@ -481,6 +481,17 @@ relay_send_gathered(struct relay_sess *rs, const void *p, size_t n)
 	return 0;
 }
 
+/* libesmtp is about to wait for the server: nothing may be held back then
+ * (BDAT without PIPELINING waits for the reply to each chunk). */
+static void
+relay_before_wait(void *arg)
+{
+	struct relay_sess *rs = arg;
+
+	if (rs->out.len > 0)
+		(void)relay_send_gathered(rs, NULL, 0);
+}
+
 /*
  * Interposes libc's write() for the whole program, like connect() above.
  * libesmtp writes a message in 2 KB pieces, each a system call that, on a
@@ -488,6 +499,7 @@ relay_send_gathered(struct relay_sess *rs, const void *p, size_t n)
  * sends a message in clear (from the first call of the message callback to
  * its last), its writes are only gathered (up to RELAY_GATHER_MAX); the
  * next write, libesmtp's final ".\r\n", sends everything in one call.
+ * Any wait for a reply before that sends them too (relay_before_wait()).
  * TLS sessions are left alone (OpenSSL's own writes).
  */
 ssize_t
@@ -607,7 +619,9 @@ relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
 			rs.decided++;
 		}
 	*fiber_local() = &rs;
+	fiber_on_wait(relay_before_wait, &rs);
 	(void)smtp_start_session(s);	/* 1 even on failure: see below */
+	fiber_on_wait(NULL, NULL);
 	*fiber_local() = NULL;
 	buf_free(&rs.out);
 	for (size_t i = 0; i < n; i++)

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: a private Postfix needs root"; exit 0; }
 command -v dovecot >/dev/null && command -v postfix >/dev/null || { echo "SKIP: dovecot/postfix"; exit 0; }
-sink_port=$(free_port); sub_port=$(free_port)
+sink_port=$(free_port); sub_port=$(free_port); plain_port=$(free_port); nopipe_port=$(free_port)
 pf=$work/postfix; dv=$work/dovecot
 mkdir -p "$pf/conf" "$pf/queue" "$pf/data" "$dv/run"; chmod 755 "$pf" "$dv" "$dv/run"; chown postfix "$pf/data"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pf/key.pem" -out "$pf/cert.pem" -days 2 \
@@ -76,6 +76,15 @@ local_recipient_maps =
 EOF
 cat > "$pf/conf/master.cf" <<EOF
 127.0.0.1:$sub_port inet n - n - - smtpd
+127.0.0.1:$plain_port inet n - n - - smtpd -o smtpd_tls_security_level=none
+  -o smtpd_tls_auth_only=no -o smtpd_sasl_auth_enable=no
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+127.0.0.1:$nopipe_port inet n - n - - smtpd -o smtpd_tls_security_level=none
+  -o smtpd_tls_auth_only=no -o smtpd_sasl_auth_enable=no
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+  -o smtpd_discard_ehlo_keywords=pipelining
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
 tlsmgr    unix - - n 1000? 1 tlsmgr
@@ -161,5 +170,23 @@ if echo "$st" | grep -q ' failed ' || [ "$(echo "$st" | grep -c ' deferred ')" -
     echo "$st"; fail "wrong password must defer, not fail"
 fi
 ok "wrong password: deferred, not failed"
+# 4. The local Postfix of INSTALL (plain SMTP on loopback) offers CHUNKING:
+# libesmtp sends BDAT. With PIPELINING, and without (it then waits for the
+# reply to each BDAT chunk: nothing may be held back).
+sed -i -e "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$plain_port/" -e '/^smtp_tls\|^smtp_ca_file\|^smtp_user\|^smtp_password_file/d' \
+    "$work/mlistd.conf"
+before=$(ls "$work/sink" | wc -l)
+send bretagne "Par le Postfix local"
+[ "$(ctl status "$(msg_id 'Par le Postfix local')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Par le Postfix local')"; fail "plain Postfix"; }
+wait_files "$work/sink" $((before + 10))
+grep -q 'bdat=[1-9]' "$pf/postfix.log" || fail "no BDAT session in the Postfix log"
+ok "plain SMTP to the local Postfix (CHUNKING + PIPELINING): 10 copies sent and relayed"
+sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$nopipe_port/" "$work/mlistd.conf"
+t0=$SECONDS
+send bretagne "Sans pipelining"
+[ "$(ctl status "$(msg_id 'Sans pipelining')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Sans pipelining')"; fail "no pipelining"; }
+[ $((SECONDS - t0)) -lt 5 ] || fail "BDAT without PIPELINING took $((SECONDS - t0)) s (a stall)"
+wait_files "$work/sink" $((before + 20))
+ok "CHUNKING without PIPELINING: 10 copies sent at once, no stall"
 echo "# $SECONDS s"
 finish
