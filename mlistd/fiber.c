@@ -74,7 +74,7 @@ struct fiber {
 	enum fiber_state state;
 	struct pollfd	*fds;		/* what it waits for (on its stack) */
 	nfds_t		 nfds;
-	int64_t		 deadline;	/* monotonic ms, -1: none */
+	int64_t		 deadline;	/* monotonic ns, -1: none */
 	int		 result;	/* for the waiting poll() */
 	int		 result_errno;
 	void		*local;
@@ -114,12 +114,12 @@ sys_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 }
 
 static int64_t
-fiber_now_ms(void)
+fiber_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------------
@@ -182,11 +182,37 @@ fiber_wait(struct pollfd *fds, nfds_t nfds, int timeout)
 
 	f->fds = fds;
 	f->nfds = nfds;
-	f->deadline = timeout < 0 ? -1 : fiber_now_ms() + timeout;
+	f->deadline = timeout < 0 ? -1 : fiber_now_ns() + (int64_t)timeout * 1000000;
 	f->state = FIBER_WAITING;
 	fiber_to_main(s, f, 0);
 	errno = f->result == -1 ? f->result_errno : saved;
 	return f->result;
+}
+
+/*
+ * Inside fibers, a descriptor asked for both POLLIN and POLLOUT and ready for
+ * both is reported writable only; the caller polls again to read. libesmtp
+ * handles a readable socket before flushing its own buffer, and after
+ * STARTTLS a TLS 1.3 session ticket makes the socket readable with no reply
+ * in it: libesmtp then waits for the reply to an EHLO it has not sent yet,
+ * until its timeout. Writing first is what it means to do anyway.
+ */
+static int
+fiber_prefer_write(struct pollfd *fds, nfds_t nfds, int rc)
+{
+	if (rc <= 0)
+		return rc;
+	for (nfds_t i = 0; i < nfds; i++) {
+		if (!(fds[i].revents & POLLOUT))
+			continue;
+		for (nfds_t j = 0; j < nfds; j++)
+			if (fds[j].fd == fds[i].fd && (fds[j].revents & POLLIN)) {
+				fds[j].revents &= (short)~POLLIN;
+				if (fds[j].revents == 0)
+					rc--;
+			}
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -218,13 +244,14 @@ fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap)
 				(*all)[k] = fibers[i].fds[j];
 				(*all)[k++].revents = 0;
 			}
-	t = fiber_now_ms();
-	timeout = next < 0 ? -1 : next <= t ? 0 : next - t > INT32_MAX ? INT32_MAX :
-	    (int)(next - t);
+	t = fiber_now_ns();
+	/* in whole milliseconds, rounded up: a timeout is a minimum */
+	timeout = next < 0 ? -1 : next <= t ? 0 : (next - t + 999999) / 1000000 > INT32_MAX ?
+	    INT32_MAX : (int)((next - t + 999999) / 1000000);
 	rc = sys_poll(*all, total, timeout);
 	if (rc == -1 && errno == EINTR)
 		return;
-	t = fiber_now_ms();
+	t = fiber_now_ns();
 	k = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct fiber *f = &fibers[i];
@@ -353,8 +380,8 @@ poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	for (nfds_t i = 0; i < nfds; i++)
 		if (fds[i].events & POLLOUT) {
 			if ((rc = sys_poll(fds, nfds, 0)) != 0)
-				return rc;
+				return fiber_prefer_write(fds, nfds, rc);
 			break;
 		}
-	return fiber_wait(fds, nfds, timeout);
+	return fiber_prefer_write(fds, nfds, fiber_wait(fds, nfds, timeout));
 }

@@ -127,27 +127,28 @@ send() {	# send TARGET SUBJECT: inject a broadcast and run the daemon once
     "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
 }
 msg_id() { ctl messages | grep "$1" | awk '{print $1}'; }
-# drain SUBJECT: retry (clock moved past any back-off) while copies are deferred,
-# at most 6 times.
-# Known relay.c issue: a session now and then stalls after STARTTLS + EHLO
-# until smtp_timeout and its copies are deferred; the retry sends them.
-drain() {
-    k=1
-    while ctl status "$(msg_id "$1")" | grep -q ' deferred ' && [ $k -le 6 ]; do
-        MLISTD_NOW=$(( $(date +%s) + 4000 * k )) "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
-        k=$((k + 1))
-    done
+# retry: run once more with the clock past the back-off.
+retry() {
+    MLISTD_NOW=$(( $(date +%s) + 4000 )) "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
 }
 
-# 1. STARTTLS + AUTH: every copy accepted by Postfix and relayed to the sink.
+# 1. STARTTLS + AUTH: every copy accepted by Postfix at the first run, five
+# times in a row. (A TLS 1.3 session ticket arriving after the handshake
+# used to make libesmtp wait for the EHLO reply before sending the EHLO,
+# until smtp_timeout: see fiber.c.)
+t0=$SECONDS
 send bretagne "Par la soumission"
-drain "Par la soumission"
-wait_files "$work/sink" 10
+for k in 1 2 3 4; do send albi "Encore $k"; done
+[ $((SECONDS - t0)) -lt 5 ] || fail "five STARTTLS runs took $((SECONDS - t0)) s (a stall)"
+wait_files "$work/sink" 22
 [ "$(ctl status "$(msg_id 'Par la soumission')" | grep -c ' sent ')" -eq 10 ] || fail "not all sent"
+for k in 1 2 3 4; do
+    [ "$(ctl status "$(msg_id "Encore $k")" | grep -c ' sent ')" -eq 3 ] || fail "run $k: not all sent"
+done
 [ "$(grep -c 'sasl_method=\(PLAIN\|LOGIN\), sasl_username=national@comites.example.org' "$pf/postfix.log")" -ge 1 ] \
     || fail "no authenticated submission in the Postfix log"
 grep -q 'starttls=1 auth=1' "$pf/postfix.log" || fail "no STARTTLS+AUTH session"
-ok "10 copies through STARTTLS + AUTH to Postfix, all relayed to the sink"
+ok "10 + 4 x 3 copies through STARTTLS + AUTH to Postfix at once, all relayed to the sink"
 
 # 2. A certificate that does not match the relay's name: deferred, nothing sent.
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$sub_port/" "$work/mlistd.conf"
@@ -156,7 +157,7 @@ send albi "Mauvais nom"
 [ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' deferred .*TLS')" -eq 3 ] || { ctl status "$(msg_id 'Mauvais nom')"; fail "not deferred on TLS"; }
 ok "certificate name mismatch: deferred with a TLS reason"
 sed -i "s/^smtp_relay = .*/smtp_relay = localhost:$sub_port/" "$work/mlistd.conf"
-drain "Mauvais nom"
+retry
 [ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' sent ')" -eq 3 ] || fail "retry after fixing the name"
 ok "after the fix the retry sends them"
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +121,48 @@ test_timeouts_and_errno(void **state)
 	close(p[1]);
 }
 
+struct both {
+	int		fd;
+	int		got[2];
+	struct pollfd	seen[2][2];
+};
+
+/* Readable and writable: writable first, then readable (see fiber.c). */
+static void
+both_main(void *arg)
+{
+	struct both *b = arg;
+
+	for (int k = 0; k < 2; k++) {
+		struct pollfd pfd[2] = { { .fd = b->fd, .events = POLLIN },
+		    { .fd = b->fd, .events = k == 0 ? POLLOUT : 0 } };
+
+		b->got[k] = poll(pfd, k == 0 ? 2 : 1, 1000);
+		memcpy(b->seen[k], pfd, sizeof pfd);
+	}
+}
+
+static void
+test_writable_before_readable(void **state)
+{
+	int sv[2];
+	struct both b = { 0 };
+	void *args[1] = { &b };
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "220 hello\r\n", 11), 11);
+	b.fd = sv[0];
+	assert_int_equal(fiber_run(both_main, args, 1), 0);
+	assert_int_equal(b.got[0], 1);
+	assert_int_equal(b.seen[0][0].revents, 0);		/* POLLIN held back */
+	assert_true(b.seen[0][1].revents & POLLOUT);
+	assert_int_equal(b.got[1], 1);				/* then reported */
+	assert_true(b.seen[1][0].revents & POLLIN);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_outside_fibers(void **state)
 {
@@ -145,6 +188,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_fibers_wake_each_other),
 		cmocka_unit_test(test_timeouts_and_errno),
+		cmocka_unit_test(test_writable_before_readable),
 		cmocka_unit_test(test_outside_fibers),
 	};
 
