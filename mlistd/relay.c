@@ -386,7 +386,7 @@ relay_message_cb(void **ctx, int *len, void *arg)
 		*sent = 0;
 		return NULL;
 	}
-	/* The message is gathered (see relay_write()) from here to its end. */
+	/* The message is gathered (see write() above) from here to its end. */
 	if (*sent) {
 		if (rs != NULL)
 			rs->gather = 0;
