@@ -76,7 +76,9 @@ asan:
 	$(MAKE) BUILD=build-asan WERROR= OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
 	    LDFLAGS='-fsanitize=address,undefined' check
 
-run: deps all
+# run: a new make after deps: pkg-config flags are read when the Makefile is parsed.
+run: deps
+	$(MAKE) all
 	./contrib/demo.sh $(BUILD)
 
 install: all
@@ -92,4 +94,4 @@ install: all
 clean:
 	rm -rf $(BUILD) build-asan
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)

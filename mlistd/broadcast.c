@@ -263,11 +263,13 @@ broadcast_index(struct engine *e, const char *token, const char *raw, size_t raw
 {
 	struct mime_msg *m;
 	const char *err;
-	char date[24], *subject, *text;
+	char date[24], *subject, *text, *secret = NULL;
 	int is_html = 0;
 
 	if (mime_parse(raw, rawlen, &m, &err) == -1)
 		return;
+	mime_strip_approved(m, &secret);	/* never in the archive */
+	free(secret);
 	subject = mime_subject(m);
 	text = mime_text_plain(m, &is_html);
 	if (text && is_html) {

@@ -47,8 +47,9 @@ ok "one VERP token per contact"
 id=$(ctl messages | awk 'NR==2 {print $1}')
 ctl status "$id" | grep -q "12 comité(s) atteint(s) sur 12" || { ctl status "$id"; fail status; }
 ok "status: 12 of 12 committees reached"
-ctl status "$id" --unreached | grep -q "^0 comité\|^12 comité" || fail "status --unreached"
-ok "status --unreached"
+[ "$(ctl status "$id" --unreached)" = "12 comité(s) atteint(s) sur 12" ] ||
+    { ctl status "$id" --unreached; fail "status --unreached lists reached committees"; }
+ok "status --unreached: nothing when every committee is reached"
 
 # 2. A targeted broadcast proven by a trusted Authentication-Results, by inject.
 before=$(ls "$work/sink" | wc -l)
@@ -131,11 +132,14 @@ ok "bare-LF smuggling stays one message"
 kill "$dpid"; wait "$dpid" 2>/dev/null
 stop_sink
 start_sink "$sink_port" "$work/sink4" -r rcpt
-printf 'From: bureau@national.example.org\nApproved: s3cret\nSubject: Differe\n\nx\n' | ctl inject --rcpt national+albi@comites.example.org --sender x@example.org || fail inject
+printf 'From: bureau@national.example.org\nSubject: Differe\n\nApproved: s3cret\nx\n' | ctl inject --rcpt national+albi@comites.example.org --sender x@example.org || fail inject
 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
 id=$(ctl messages | grep Differe | awk '{print $1}')
 [ "$(ctl status "$id" | grep -c ' deferred ')" -eq 3 ] || { ctl status "$id"; fail "not deferred"; }
 ok "4xx gives deferred"
+ctl search Differe | grep -q Differe || fail "the broadcast is not in the archive index"
+ctl search s3cret | grep -q Differe && fail "the Approved secret (first body line) is in the archive index"
+ok "the archive index has the broadcast, not its secret"
 stop_sink
 start_sink "$sink_port" "$work/sink2"
 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
@@ -153,7 +157,9 @@ id=$(ctl messages | grep Refuse | awk '{print $1}')
 ctl status "$id" | grep -q "injoignable" || fail "committee not unreachable"
 MLISTD_NOW=$(( $(date +%s) + 86400 )) "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"
 [ "$(ctl status "$id" | grep -c ' failed ')" -eq 3 ] || fail "failed retried"
-ok "5xx gives failed, never retried; the committee is unreachable"
+[ "$(ctl status "$id" --unreached | grep -c .)" -eq 2 ] && ctl status "$id" --unreached | grep -q "^Arras .*injoignable" ||
+    { ctl status "$id" --unreached; fail "status --unreached must list Arras alone"; }
+ok "5xx gives failed, never retried; the committee is unreachable (and listed by --unreached)"
 
 # 9. kill -9 in the middle of a fan-out: the restart sends only what is left.
 stop_sink

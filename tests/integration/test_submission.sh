@@ -152,7 +152,6 @@ ok "10 + 4 x 3 copies through STARTTLS + AUTH to Postfix at once, all relayed to
 
 # 2. A certificate that does not match the relay's name: deferred, nothing sent.
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$sub_port/" "$work/mlistd.conf"
-before=$(ls "$work/sink" | wc -l)
 send albi "Mauvais nom"
 [ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' deferred .*TLS')" -eq 3 ] || { ctl status "$(msg_id 'Mauvais nom')"; fail "not deferred on TLS"; }
 ok "certificate name mismatch: deferred with a TLS reason"
@@ -174,13 +173,15 @@ ok "wrong password: deferred, not failed"
 # 4. The local Postfix of INSTALL (plain SMTP on loopback) offers CHUNKING:
 # libesmtp sends BDAT. With PIPELINING, and without (it then waits for the
 # reply to each BDAT chunk: nothing may be held back).
+logged=$(wc -l <"$pf/postfix.log")	# sessions 1-3 used BDAT already: look after this
 sed -i -e "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$plain_port/" -e '/^smtp_tls\|^smtp_ca_file\|^smtp_user\|^smtp_password_file/d' \
     "$work/mlistd.conf"
 before=$(ls "$work/sink" | wc -l)
 send bretagne "Par le Postfix local"
 [ "$(ctl status "$(msg_id 'Par le Postfix local')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Par le Postfix local')"; fail "plain Postfix"; }
 wait_files "$work/sink" $((before + 10))
-grep -q 'bdat=[1-9]' "$pf/postfix.log" || fail "no BDAT session in the Postfix log"
+tail -n +$((logged + 1)) "$pf/postfix.log" | grep 'disconnect from' | grep -v starttls |
+    grep -q 'bdat=[1-9]' || fail "no plain session with BDAT in the Postfix log"
 ok "plain SMTP to the local Postfix (CHUNKING + PIPELINING): 10 copies sent and relayed"
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$nopipe_port/" "$work/mlistd.conf"
 t0=$SECONDS
