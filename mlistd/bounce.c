@@ -917,8 +917,7 @@ static int
 bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char *error)
 {
 	const char *hdrs[] = { "Auto-Submitted", "auto-generated", "X-Loop", e->list_addr, NULL };
-	int64_t left = db_int(e->db, 0, "SELECT count(*) FROM contact WHERE committee_id = ?"
-	    " AND active = 1", "i", c->committee_id);
+	int64_t left = roster_active_count(e->db, c->committee_id);
 	struct tmpl_dict *d = tmpl_dict_new();
 	struct queue_rcpt *rcpts;
 	char **office, *subject = NULL, *body = NULL, *msg = NULL, token[33];

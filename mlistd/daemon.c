@@ -222,7 +222,7 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 }
 
 int
-daemon_run(const struct config *cf, const struct daemon_opts *o)
+daemon_run(const struct config *cf, int once)
 {
 	struct engine router, runner;
 	const char *err = NULL;
@@ -241,7 +241,7 @@ daemon_run(const struct config *cf, const struct daemon_opts *o)
 	daemon_roster_summary(router.db);
 	router_recover(&router);
 	daemon_signals();
-	rc = o->once ? daemon_once(&router, &runner) : daemon_loop(cf, &router, &runner);
+	rc = once ? daemon_once(&router, &runner) : daemon_loop(cf, &router, &runner);
 	engine_close(&router);
 	engine_close(&runner);
 	return rc;

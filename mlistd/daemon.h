@@ -8,13 +8,7 @@
 
 struct config;
 
-struct daemon_opts {
-	int foreground;
-	int verbose;
-	int once;
-};
-
 /* Returns an exit code (sysexits.h). */
-int daemon_run(const struct config *cf, const struct daemon_opts *o);
+int daemon_run(const struct config *cf, int once);
 
 #endif

@@ -303,7 +303,7 @@ editor_parse_line(const char *line, int64_t *ids, size_t max, size_t *n_r)
 }
 
 struct editor_mail {
-	struct mime_msg	*m;
+	struct mime_msg	*m;		/* the caller's */
 	char		*from;
 	char		*text;		/* the new text only */
 	int		 is_editor;
@@ -312,28 +312,24 @@ struct editor_mail {
 static void
 editor_mail_free(struct editor_mail *em)
 {
-	mime_free(&em->m);
 	free(em->from);
 	free(em->text);
 	memset(em, 0, sizeof *em);
 }
 
-/* Parse the mail: 0, or -1 when unparsable. is_editor: a person's mail from an editor. */
-static int
-editor_mail_open(struct engine *e, const struct inmsg *in, struct editor_mail *em)
+/* Who sent the parsed mail m; is_editor: a person's mail from an editor. */
+static void
+editor_mail_open(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    struct editor_mail *em)
 {
-	const char *err = NULL;
-
 	memset(em, 0, sizeof *em);
-	if (mime_parse(in->data, in->len, &em->m, &err) == -1)
-		return -1;
+	em->m = m;
 	em->from = mime_from_address(em->m);
 	if (em->from == NULL || autoreply_classify(em->m, in->sender, NULL) != AUTO_NONE ||
 	    !roster_is_sender(e->db, em->from, "editor"))
-		return 0;
+		return;
 	em->is_editor = 1;
 	em->text = engine_new_text(em->m);
-	return 0;
 }
 
 /* The next non-blank line of *p (advanced past it), or NULL at the end. */
@@ -352,20 +348,21 @@ editor_next_line(char **p)
 	return NULL;
 }
 
-int
-editor_is_command_mail(struct engine *e, const struct inmsg *in)
+/* Does the editor's new text start with a command line? */
+static int
+editor_starts_with_command(const struct editor_mail *em)
 {
-	struct editor_mail em;
 	int64_t ids[EDITOR_MAX_IDS];
+	char *copy, *p, *line;
 	size_t n;
-	int rc = 0;
+	int rc;
 
-	if (editor_mail_open(e, in, &em) == 0 && em.is_editor) {
-		char *p = em.text, *line = editor_next_line(&p);
-
-		rc = line && editor_parse_line(line, ids, nitems(ids), &n) != NULL;
-	}
-	editor_mail_free(&em);
+	if (!em->is_editor || em->text == NULL)
+		return 0;
+	p = copy = xstrdup(em->text);
+	line = editor_next_line(&p);
+	rc = line != NULL && editor_parse_line(line, ids, nitems(ids), &n) != NULL;
+	free(copy);
 	return rc;
 }
 
@@ -409,22 +406,17 @@ editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int
 }
 
 int
-editor_command_mail(struct engine *e, const struct inmsg *in)
+editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 {
 	struct editor_mail em;
 	struct buf out;
 	char *msgid, *reply_to = NULL, *from, count[16];
 	int n = 0;
 
-	if (editor_mail_open(e, in, &em) == -1) {
-		log_warnx("spool=%s editor-mail status=error reason=unparsable", in->spool_id);
-		return -2;
-	}
-	if (!em.is_editor) {
-		log_info("spool=%s from=%s editor-mail status=dropped reason=\"not an editor, or"
-		    " automatic mail\"", in->spool_id, em.from ? em.from : "");
+	editor_mail_open(e, in, m, &em);
+	if (!editor_starts_with_command(&em)) {
 		editor_mail_free(&em);
-		return 0;
+		return 1;
 	}
 	buf_init(&out);
 	if (editor_apply(e, em.from, em.text, &out, &n) == -2) {

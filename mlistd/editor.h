@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct engine;
+struct mime_msg;
 struct inmsg;
 
 /* state: "accepted", "rejected", "held" (or "new"). */
@@ -26,10 +27,11 @@ int editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm
 /* Position of a submission in its issue (1 = first). */
 int editor_set_position(struct engine *e, int64_t submission_id, int position,
     const char **err_r);
-/* Is in a mail from an editor whose first non-blank body lines are commands? */
-int editor_is_command_mail(struct engine *e, const struct inmsg *in);
-/* Apply the commands and answer the editor with the results. 0/-1/-2 like report_accept. */
-int editor_command_mail(struct engine *e, const struct inmsg *in);
+/* A mail to the bulletin address, parsed as m (the caller's): when it comes
+ * from an editor and its first non-blank lines are commands, apply them and
+ * answer the editor with the results: 0, or -1 like report_accept. Else 1:
+ * not a command mail (it is a report). */
+int editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);
 /* The daily digest of new submissions to every editor (called by bulletin_tick). */
 int editor_digest(struct engine *e);
 

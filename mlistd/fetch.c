@@ -62,7 +62,7 @@ struct fetch_box {
 	uint16_t	 port;
 	char		*path;		/* maildir */
 	mailimap	*imap;		/* open session (fetch_loop keeps it) */
-	int		 can_idle, can_move, idling;
+	int		 can_idle, can_move;
 	uint32_t	 uidvalidity;
 	time_t		 next_try, login_logged;
 	long		 backoff;
@@ -522,7 +522,6 @@ fetch_imap_close(struct fetch_box *b, int logout)
 		mailimap_logout(b->imap);
 	mailimap_free(b->imap);
 	b->imap = NULL;
-	b->idling = 0;
 }
 
 static int
@@ -1159,7 +1158,6 @@ fetch_idle_start(struct fetch_box *b, struct pollfd *pfd, struct fetch_box **who
 		b->next_try = now();
 		return 0;
 	}
-	b->idling = 1;
 	pfd->fd = mailimap_idle_get_fd(b->imap);
 	pfd->events = POLLIN;
 	*who = b;
@@ -1170,7 +1168,7 @@ fetch_idle_start(struct fetch_box *b, struct pollfd *pfd, struct fetch_box **who
 /* Enter IDLE where possible; poll those sessions (and *stop) until the
  * earliest next_try or activity on one of them; leave IDLE. */
 static void
-fetch_wait(struct engine *e, struct fetch_box *boxes, size_t n, volatile int *stop)
+fetch_wait(struct fetch_box *boxes, size_t n, volatile int *stop)
 {
 	struct pollfd pfd[CONFIG_MAX_FETCH];
 	struct fetch_box *who[CONFIG_MAX_FETCH];
@@ -1195,10 +1193,8 @@ fetch_wait(struct engine *e, struct fetch_box *boxes, size_t n, volatile int *st
 		if (mailimap_idle_done(who[i]->imap) != MAILIMAP_NO_ERROR) {
 			fetch_imap_close(who[i], 0);
 			who[i]->next_try = now();
-		} else {
-			who[i]->idling = 0;
+		} else
 			fetch_new_exists(who[i]);
-		}
 }
 
 void
@@ -1218,7 +1214,7 @@ fetch_loop(struct engine *e, volatile int *stop, void (*spooled)(void))
 				any = 1;
 		if (any && spooled)
 			spooled();
-		fetch_wait(e, boxes, n, stop);
+		fetch_wait(boxes, n, stop);
 	}
 	for (size_t i = 0; i < n; i++) {
 		fetch_imap_close(&boxes[i], 1);

@@ -76,8 +76,7 @@ struct lmtp_sess {
 	char				 line[LMTP_LINE_MAX + 1];
 	size_t				 line_len;
 	int				 lhlo;		/* LHLO seen */
-	int				 in_mail;	/* MAIL accepted */
-	char				*sender;
+	char				*sender;	/* MAIL accepted ("" for <>) */
 	char				**rcpts;
 	size_t				 nrcpt;
 	int				 errors;
@@ -230,7 +229,6 @@ lmtp_txn_reset(struct lmtp_sess *s)
 	s->rcpts = NULL;
 	s->sender = NULL;
 	s->nrcpt = 0;
-	s->in_mail = 0;
 }
 
 static const char *
@@ -348,7 +346,7 @@ lmtp_cmd_mail(struct lmtp_sess *s, const char *args)
 	const char *rest, *bad;
 	char *addr;
 
-	if (!s->lhlo || s->in_mail) {
+	if (!s->lhlo || s->sender != NULL) {
 		lmtp_error(s, s->lhlo ? "503 5.5.1 Error: nested MAIL command" :
 		    "503 5.5.1 Error: send LHLO first");
 		return;
@@ -363,7 +361,6 @@ lmtp_cmd_mail(struct lmtp_sess *s, const char *args)
 		return;
 	}
 	s->sender = addr;
-	s->in_mail = 1;
 	lmtp_reply(s, "250 2.1.0 Ok");
 }
 
@@ -391,7 +388,7 @@ lmtp_cmd_rcpt(struct lmtp_sess *s, const char *args)
 	const char *rest;
 	char *addr;
 
-	if (!s->in_mail) {
+	if (s->sender == NULL) {
 		lmtp_error(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
@@ -553,8 +550,8 @@ lmtp_cmd_data(struct lmtp_sess *s, const char *args)
 	struct lmtp_data *d;
 	enum lmtp_io r;
 
-	if (!str_is_empty(args) || !s->in_mail || s->nrcpt == 0) {
-		lmtp_error(s, !str_is_empty(args) ? "501 5.5.4 Syntax: DATA" : !s->in_mail ?
+	if (!str_is_empty(args) || s->sender == NULL || s->nrcpt == 0) {
+		lmtp_error(s, !str_is_empty(args) ? "501 5.5.4 Syntax: DATA" : s->sender == NULL ?
 		    "503 5.5.1 Error: need MAIL command" : "503 5.5.1 Error: no valid recipients");
 		return;
 	}

@@ -14,7 +14,6 @@
 #include "log.h"
 
 static int log_foreground = 1;
-static int log_verbose;
 static const char *log_ident = "mlistd";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -25,12 +24,6 @@ log_init(const char *ident, int foreground)
 	log_foreground = foreground;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
-}
-
-void
-log_set_verbose(int verbose)
-{
-	log_verbose = verbose;
 }
 
 static void
@@ -59,17 +52,6 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_verbose)
-		return;
-	va_start(ap, fmt);
-	log_vemit(LOG_DEBUG, fmt, ap, NULL);
-	va_end(ap);
-}
 
 void
 log_warn(const char *fmt, ...)
@@ -93,13 +75,3 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_fatal(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vemit(LOG_ERR, fmt, ap, NULL);
-	va_end(ap);
-	exit(code);
-}

@@ -3,7 +3,7 @@
  *
  * In the foreground (or for mlistctl) lines go to stderr; the daemon in the
  * background writes to syslog LOG_MAIL. log_warn() appends strerror(errno),
- * log_warnx() does not. log_fatal() exits (only while starting up).
+ * log_warnx() does not.
  */
 #ifndef MLISTD_LOG_H
 #define MLISTD_LOG_H
@@ -11,12 +11,8 @@
 #include <stdarg.h>
 
 void log_init(const char *ident, int foreground);
-void log_set_verbose(int verbose);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_fatal(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "engine.h"
 #include "i18n.h"
 #include "log.h"
 #include "mlistctl.h"
@@ -54,6 +55,25 @@ ctl_usage(const struct ctl_cmd *cmd)
 	printf("%s: mlistctl %s %s\n  %s\n", tr("usage", "usage"), cmd->name, cmd->args,
 	    tr(cmd->help_fr, cmd->help_en));
 	return EX_OK;
+}
+
+int
+ctl_bad_usage(void)
+{
+	const struct ctl_cmd *c = ctl_current();
+
+	return ctl_fail(EX_USAGE, "%s: mlistctl %s %s", tr("usage", "usage"), c->name, c->args);
+}
+
+int
+ctl_engine(struct ctl *ctl, struct engine *e)
+{
+	const char *err = NULL;
+
+	if (engine_open(e, &ctl->cf, &err) == 0)
+		return EX_OK;
+	engine_close(e);
+	return ctl_fail(EX_TEMPFAIL, "%s", err ? err : "engine");
 }
 
 char *

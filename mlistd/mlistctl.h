@@ -12,6 +12,7 @@
 #include "config.h"
 
 struct db;
+struct engine;
 
 struct ctl {
 	const char	*conf_path;	/* -c */
@@ -35,11 +36,15 @@ struct ctl_cmd {
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exit code for a roster/import return value (-1 data, -2 database). */
 int ctl_code(int rc);
-/* getopt_long over argv; "h" (help) is handled by the caller's spec. */
+/* The usage and help of cmd on stdout (for --help); EX_OK. */
 int ctl_usage(const struct ctl_cmd *cmd);
+/* "usage: mlistctl NAME ARGS" of the running command on stderr; EX_USAGE. */
+int ctl_bad_usage(void);
 const struct ctl_cmd *ctl_current(void);
 /* Load the configuration (when not yet) and open the database. */
 int ctl_open(struct ctl *ctl, int needs_db);
+/* Open the engine (database, addresses) for a command; EX_OK or a failure. */
+int ctl_engine(struct ctl *ctl, struct engine *e);
 /* Paths under data_dir (caller frees). */
 char *ctl_path(const struct ctl *ctl, const char *rel);
 

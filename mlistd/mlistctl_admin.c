@@ -22,7 +22,7 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 	int rc = EX_OK;
 
 	if (argc > 1)
-		return ctl_fail(EX_USAGE, "%s: mlistctl init", tr("usage", "usage"));
+		return ctl_bad_usage();
 	if (mkdir_p(ctl->cf.data_dir, 0750) == -1)
 		return ctl_fail(EX_CANTCREAT, "%s: %s", ctl->cf.data_dir, strerror(errno));
 	spooldir = ctl_path(ctl, "spool");

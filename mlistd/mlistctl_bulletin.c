@@ -28,14 +28,6 @@
 #include "search.h"
 #include "util.h"
 
-static int
-ctl_bad_usage(void)
-{
-	const struct ctl_cmd *c = ctl_current();
-
-	return ctl_fail(EX_USAGE, "%s: mlistctl %s %s", tr("usage", "usage"), c->name, c->args);
-}
-
 /* A positive decimal number, whole string. */
 static int
 ctl_number(const char *s, int64_t *n_r)
@@ -50,17 +42,6 @@ ctl_number(const char *s, int64_t *n_r)
 		return -1;
 	*n_r = v;
 	return 0;
-}
-
-static int
-ctl_engine(struct ctl *ctl, struct engine *e)
-{
-	const char *err = NULL;
-
-	if (engine_open(e, &ctl->cf, &err) == 0)
-		return EX_OK;
-	engine_close(e);
-	return ctl_fail(EX_TEMPFAIL, "%s", err ? err : "engine");
 }
 
 static int

@@ -15,7 +15,7 @@ static int
 cmd_coverage(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc > 1)
-		return ctl_fail(EX_USAGE, "%s: mlistctl coverage", tr("usage", "usage"));
+		return ctl_bad_usage();
 	if (coverage_report(ctl->db, &ctl->cf, stdout) == -1)
 		return ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
 	return EX_OK;
@@ -25,7 +25,7 @@ static int
 cmd_replies(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 2)
-		return ctl_fail(EX_USAGE, "%s: mlistctl replies ID", tr("usage", "usage"));
+		return ctl_bad_usage();
 	if (status_replies(ctl->db, argv[1], stdout) == -1)
 		return ctl_fail(EX_DATAERR, tr("envoi inconnu : %s", "unknown broadcast: %s"),
 		    argv[1]);

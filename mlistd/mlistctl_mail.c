@@ -84,12 +84,10 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		else if (c == 's' || c == 'f')
 			sender = optarg;
 		else
-			return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE --sender ADRESSE"
-			    " < message", tr("usage", "usage"));
+			return ctl_bad_usage();
 	}
 	if (nrcpt == 0 || sender == NULL || optind != argc)
-		return ctl_fail(EX_USAGE, "%s: mlistctl inject --rcpt ADRESSE --sender ADRESSE|\"<>\""
-		    " < message", tr("usage", "usage"));
+		return ctl_bad_usage();
 	if (strcmp(sender, "<>") == 0)
 		sender = "";
 	for (size_t i = 0; i < nrcpt; i++)
@@ -127,7 +125,7 @@ static int
 cmd_messages(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc > 1)
-		return ctl_fail(EX_USAGE, "%s: mlistctl messages", tr("usage", "usage"));
+		return ctl_bad_usage();
 	return status_messages(ctl->db, stdout) == 0 ? EX_OK : ctl_fail(EX_TEMPFAIL, "%s",
 	    tr("lecture impossible", "cannot read"));
 }
@@ -143,14 +141,12 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "ur", opts, NULL)) != -1) {
 		if (c != 'u' && c != 'r')
-			return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached|--replies]",
-			    tr("usage", "usage"));
+			return ctl_bad_usage();
 		unreached |= c == 'u';
 		replies |= c == 'r';
 	}
 	if (optind != argc - 1)
-		return ctl_fail(EX_USAGE, "%s: mlistctl status ID [--unreached|--replies]",
-		    tr("usage", "usage"));
+		return ctl_bad_usage();
 	if ((replies ? status_replies(ctl->db, argv[optind], stdout) :
 	    status_message(ctl->db, argv[optind], unreached, stdout)) == -1)
 		return ctl_fail(EX_DATAERR, tr("message inconnu : %s", "unknown message: %s"),
@@ -166,11 +162,9 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return ctl_fail(EX_USAGE, "%s: mlistctl release ID", tr("usage", "usage"));
-	if (engine_open(&e, &ctl->cf, &err) == -1) {
-		engine_close(&e);
-		return ctl_fail(EX_TEMPFAIL, "%s", err);
-	}
+		return ctl_bad_usage();
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
+		return rc;
 	rc = broadcast_release_token(&e, argv[1], &err);
 	engine_close(&e);
 	if (rc == 0)

@@ -66,14 +66,6 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, int min_rest, int max_rest)
 }
 
 static int
-ctl_bad_usage(void)
-{
-	const struct ctl_cmd *c = ctl_current();
-
-	return ctl_fail(EX_USAGE, "%s: mlistctl %s %s", tr("usage", "usage"), c->name, c->args);
-}
-
-static int
 ctl_roster_rc(int rc, const char *err)
 {
 	if (rc == 0)

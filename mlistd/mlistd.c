@@ -1,7 +1,7 @@
 /*
  * mlistd.c — the daemon's main: flags, configuration, then daemon_run().
  *
- *   mlistd [-c FILE] [-n] [-f] [-v] [--once]
+ *   mlistd [-c FILE] [-n] [-f] [--once]
  *     -n      check the configuration and exit (78 when invalid)
  *     -f      stay in the foreground, log to stderr
  *     --once  process everything that is due, then exit
@@ -20,7 +20,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mlistd [-c FILE] [-n] [-f] [-v] [--once]\n");
+	fprintf(stderr, "usage: mlistd [-c FILE] [-n] [-f] [--once]\n");
 }
 
 int
@@ -30,19 +30,17 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_opts o = { 0 };
 	const char *conf = NULL;
 	struct config cf;
 	char *path;
-	int c, check = 0, rc;
+	int c, check = 0, foreground = 0, once = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "c:nfvhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nfhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'n': check = 1; break;
-		case 'f': o.foreground = 1; break;
-		case 'v': o.verbose = 1; break;
-		case 'o': o.once = 1; o.foreground = 1; break;
+		case 'f': foreground = 1; break;
+		case 'o': once = 1; foreground = 1; break;
 		case 'V': puts("mlistd " MLISTD_VERSION); return EX_OK;
 		case 'h': usage(); return EX_OK;
 		default: usage(); return EX_USAGE;
@@ -65,9 +63,8 @@ main(int argc, char **argv)
 		config_free(&cf);
 		return EX_OK;
 	}
-	log_init("mlistd", o.foreground);
-	log_set_verbose(o.verbose);
-	rc = daemon_run(&cf, &o);
+	log_init("mlistd", foreground);
+	rc = daemon_run(&cf, once);
 	config_free(&cf);
 	return rc;
 }

@@ -39,14 +39,6 @@ static const struct privacy_table privacy_tables[] = {
 	  " WHERE instr(lower(what), lower(?1)) > 0" },
 };
 
-/* Does the table exist yet (later migrations add some)? */
-static int
-privacy_has_table(struct db *db, const char *table)
-{
-	return db_int(db, 0, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-	    "s", table) > 0;
-}
-
 static int
 privacy_dump_rows(struct db *db, const struct privacy_table *t, const char *email,
     struct buf *b, int *nrows)
@@ -91,8 +83,6 @@ privacy_export(struct db *db, const char *email, FILE *out, const char **err_r)
 	buf_adds(&b, "{\n  \"email\": ");
 	buf_json_str(&b, email);
 	for (size_t i = 0; i < nitems(privacy_tables) && rc == 0; i++) {
-		if (!privacy_has_table(db, privacy_tables[i].table))
-			continue;
 		buf_adds(&b, ",\n");
 		rc = privacy_dump_rows(db, &privacy_tables[i], email, &b, &nrows);
 	}
@@ -115,8 +105,6 @@ privacy_erase(struct db *db, const char *email, const char **err_r)
 	if (db_begin(db) == -1)
 		goto dberr;
 	for (size_t i = 0; i < nitems(privacy_tables); i++) {
-		if (!privacy_has_table(db, privacy_tables[i].table))
-			continue;
 		if (db_run(db, privacy_tables[i].erase, "s", email) == -1) {
 			db_rollback(db);
 			goto dberr;

@@ -4,12 +4,12 @@
  * Due rows are read in chunks (QUEUE_CHUNK) so memory stays flat whatever
  * the roster size; a chunk's messages share one body buffer per message,
  * only the envelope differs (VERP reverse path per contact). Outcomes come
- * back from the relay threads through queue_done(), which owns the
- * database connection under a mutex and records them in transactions of
- * up to QUEUE_FLUSH_N outcomes or QUEUE_FLUSH_MS milliseconds, whichever
- * comes first (one commit per outcome made SQLite the bottleneck of a
- * 40,000-contact fan-out). A crash can thus re-send the messages of the
- * last 100 ms: delivery is at-least-once, as with any MTA.
+ * back from the relay through queue_done(); while the relay sends, the
+ * flusher thread owns the database connection and records them in
+ * transactions of up to QUEUE_FLUSH_N outcomes or QUEUE_FLUSH_MS
+ * milliseconds, whichever comes first (one commit per outcome made SQLite
+ * the bottleneck of a 40,000-contact fan-out). A crash can thus re-send the
+ * messages of the last 100 ms: delivery is at-least-once, as with any MTA.
  *
  * Provider limits (smtp_rate_per_minute, smtp_rate_per_hour; 0 = none):
  * before each chunk, the deliveries attempted in the last 60 s / 3600 s
@@ -304,8 +304,9 @@ queue_hold_back(struct engine *e, int64_t t, int64_t after_id, int64_t taken)
 	const struct config *cf = e->cf;
 	int64_t rm = cf->smtp_rate_per_minute, rh = cf->smtp_rate_per_hour;
 	int64_t used_h = rh > 0 ? queue_attempted_since(e, t - 3600) + taken : 0;
-	int64_t oldest_h = db_int(e->db, t, "SELECT coalesce(min(updated), ?) FROM delivery WHERE"
-	    " updated > ? AND state IN ('sent', 'deferred', 'failed')", "ii", t, t - 3600);
+	int64_t oldest_h = rh <= 0 ? t : db_int(e->db, t, "SELECT coalesce(min(updated), ?) FROM"
+	    " delivery WHERE updated > ? AND state IN ('sent', 'deferred', 'failed')", "ii", t,
+	    t - 3600);
 
 	if (db_run(e->db, "UPDATE delivery SET next_try = max("
 	    " CASE WHEN ?1 > 0 THEN ?3 + 60 * (w.k / ?1 + 1) ELSE ?3 END,"
@@ -364,27 +365,34 @@ queue_load(struct queue_batch *b, struct queue_row **rows_r)
 	return n;
 }
 
+/* The relay settings, once per run; *password_r is freed by the caller. */
 static void
-queue_send_relay(struct queue_batch *b, struct queue_row *rows, size_t n)
+queue_relay_config(const struct config *cf, struct relay_config *rc, char **password_r)
+{
+	size_t plen;
+
+	memset(rc, 0, sizeof *rc);
+	*password_r = NULL;
+	rc->hosts = config_list(cf->smtp_relay, &rc->nhosts);
+	rc->tls = !strcmp(cf->smtp_tls, "starttls") ? RELAY_TLS_STARTTLS :
+	    !strcmp(cf->smtp_tls, "tls") ? RELAY_TLS_TLS : RELAY_TLS_NONE;
+	rc->tls_verify = cf->smtp_tls_verify;
+	rc->ca_file = *cf->smtp_ca_file ? cf->smtp_ca_file : NULL;
+	if (*cf->smtp_user && file_read(cf->smtp_password_file, 4096, password_r, &plen) == 0) {
+		rc->user = cf->smtp_user;
+		rc->password = str_trim(*password_r);
+	}
+	rc->helo = *cf->smtp_helo_name ? cf->smtp_helo_name : cf->domain;
+	rc->timeout_ms = (int)cf->smtp_timeout * 1000;
+}
+
+static void
+queue_send_relay(struct queue_batch *b, const struct relay_config *rc, struct queue_row *rows,
+    size_t n)
 {
 	const struct config *cf = b->e->cf;
 	struct relay_item *items = xcalloc(n, sizeof *items);
-	struct relay_config rc = { 0 };
-	char *password = NULL;
-	size_t plen;
 
-	rc.hosts = config_list(cf->smtp_relay, &rc.nhosts);
-	rc.tls = !strcmp(cf->smtp_tls, "starttls") ? RELAY_TLS_STARTTLS :
-	    !strcmp(cf->smtp_tls, "tls") ? RELAY_TLS_TLS : RELAY_TLS_NONE;
-	rc.tls_verify = cf->smtp_tls_verify;
-	rc.ca_file = *cf->smtp_ca_file ? cf->smtp_ca_file : NULL;
-	if (*cf->smtp_user && file_read(cf->smtp_password_file, 4096, &password, &plen) == 0) {
-		rc.user = cf->smtp_user;
-		rc.password = str_trim(password);
-	}
-	rc.helo = *cf->smtp_helo_name ? cf->smtp_helo_name : cf->domain;
-	rc.timeout_ms = (int)cf->smtp_timeout * 1000;
-	rc.max_msgs_per_session = 1000;
 	for (size_t i = 0; i < n; i++) {
 		items[i].reverse_path = rows[i].reverse_path;
 		items[i].rcpt = rows[i].rcpt;
@@ -398,7 +406,7 @@ queue_send_relay(struct queue_batch *b, struct queue_row *rows, size_t n)
 	b->sending = 1;
 	if (pthread_create(&flusher, NULL, queue_flusher, b) != 0)
 		b->sending = 0;
-	relay_send_parallel(&rc, items, n, (int)cf->smtp_connections, queue_done, b);
+	relay_send_parallel(rc, items, n, (int)cf->smtp_connections, queue_done, b);
 	pthread_mutex_lock(&b->lock);
 	if (b->sending) {
 		b->sending = 0;
@@ -408,8 +416,6 @@ queue_send_relay(struct queue_batch *b, struct queue_row *rows, size_t n)
 	} else
 		pthread_mutex_unlock(&b->lock);
 	queue_flush(b);
-	config_list_free(rc.hosts, rc.nhosts);
-	free(password);
 	free(items);
 }
 
@@ -435,6 +441,8 @@ long
 queue_run(struct engine *e)
 {
 	struct queue_batch b = { .e = e };
+	struct relay_config rc = { 0 };
+	char *password = NULL;
 	struct queue_row *rows;
 	long total = 0;
 	size_t n;
@@ -443,9 +451,11 @@ queue_run(struct engine *e)
 	pthread_cond_init(&b.wake, NULL);
 	pthread_cond_init(&b.room, NULL);
 	b.pending = b.buf[0];
+	if (*e->cf->smtp_relay)
+		queue_relay_config(e->cf, &rc, &password);
 	while ((n = queue_load(&b, &rows)) > 0) {
 		if (*e->cf->smtp_relay)
-			queue_send_relay(&b, rows, n);
+			queue_send_relay(&b, &rc, rows, n);
 		else
 			queue_send_maildir(&b, rows, n);
 		for (size_t i = 0; i < n; i++) {
@@ -463,6 +473,8 @@ queue_run(struct engine *e)
 		free(b.bodies[i]);
 	}
 	free(b.bodies);
+	config_list_free(rc.hosts, rc.nhosts);
+	free(password);
 	pthread_mutex_destroy(&b.lock);
 	pthread_cond_destroy(&b.wake);
 	pthread_cond_destroy(&b.room);

@@ -2,13 +2,13 @@
  * queue.h — the delivery runner: sends every due delivery row (queued, or
  * deferred whose next_try has come) through the relay, or into the local
  * outbox Maildir when no smtp_relay is configured, and records each
- * outcome as soon as it is known:
- *   250      -> sent (with the server's reply)
+ * outcome with the server's reply:
+ *   250      -> sent
  *   4xx, connection trouble -> deferred, next_try = now + retry_min * 2^(n-1)
- *               capped at retry_max; failed "expired" after queue_lifetime
+ *               capped at retry_max; failed once queue_lifetime has passed
  *   5xx      -> failed (never retried)
- * Each outcome is committed on its own, so a crash re-sends at most the
- * messages in flight, never one already recorded as sent.
+ * Outcomes are committed in batches (256, or after 100 ms), so a crash
+ * re-sends at most the messages of the last 100 ms: at-least-once.
  */
 #ifndef MLISTD_QUEUE_H
 #define MLISTD_QUEUE_H

@@ -47,7 +47,8 @@
  * RFC 5321 minimums (minutes) unless Timeout_OVERRIDE_RFC2822_MINIMUM is set.
  * libesmtp keeps its error number per thread, so with fibers the reason of a
  * failed session (smtp_errno()) may be another session's; the outcome of
- * each item is its own. The done callback is serialised by a mutex.
+ * each item is its own. All connections run on the calling thread, so the
+ * done callback is never called concurrently.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -59,7 +60,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,15 +199,14 @@ struct relay_run {			/* one relay_send*() call */
 	struct relay_job	*jobs;
 	size_t			 njobs;
 	size_t			 batch;	/* jobs per session */
-	atomic_size_t		 next;	/* first job of the next batch */
-	atomic_size_t		 active; /* connections not retired */
+	size_t			 next;	/* first job of the next batch */
+	size_t			 active; /* connections not retired */
 	relay_done_fn		*done;
 	void			*arg;
-	pthread_mutex_t		 lock;	/* serialises done */
 	SSL_CTX			*ssl_ctx; /* with cfg->ca_file, else NULL */
 };
 
-struct relay_worker {			/* one connection (thread) */
+struct relay_worker {			/* one connection (fiber) */
 	struct relay_run	*run;
 	size_t			 host;	/* index of the host in use */
 	char			 reason[256];	/* why the last session failed */
@@ -247,9 +246,7 @@ relay_finish(struct relay_run *run, struct relay_job *job, enum relay_outcome o,
 	relay_copy_text(it->text, sizeof it->text, text);
 	if (run->done == NULL)
 		return;
-	pthread_mutex_lock(&run->lock);
 	run->done(it, run->arg);
-	pthread_mutex_unlock(&run->lock);
 }
 
 static void
@@ -638,7 +635,7 @@ out:
 }
 
 /* ------------------------------------------------------------------------
- * Batches, failover, threads.
+ * Batches, failover, connections.
  */
 
 static size_t
@@ -686,8 +683,9 @@ relay_batch(struct relay_worker *w, struct relay_job **jobs, size_t n)
 static size_t
 relay_take(struct relay_run *run, struct relay_job **batch)
 {
-	size_t start = atomic_fetch_add(&run->next, run->batch), k;
+	size_t start = run->next, k;
 
+	run->next += run->batch;
 	if (start >= run->njobs)
 		return 0;
 	k = run->njobs - start < run->batch ? run->njobs - start : run->batch;
@@ -702,7 +700,7 @@ relay_take(struct relay_run *run, struct relay_job **batch)
  * one retires, the remaining batches are deferred without more attempts, so
  * a dead relay costs about nhosts * timeout, not that per batch.
  */
-static void *
+static void
 relay_worker_main(void *p)
 {
 	struct relay_worker *w = p;
@@ -713,13 +711,12 @@ relay_worker_main(void *p)
 	while ((k = relay_take(run, batch)) > 0)
 		if (relay_batch(w, batch, k) == -1)
 			break;
-	if (k > 0 && atomic_fetch_sub(&run->active, 1) == 1)
+	if (k > 0 && --run->active == 0)
 		while ((k = relay_take(run, batch)) > 0)
 			for (size_t i = 0; i < k; i++)
 				relay_finish(run, batch[i], RELAY_DEFERRED, 0, "",
 				    w->reason);
 	free(batch);
-	return NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -874,12 +871,6 @@ relay_batch_size(const struct relay_config *cfg, size_t njobs, size_t nconn)
 	return b == 0 ? 1 : b > max ? max : b;
 }
 
-static void
-relay_worker_fiber(void *p)
-{
-	(void)relay_worker_main(p);
-}
-
 /* The connections run as fibers of the calling thread (see fiber.h). */
 static void
 relay_connections(struct relay_run *run, size_t nconn)
@@ -887,16 +878,16 @@ relay_connections(struct relay_run *run, size_t nconn)
 	struct relay_worker *w = xcalloc(nconn, sizeof *w);
 	void **args = xcalloc(nconn, sizeof *args);
 
-	atomic_store(&run->active, nconn);
+	run->active = nconn;
 	for (size_t t = 0; t < nconn; t++) {
 		w[t].run = run;
 		w[t].host = t % run->cfg->nhosts;
 		snprintf(w[t].reason, sizeof w[t].reason, "no relay host answered");
 		args[t] = &w[t];
 	}
-	if (fiber_run(relay_worker_fiber, args, nconn) == -1) {
+	if (fiber_run(relay_worker_main, args, nconn) == -1) {
 		log_warn("relay status=degraded reason=\"cannot create fibers, one connection\"");
-		atomic_store(&run->active, 1);
+		run->active = 1;
 		relay_worker_main(&w[0]);
 	}
 	free(args);
@@ -912,8 +903,6 @@ relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n
 	int rc = 0;
 
 	relay_global_init();
-	pthread_mutex_init(&run.lock, NULL);
-	atomic_init(&run.next, 0);
 	relay_prepare(&run, items, n);
 	if (relay_check_config(cfg, &error) == -1 || relay_ssl_ctx(&run, &error) == -1) {
 		log_warnx("relay status=deferred reason=\"%s\"", error);
@@ -930,7 +919,6 @@ relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n
 		free(run.jobs[i].owned);
 	free(run.jobs);
 	relay_ssl_ctx_free(run.ssl_ctx);
-	pthread_mutex_destroy(&run.lock);
 	return rc;
 }
 

@@ -3,9 +3,9 @@
  *
  * One message per item (VERP: each item has its own reverse path and one
  * recipient), many items per SMTP session, PIPELINING when the server offers
- * it, failover between the configured hosts, and a parallel mode with one
- * connection per thread. This is the only module that speaks to libesmtp;
- * none of its types appear here.
+ * it, failover between the configured hosts, and a parallel mode with several
+ * connections (fibers of the calling thread). This is the only module that
+ * speaks to libesmtp; none of its types appear here.
  *
  * Outcomes: 2xx at the end of DATA -> RELAY_SENT; any 4xx (MAIL, RCPT or end
  * of DATA), or no host reachable -> RELAY_DEFERRED; any 5xx -> RELAY_FAILED.
@@ -59,8 +59,8 @@ struct relay_item {
 };
 
 /*
- * Called once per item as soon as its outcome is known, from the thread that
- * sent it. Never called concurrently (relay_send_parallel serialises calls).
+ * Called once per item as soon as its outcome is known, on the calling
+ * thread (every connection is a fiber of it): never concurrently.
  */
 typedef void relay_done_fn(struct relay_item *item, void *arg);
 
@@ -76,9 +76,9 @@ int relay_send(const struct relay_config *cfg, struct relay_item *items, size_t 
     relay_done_fn *done, void *arg);
 
 /*
- * The same with nconn connections at once: nconn threads take batches of
- * items from a shared index (a slow connection does not hold up the others);
- * thread t starts on host t mod nhosts.
+ * The same with nconn connections at once, fibers of the calling thread
+ * (fiber.h) taking batches of items from a shared index (a slow connection
+ * does not hold up the others); connection t starts on host t mod nhosts.
  */
 int relay_send_parallel(const struct relay_config *cfg, struct relay_item *items,
     size_t n, int nconn, relay_done_fn *done, void *arg);

@@ -42,6 +42,7 @@
 #include "config.h"
 #include "csv.h"
 #include "db.h"
+#include "editor.h"
 #include "engine.h"
 #include "log.h"
 #include "mime.h"
@@ -900,6 +901,10 @@ report_accept(struct engine *e, const struct inmsg *in)
 	if (mime_parse(in->data, in->len, &r.m, &err) == -1) {
 		log_warnx("report spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
 		return -2;
+	}
+	if ((rc = editor_command_mail(e, in, r.m)) != 1) {	/* an editor's commands */
+		mime_free(&r.m);
+		return rc;
 	}
 	if ((why = report_drop_reason(e, in, r.m)) != NULL) {
 		log_info("report spoolid=%s sender=%s status=dropped reason=\"%s\"",

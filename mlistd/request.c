@@ -196,13 +196,6 @@ request_committee_name(struct request *r, int64_t id)
 	return name ? name : xstrdup("?");
 }
 
-static int64_t
-request_nactive(struct request *r, int64_t committee)
-{
-	return db_int(r->e->db, 0, "SELECT count(*) FROM contact WHERE committee_id = ? AND active",
-	    "i", committee);
-}
-
 /* The state of from's subscriber row ("" when none; caller frees). */
 static char *
 request_sub_state(struct request *r)
@@ -262,7 +255,7 @@ request_contacts(struct request *r, const char *args)
 	for (size_t i = 0; i < r->ncommittees; i++) {
 		struct tmpl_dict *c = tmpl_add_section(d, "COMMITTEE");
 		char *name = request_committee_name(r, r->committees[i]);
-		int64_t n = request_nactive(r, r->committees[i]);
+		int64_t n = roster_active_count(r->e->db, r->committees[i]);
 
 		tmpl_set(c, "COMMITTEE_NAME", name);
 		tmpl_set_int(c, "NACTIVE", n);
@@ -368,7 +361,7 @@ request_tell_office(struct request *r, const char *who)
 	for (size_t i = 0; i < r->ncommittees; i++) {
 		struct tmpl_dict *c = tmpl_add_section(d, "COMMITTEE");
 		char *cname = request_committee_name(r, r->committees[i]);
-		int64_t left = request_nactive(r, r->committees[i]);
+		int64_t left = roster_active_count(r->e->db, r->committees[i]);
 
 		tmpl_set(c, "COMMITTEE_NAME", cname);
 		tmpl_set_int(c, "NACTIVE", left);

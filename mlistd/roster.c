@@ -303,8 +303,7 @@ roster_committee_remove(struct db *db, const char *key, int force, const char **
 	return 0;
 }
 
-/* Active contacts of a committee, inside the caller's transaction. */
-static int64_t
+int64_t
 roster_active_count(struct db *db, int64_t committee_id)
 {
 	return db_int(db, 0, "SELECT count(*) FROM contact WHERE committee_id = ? AND active",

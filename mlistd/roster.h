@@ -53,6 +53,8 @@ int roster_committee_add(struct db *db, const char *name, const char *slug,
 /* Committee id by slug or name; 0 when none. */
 int64_t roster_committee_lookup(struct db *db, const char *key);
 int roster_committee_get(struct db *db, int64_t id, struct roster_committee *c);
+/* Active contacts of a committee (0 on a database error). */
+int64_t roster_active_count(struct db *db, int64_t committee_id);
 /* Update the fields that are not NULL. */
 int roster_committee_update(struct db *db, int64_t id, const char *region,
     const char *department, const char *tags, const char **err_r);

@@ -8,7 +8,6 @@
 #include "broadcast.h"
 #include "config.h"
 #include "db.h"
-#include "editor.h"
 #include "engine.h"
 #include "log.h"
 #include "reply.h"
@@ -61,7 +60,7 @@ router_one_rcpt(struct engine *e, struct inmsg *in)
 	case ROLE_NATIONAL: rc = broadcast_accept(e, in); break;
 	case ROLE_CONFIRM: rc = broadcast_confirm(e, in); break;
 	case ROLE_BULLETIN:
-		rc = editor_is_command_mail(e, in) ? editor_command_mail(e, in) : report_accept(e, in);
+		rc = report_accept(e, in);	/* or an editor's commands */
 		break;
 	case ROLE_REQUEST: rc = request_accept(e, in); break;
 	case ROLE_REPLY: rc = reply_accept(e, in); break;

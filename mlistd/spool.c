@@ -44,7 +44,6 @@ static const char *const spool_qnames[] = {
 };
 
 struct spool {
-	char	*root;
 	char	*dirs[nitems(spool_qnames)];
 };
 
@@ -73,7 +72,6 @@ spool_open(const char *root, struct spool **sp_r, const char **error_r)
 		return -1;
 	}
 	sp = xcalloc(1, sizeof *sp);
-	sp->root = xstrdup(root);
 	for (size_t i = 0; i < nitems(spool_qnames); i++) {
 		sp->dirs[i] = xasprintf("%s/%s", root, spool_qnames[i]);
 		if (mkdir(sp->dirs[i], 0750) == -1 && errno != EEXIST) {
@@ -95,7 +93,6 @@ spool_close(struct spool **spp)
 		return;
 	for (size_t i = 0; i < nitems(spool_qnames); i++)
 		free(sp->dirs[i]);
-	free(sp->root);
 	free(sp);
 	*spp = NULL;
 }

@@ -179,8 +179,17 @@ run_mail(struct fx *fx, const char *data, int *is_cmd_r)
 	struct inmsg in = { "spool1", "ed@example.org", "bulletin@example.org", "", data,
 	    strlen(data) };
 
-	*is_cmd_r = editor_is_command_mail(&fx->e, &in);
-	return editor_command_mail(&fx->e, &in);
+	struct mime_msg *m;
+	const char *err;
+	int rc;
+
+	*is_cmd_r = 0;
+	if (mime_parse(data, strlen(data), &m, &err) == -1)
+		return -2;
+	rc = editor_command_mail(&fx->e, &in, m);
+	mime_free(&m);
+	*is_cmd_r = rc != 1;
+	return rc == 1 ? 0 : rc;
 }
 
 static void
