@@ -41,6 +41,7 @@
 #include "html2text.h"
 #include "log.h"
 #include "mime.h"
+#include "notice.h"
 #include "queue.h"
 #include "roster.h"
 #include "tmpl.h"
@@ -864,40 +865,10 @@ bounce_contact_clear(struct bounce_contact *c)
 
 /* ---- telling the office ---- */
 
-/* contact-disabled.txt expanded: "Subject: ..." line(s), blank line, body. */
-static int
-bounce_render(struct engine *e, const struct tmpl_dict *d, char **subject_r, char **body_r)
-{
-	char *path = tmpl_find(e->cf->templates_dir, e->cf->language, "contact-disabled.txt");
-	char *text = NULL, *body, *subj;
-	const char *err = "template contact-disabled.txt not found";
-	int rc = -1;
-
-	if (path != NULL && tmpl_expand(path, d, TMPL_TEXT, &text, &err) == 0 &&
-	    str_has_prefix_ci(text, "Subject:") && (body = strstr(text, "\n\n")) != NULL) {
-		*body = '\0';
-		subj = xstrdup(text + 8);
-		*subject_r = xstrdup(str_trim(subj));
-		*body_r = xstrdup(body + 2);
-		free(subj);
-		rc = 0;
-	} else if (path != NULL && text != NULL)
-		err = "template contact-disabled.txt has no Subject line";
-	if (rc == -1)
-		log_warnx("notice=contact-disabled status=error reason=\"%s\"", err);
-	free(text);
-	free(path);
-	return rc;
-}
-
 static void
 bounce_notice_vars(struct engine *e, struct tmpl_dict *d, const struct bounce_contact *c,
     const char *error, int64_t left)
 {
-	tmpl_set(d, "LIST_NAME", e->cf->list_name);
-	tmpl_set(d, "DOMAIN", e->cf->domain);
-	tmpl_set(d, "LIST_ADDRESS", e->list_addr);
-	tmpl_set(d, "REQUEST_ADDRESS", e->request_addr);
 	tmpl_set(d, "NAME", c->name[0] ? c->name : c->email);
 	tmpl_set(d, "EMAIL", c->email);
 	tmpl_set(d, "COMMITTEE", c->committee);
@@ -921,6 +892,7 @@ bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char 
 	struct tmpl_dict *d = tmpl_dict_new();
 	struct queue_rcpt *rcpts;
 	char **office, *subject = NULL, *body = NULL, *msg = NULL, token[33];
+	const char *err = NULL;
 	size_t n, len;
 	int rc = 0;
 
@@ -929,7 +901,9 @@ bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char 
 	if (n == 0)
 		log_warnx("notice=contact-disabled status=error reason=\"no admin_address and no"
 		    " national sender\"");
-	else if (bounce_render(e, d, &subject, &body) == 0) {
+	else if (notice_render_dict(e, "contact-disabled", d, &subject, &body, &err) == -1)
+		log_warnx("notice=contact-disabled status=error reason=\"%s\"", err);
+	else {
 		struct buf to;
 
 		buf_init(&to);

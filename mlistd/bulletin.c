@@ -565,6 +565,11 @@ bulletin_remind(struct engine *e, const struct bulletin_issue *bi, const char *t
 	if ((rc = bulletin_call_before(e, bi, best_day)) != 1)
 		return rc;
 	snprintf(kind, sizeof kind, "reminder-%ld", best);
+	/* Read first, without the write lock: once the reminder is out, every
+	 * tick until the deadline would open a transaction for nobody. */
+	if (db_int(e->db, -1, "SELECT count(*) FROM contact WHERE active = 1 AND committee_id IN ("
+	    BULLETIN_LACKING ")", "is", bi->id, kind) == 0)
+		return 0;
 	return bulletin_mailing(e, bi, kind, 1, "bulletin-reminder");
 }
 

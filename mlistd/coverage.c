@@ -147,6 +147,10 @@ coverage_alert(struct engine *e, const struct coverage_bcast *bc, int64_t commit
 	char **office;
 	int rc = 1;
 
+	/* Already sent (the common case, every tick): no write lock for it. */
+	if (db_int(e->db, 0, "SELECT count(*) FROM coverage_alert WHERE message_id = ? AND"
+	    " committee_id = ?", "ii", bc->id, committee_id) > 0)
+		return 0;
 	if (db_begin(e->db) == -1)
 		return -1;
 	if (db_run(e->db, "INSERT OR IGNORE INTO coverage_alert (message_id, committee_id, sent)"

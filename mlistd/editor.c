@@ -14,7 +14,7 @@
  * The From header proves little by itself: checking DKIM
  * (Authentication-Results) as broadcasts do would be stronger.
  *
- * The digest is rendered with tmpl.h directly (a repeated section per
+ * The digest is rendered with notice_render_dict() (a repeated section per
  * submission) and queued as one message to every editor; the mailing row
  * ('digest-YYYY-MM-DD'), the message and the 'digested' marks are written in
  * one transaction, so a restart never sends the same digest twice.
@@ -507,52 +507,26 @@ editor_digest_rows(struct engine *e, struct tmpl_dict *d, int64_t *first_r)
 	return rc == 0 ? n : -1;
 }
 
-/* Split "Subject: x\n...\n\nbody" (the notice template format). */
-static int
-editor_split(const char *text, char **subject_r, char **body_r)
-{
-	const char *body = strstr(text, "\n\n"), *s = text;
-
-	*subject_r = *body_r = NULL;
-	if (body == NULL)
-		return -1;
-	for (; s < body; s = strchr(s, '\n') + 1)
-		if (str_has_prefix_ci(s, "Subject:")) {
-			*subject_r = xstrndup(s + 8, (size_t)(strchr(s, '\n') - s - 8));
-			str_trim(*subject_r);
-			break;
-		}
-	if (*subject_r == NULL)
-		return -1;
-	*body_r = xstrdup(body + 2);
-	return 0;
-}
-
 /* Render the digest: its subject and body, and the number of submissions. */
 static int
 editor_digest_render(struct engine *e, char **subject_r, char **body_r)
 {
 	struct tmpl_dict *d = tmpl_dict_new();
-	char *path = tmpl_find(e->cf->templates_dir, e->cf->language, "editor-digest.txt");
-	char *text = NULL, *from = config_address(e->cf, e->cf->bulletin_address);
-	const char *err = "template editor-digest.txt not found";
+	char *from = config_address(e->cf, e->cf->bulletin_address);
+	const char *err = NULL;
 	int64_t first = 0;
-	int n = -1;
+	int n;
 
-	tmpl_set(d, "LIST_NAME", e->cf->list_name);
 	tmpl_set(d, "BULLETIN_ADDRESS", from);
-	if (path && (n = editor_digest_rows(e, d, &first)) > 0) {
+	if ((n = editor_digest_rows(e, d, &first)) > 0) {
 		tmpl_set_int(d, "COUNT", n);
 		tmpl_set_int(d, "EXAMPLE_ID", first);
-		if (tmpl_expand(path, d, TMPL_TEXT, &text, &err) == -1 ||
-		    editor_split(text, subject_r, body_r) == -1)
+		if (notice_render_dict(e, "editor-digest", d, subject_r, body_r, &err) == -1)
 			n = -1;
 	}
 	if (n == -1)
-		log_warnx("digest status=error reason=\"%s\"", path ? err : db_errmsg(e->db));
+		log_warnx("digest status=error reason=\"%s\"", err ? err : db_errmsg(e->db));
 	tmpl_dict_free(&d);
-	free(path);
-	free(text);
 	free(from);
 	return n;
 }

@@ -45,11 +45,10 @@ notice_split(char *text, char **subject_r, char **body_r)
 }
 
 int
-notice_render(const struct engine *e, const char *name, const char *const *vars,
+notice_render_dict(const struct engine *e, const char *name, struct tmpl_dict *d,
     char **subject_r, char **body_r, const char **error_r)
 {
 	char *file = xasprintf("%s.txt", name), *path, *text = NULL;
-	struct tmpl_dict *d;
 	int rc = -1;
 
 	path = tmpl_find(e->cf->templates_dir, e->cf->language, file);
@@ -58,18 +57,28 @@ notice_render(const struct engine *e, const char *name, const char *const *vars,
 		*error_r = "template not found";
 		return -1;
 	}
-	d = tmpl_dict_new();
 	notice_common_vars(e, d);
-	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
-		tmpl_set(d, vars[i], vars[i + 1]);
 	if (tmpl_expand(path, d, TMPL_TEXT, &text, error_r) == 0) {
 		rc = notice_split(text, subject_r, body_r);
 		if (rc == -1)
 			*error_r = "template has no \"Subject:\" line and blank line";
 	}
-	tmpl_dict_free(&d);
 	free(text);
 	free(path);
+	return rc;
+}
+
+int
+notice_render(const struct engine *e, const char *name, const char *const *vars,
+    char **subject_r, char **body_r, const char **error_r)
+{
+	struct tmpl_dict *d = tmpl_dict_new();
+	int rc;
+
+	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
+		tmpl_set(d, vars[i], vars[i + 1]);
+	rc = notice_render_dict(e, name, d, subject_r, body_r, error_r);
+	tmpl_dict_free(&d);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #define MLISTD_NOTICE_H
 
 struct engine;
+struct tmpl_dict;
 
 /* Optional headers of a notice (NULL fields: the defaults). */
 struct notice_opts {
@@ -29,6 +30,10 @@ int notice_send_opts(struct engine *e, const char *name, const char *rcpt,
     const char *const *vars, const struct notice_opts *o);
 /* Render only (tests, previews): new strings for subject and body. */
 int notice_render(const struct engine *e, const char *name, const char *const *vars,
+    char **subject_r, char **body_r, const char **error_r);
+/* The same with the caller's dictionary (sections, lists); the shared
+ * variables (LIST_NAME, DOMAIN, LIST_ADDRESS, REQUEST_ADDRESS) are added. */
+int notice_render_dict(const struct engine *e, const char *name, struct tmpl_dict *d,
     char **subject_r, char **body_r, const char **error_r);
 
 #endif

@@ -395,8 +395,10 @@ spool_parse_addr_line(const char **p, const char *e, const char *key, char **add
 	return 0;
 }
 
+/* Parse the file's contents buf (NUL-terminated); on success m->data takes
+ * buf over, the message moved to its start (no second copy of a large mail). */
 static int
-spool_parse(struct spool_msg *m, const char *buf, size_t len, const char **error_r)
+spool_parse(struct spool_msg *m, char *buf, size_t len, const char **error_r)
 {
 	const char *p = buf, *e = buf + len;
 	char *rcpt;
@@ -424,7 +426,9 @@ spool_parse(struct spool_msg *m, const char *buf, size_t len, const char **error
 	}
 	p++;
 	m->len = (size_t)(e - p);
-	m->data = xstrndup(p, m->len);
+	memmove(buf, p, m->len);
+	buf[m->len] = '\0';
+	m->data = buf;
 	return 0;
 }
 
@@ -455,7 +459,6 @@ spool_read(struct spool *sp, enum spool_queue q, const char *id,
 		errno = EINVAL;
 		return -1;
 	}
-	free(buf);
 	*m_r = m;
 	return 0;
 }
