@@ -146,24 +146,18 @@ broadcast_targets(struct engine *e, const char *target, int64_t **ids_r, size_t 
 	return rc == 0 ? 0 : -1;
 }
 
-/* The outgoing copy: list headers, secret removed, DMARC, CRLF. NULL on error. */
+/* The outgoing copy of m (secret already removed; m is changed): list
+ * headers, DMARC, CRLF. NULL on error. */
 static char *
-broadcast_prepare(struct engine *e, const char *raw, size_t rawlen, const char *token,
-    size_t *len_r)
+broadcast_prepare(struct engine *e, struct mime_msg *m, const char *token, size_t *len_r)
 {
 	const struct config *cf = e->cf;
-	struct mime_msg *m;
-	const char *err;
-	char *secret = NULL, *author, *name, *subject, *v, *out;
+	char *author, *name, *subject, *v, *out;
 	static const char *const drop[] = { "Return-Path", "Delivered-To", "X-Original-To",
 	    "Bcc", "Approved", "Approve", "List-Id", "List-Help", "List-Unsubscribe",
 	    "List-Unsubscribe-Post", "List-Post", "List-Archive", "Precedence", "Reply-To",
 	    "Errors-To", "Disposition-Notification-To", "Return-Receipt-To" };
 
-	if (mime_parse(raw, rawlen, &m, &err) == -1)
-		return NULL;
-	mime_strip_approved(m, &secret);
-	free(secret);
 	for (size_t i = 0; i < nitems(drop); i++)
 		mime_remove_header(m, drop[i]);
 	author = mime_from_address(m);
@@ -220,7 +214,6 @@ broadcast_prepare(struct engine *e, const char *raw, size_t rawlen, const char *
 	free(subject);
 	free(author);
 	free(name);
-	mime_free(&m);
 	return out;
 }
 
@@ -232,15 +225,11 @@ broadcast_prepare(struct engine *e, const char *raw, size_t rawlen, const char *
  * the system's random source): they name a delivery and cannot be guessed.
  */
 static int
-broadcast_fanout(struct engine *e, int64_t msg_id, const char *target, size_t *n_r)
+broadcast_fanout(struct engine *e, int64_t msg_id, const int64_t *ids, size_t n, size_t *n_r)
 {
-	int64_t *ids;
-	size_t n;
 	struct buf json;
 	int rc;
 
-	if (broadcast_targets(e, target, &ids, &n) == -1)
-		return -1;
 	buf_init(&json);
 	buf_addc(&json, '[');
 	for (size_t i = 0; i < n; i++)
@@ -253,24 +242,24 @@ broadcast_fanout(struct engine *e, int64_t msg_id, const char *target, size_t *n
 	    buf_cstr(&json));
 	*n_r = rc == 0 ? (size_t)db_changes(e->db) : 0;
 	buf_free(&json);
-	free(ids);
 	return rc;
 }
 
-/* The archive search index gets every released broadcast (subject, text). */
-static void
-broadcast_index(struct engine *e, const char *token, const char *raw, size_t rawlen)
+/*
+ * Prepare and fan out message msg_id (held or new) to the committees ids[]
+ * (NULL: those of target), in the caller's transaction; m is the parsed
+ * message, secret removed (it is changed). The archive search index gets
+ * its subject and text, as the author wrote them.
+ */
+static int
+broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mime_msg *m,
+    const char *target, const int64_t *ids, size_t nids)
 {
-	struct mime_msg *m;
-	const char *err;
-	char date[24], *subject, *text, *secret = NULL;
-	int is_html = 0;
+	int64_t *own = NULL;
+	size_t len, n;
+	char *subject = mime_subject(m), *text, *body, date[24];
+	int is_html = 0, rc = -1;
 
-	if (mime_parse(raw, rawlen, &m, &err) == -1)
-		return;
-	mime_strip_approved(m, &secret);	/* never in the archive */
-	free(secret);
-	subject = mime_subject(m);
 	text = mime_text_plain(m, &is_html);
 	if (text && is_html) {
 		char *plain = html_to_text(text);
@@ -278,35 +267,31 @@ broadcast_index(struct engine *e, const char *token, const char *raw, size_t raw
 		free(text);
 		text = plain;
 	}
+	if ((body = broadcast_prepare(e, m, token, &len)) == NULL) {
+		rc = -2;
+		goto out;
+	}
+	if (ids == NULL) {
+		if (broadcast_targets(e, target, &own, &nids) == -1)
+			goto out;
+		ids = own;
+	}
+	if (db_run(e->db, "UPDATE message SET state = 'sending', released = ?, body = ?, raw = NULL,"
+	    " confirm_token = NULL, reason = '' WHERE id = ?", "ibi", (int64_t)now(), body, len,
+	    msg_id) == -1 || broadcast_fanout(e, msg_id, ids, nids, &n) == -1)
+		goto out;
 	time_iso(now(), date, sizeof date);
 	date[10] = '\0';
 	if (search_index(e->db, "broadcast", token, date, "", subject, text ? text : "") == -1)
 		log_warnx("msgid=%s search index failed: %s", token, db_errmsg(e->db));
+	log_info("msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
+	rc = 0;
+out:
+	free(own);
+	free(body);
 	free(subject);
 	free(text);
-	mime_free(&m);
-}
-
-/* Prepare and fan out message msg_id (held or new); in the caller's transaction. */
-static int
-broadcast_release(struct engine *e, int64_t msg_id, const char *token, const char *raw,
-    size_t rawlen, const char *target)
-{
-	size_t len, n;
-	char *body = broadcast_prepare(e, raw, rawlen, token, &len);
-
-	if (body == NULL)
-		return -2;
-	if (db_run(e->db, "UPDATE message SET state = 'sending', released = ?, body = ?, raw = NULL,"
-	    " confirm_token = NULL, reason = '' WHERE id = ?", "ibi", (int64_t)now(), body, len,
-	    msg_id) == -1 || broadcast_fanout(e, msg_id, target, &n) == -1) {
-		free(body);
-		return -1;
-	}
-	free(body);
-	broadcast_index(e, token, raw, rawlen);
-	log_info("msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
-	return 0;
+	return rc;
 }
 
 static int
@@ -381,7 +366,7 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 	    why ? NULL : confirm, token, &id);
 	if (rc == 0 && why) {
 		log_info("msgid=%s from=%s proof=%s", token, author, why);
-		rc = broadcast_release(e, id, token, in->data, in->len, in->ext);
+		rc = broadcast_release(e, id, token, m, in->ext, ids, nids);
 	} else if (rc == 0) {
 		char *reply = engine_addr(e, e->cf->confirm_prefix, confirm);
 
@@ -419,13 +404,18 @@ broadcast_release_row(struct engine *e, int64_t id)
 		size_t len;
 		const void *raw = db_col_blob(st, 1, &len);
 		char *token = xstrdup(db_col_text(st, 0)), *target = xstrdup(db_col_text(st, 2));
-		char *copy = xmalloc(len + 1);
+		char *secret = NULL;
+		struct mime_msg *m;
+		const char *err;
 
-		memcpy(copy, raw, len);
-		copy[len] = '\0';
+		rc = mime_parse(raw, len, &m, &err) == -1 ? -2 : 0;
 		db_finalize(&st);
-		rc = broadcast_release(e, id, token, copy, len, target);
-		free(copy);
+		if (rc == 0) {
+			mime_strip_approved(m, &secret);
+			rc = broadcast_release(e, id, token, m, target, NULL, 0);
+			mime_free(&m);
+		}
+		free(secret);
 		free(token);
 		free(target);
 	}

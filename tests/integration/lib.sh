@@ -72,5 +72,16 @@ wait_files() {
         sleep 0.1
     done
 }
+# once: one run of mlistd --once (two minutes at most), stderr to daemon.log.
+once() { timeout 120 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"; }
+# lmtp FROM RCPT [swaks options...]: one message over LMTP to $lmtp_port,
+# which must answer "250 ... queued" for it.
+lmtp() {
+    from=$1; rcpt=$2; shift 2
+    swaks --protocol LMTP --server 127.0.0.1 --port "$lmtp_port" --from "$from" --to "$rcpt" \
+        "$@" >"$work/swaks.log" 2>&1 || { cat "$work/swaks.log"; fail "swaks to $rcpt"; }
+    grep -q "^<-  250 2.0.0 .*queued" "$work/swaks.log" ||
+        { cat "$work/swaks.log"; fail "LMTP did not queue for $rcpt"; }
+}
 # count_rcpt DIR ADDRESS: messages in DIR delivered to ADDRESS.
 count_rcpt() { grep -l -i "^X-Rcpt-Args: <$2>" "$1"/* 2>/dev/null | wc -l; }

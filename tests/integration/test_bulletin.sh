@@ -20,7 +20,6 @@ ctl sender add bureau@national.example.org --role national >/dev/null || fail "n
 contacts=$(ctl contact list | grep -o '[a-z.]*@[a-z.]*example.org')
 [ "$(echo "$contacts" | wc -l)" -eq 40 ] || fail "roster: $(echo "$contacts" | wc -l) contacts"
 bdom=comites.example.org
-once() { timeout 120 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"; }
 # index: one line per dumped message, "FILE<TAB>RCPT<TAB>MAILFROM<TAB>Subject",
 # the Subject decoded (RFC 2047) and unfolded; file names sorted.
 index() {
@@ -69,11 +68,6 @@ ok "a second run sends no second call"
 "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
 dpid=$!; pids="$pids $dpid"
 wait_port "$lmtp_port"
-lmtp() {	# lmtp FROM FILE
-    swaks --protocol LMTP --server 127.0.0.1 --port "$lmtp_port" --from "$1" \
-        --to "bulletin@$bdom" --data "$2" >"$work/swaks.log" 2>&1 || { cat "$work/swaks.log"; fail "swaks $2"; }
-    grep -q "^<-  250 2.0.0" "$work/swaks.log" || { cat "$work/swaks.log"; fail "no 250 for $2"; }
-}
 inject() {	# inject FROM FILE
     ctl inject --rcpt "bulletin@$bdom" --sender "$1" <"$2" || fail "inject $2"
 }
@@ -107,7 +101,7 @@ Content-Transfer-Encoding: base64
 $photo
 --b-rennes--
 MSG
-lmtp anne.legoff@rennes.example.org "$work/rennes.eml"
+lmtp anne.legoff@rennes.example.org "bulletin@$bdom" --data "$work/rennes.eml"
 # b. Lyon: HTML only, as Gmail writes it, quoting the call.
 cat >"$work/lyon.eml" <<MSG
 From: =?UTF-8?Q?S=C3=A9bastien_Blanc?= <sebastien.blanc@lyon.example.org>
@@ -130,11 +124,11 @@ lass=3D"gmail_quote" style=3D"margin:0px 0px 0px 0.8ex;border-left:1px soli=
 d rgb(204,204,204);padding-left:1ex">Bonjour,<br>Une r=C3=A9union, une f=C3=
 =AAte, une action, une rencontre : racontez-nous !<br></blockquote></div>
 MSG
-lmtp sebastien.blanc@lyon.example.org "$work/lyon.eml"
+lmtp sebastien.blanc@lyon.example.org "bulletin@$bdom" --data "$work/lyon.eml"
 # c. Albi: plain text by LMTP (accepted later by the editor's email).
 printf 'From: pascal.moreau@albi.example.org\nTo: bulletin@%s\nSubject: Galette des rois\nDate: Sun, 11 Jan 2026 17:00:00 +0100\n\nLa galette des rois a rassemblé quarante adhérents à la salle des fêtes.\n' \
     "$bdom" >"$work/albi.eml"
-lmtp pascal.moreau@albi.example.org "$work/albi.eml"
+lmtp pascal.moreau@albi.example.org "bulletin@$bdom" --data "$work/albi.eml"
 sleep 1
 kill "$dpid"; wait "$dpid" 2>/dev/null
 grep -q "stopping signal=15" "$work/daemon.log" || fail "the daemon did not stop cleanly"

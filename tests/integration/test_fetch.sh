@@ -104,7 +104,6 @@ ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev
 ctl sender add bureau@national.example.org --role national >/dev/null || fail sender
 contacts=$(ctl contact list | grep -o '[a-z.]*@[a-z.]*example.org')
 start_sink "$sink_port" "$work/sink"
-once() { "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"; }
 
 # 1. A national message (IMAP), a report (IMAPS) and a command (IMAP+STARTTLS).
 deliver national <<'EOF'

@@ -28,14 +28,6 @@ start_daemon() {
     wait_port "$lmtp_port"
 }
 stop_daemon() { kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=""; }
-once() { "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log" || fail "--once"; }
-# lmtp FROM RCPT swaks-options...: one message over LMTP, accepted.
-lmtp() {
-    local from=$1 rcpt=$2; shift 2
-    swaks --protocol LMTP --server 127.0.0.1 --port "$lmtp_port" --from "$from" --to "$rcpt" \
-        "$@" >"$work/swaks.log" 2>&1 || { cat "$work/swaks.log"; fail "swaks to $rcpt"; }
-    grep -q "^<-  250 2.0.0 .*queued" "$work/swaks.log" || { cat "$work/swaks.log"; fail "LMTP did not queue for $rcpt"; }
-}
 # broadcast SUBJECT TARGET: an approved national broadcast over LMTP.
 broadcast() {
     lmtp "$author" "national+$2@$dom" --header "Subject: $1" \
@@ -252,7 +244,7 @@ stop_sink
 start_sink "$sink_port" "$sink"
 n=$(nfiles "$sink")
 later=$(( $(date +%s) + 7200 ))
-MLISTD_NOW=$later once
+MLISTD_NOW=$later once || fail "--once"
 [ "$(nfiles "$sink")" -eq $((n + 1)) ] || fail "$(( $(nfiles "$sink") - n )) new messages, wanted one alert"
 f=$(ls -t "$sink"/* | head -1)
 grep -qi "^X-Rcpt-Args: <$office>" "$f" || { cat "$f"; fail "the alert is not for the office"; }
@@ -260,7 +252,7 @@ show "$f" >"$work/out"
 grep -q "^Subject: Comité injoignable : Lille" "$work/out" && grep -q "$tok3" "$work/out" &&
     grep -q "francois.girard@lille.example.org" "$work/out" || { cat "$work/out"; fail "alert content"; }
 ok "two hours later: one coverage alert to the office naming Lille, the broadcast and its contacts"
-MLISTD_NOW=$((later + 60)) once
+MLISTD_NOW=$((later + 60)) once || fail "--once"
 [ "$(nfiles "$sink")" -eq $((n + 1)) ] || fail "a second alert was sent"
 ok "the next run sends no second alert"
 

@@ -576,7 +576,7 @@ test_unparsable(void **state)
 /* ---- malformed MIME ---- */
 
 static struct fx *walk_fx;
-static int walk_n;
+static int walk_n, walk_ok;
 
 static int
 walk_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
@@ -593,6 +593,7 @@ walk_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 		fail_msg("%s: report_accept returned %d", path, rc);
 	free(data);
 	walk_n++;
+	walk_ok += rc == 0;
 	return 0;
 }
 
@@ -602,13 +603,15 @@ test_malformed_mime(void **state)
 	time_t start = time(NULL);
 
 	walk_fx = *state;
-	walk_n = 0;
+	walk_n = walk_ok = 0;
 	alarm(120);		/* a hang fails the test */
 	assert_int_equal(nftw("tests/data/malformed-mime", walk_one, 8, FTW_PHYS), 0);
 	alarm(0);
 	assert_true(walk_n > 10);
 	assert_true(time(NULL) - start < 60);
-	assert_true(count(walk_fx, "SELECT count(*) FROM submission", NULL) >= 0);
+	/* most still make a report (the parser is lenient), none makes two */
+	assert_true(count(walk_fx, "SELECT count(*) FROM submission", NULL) > walk_n / 2);
+	assert_true(count(walk_fx, "SELECT count(*) FROM submission", NULL) <= walk_ok);
 }
 
 int
