@@ -13,7 +13,7 @@ DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
 CXX      ?= c++
-PKGS     := libesmtp-1.0 gmime-3.0 sqlite3 libctemplate
+PKGS     := libesmtp-1.0 gmime-3.0 sqlite3 libctemplate vips
 WERROR   ?= -Werror
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(WERROR)
 OPT      ?= -O2 -g
@@ -38,7 +38,8 @@ STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c)) \
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
-            dovecot-pop3d mlmmj weasyprint openssl sqlite3 python3
+            dovecot-pop3d mlmmj weasyprint openssl sqlite3 python3 libvips-dev libvips-tools \
+            imagemagick libimage-exiftool-perl
 
 .PHONY: all check unit integration run deps install clean demo asan
 all: $(BUILD)/mlistd $(BUILD)/mlistctl

@@ -49,3 +49,79 @@ test_env_close(const char *dir, struct config *cf, struct engine *e)
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 }
+
+void
+test_sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+	int rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		fail_msg("vasprintf");
+	va_end(ap);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("command failed (%d): %s", rc, cmd);
+	free(cmd);
+}
+
+void
+test_photo_make(const char *path, int w, int h, int noisy, int orientation, int exif)
+{
+	test_sh("convert -size %dx%d %s -quality 92 '%s'", w, h,
+	    noisy ? "xc:gray +noise Random" : "gradient:orange-navy", path);
+	if (exif)
+		test_sh("exiftool -q -overwrite_original -Make=Apple '-Model=iPhone 13'"
+		    " -GPSLatitude=48.8566 -GPSLatitudeRef=N -GPSLongitude=2.3522"
+		    " -GPSLongitudeRef=E -DateTimeOriginal='2026:11:14 15:02:11' '%s'", path);
+	if (orientation)
+		test_sh("exiftool -q -overwrite_original -n -Orientation=%d '%s'", orientation,
+		    path);
+}
+
+static unsigned
+test_be16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* One marker segment at p (length n bytes of payload after the length). */
+static void
+test_jpeg_segment(int marker, const unsigned char *p, size_t n, struct test_jpeg *j)
+{
+	if (marker == 0xE1 && n >= 6 && memcmp(p, "Exif\0\0", 6) == 0)
+		j->exif = 1;
+	else if (marker == 0xE1)
+		j->xmp = 1;
+	else if (marker == 0xED)
+		j->iptc = 1;
+	else if (marker == 0xE2)
+		j->icc = 1;
+	else if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+	    marker != 0xCC && n >= 5) {
+		j->height = (int)test_be16(p + 1);
+		j->width = (int)test_be16(p + 3);
+	}
+}
+
+int
+test_jpeg_parse(const void *data, size_t len, struct test_jpeg *j)
+{
+	const unsigned char *p = data, *end = p + len;
+
+	memset(j, 0, sizeof *j);
+	if (len < 4 || p[0] != 0xFF || p[1] != 0xD8)
+		return -1;
+	for (p += 2; p + 4 <= end && p[0] == 0xFF;) {
+		int marker = p[1];
+		size_t n = test_be16(p + 2);
+
+		if (marker == 0xDA || n < 2 || p + 2 + n > end)
+			break;		/* start of scan: the rest is pixels */
+		test_jpeg_segment(marker, p + 4, n - 2, j);
+		p += 2 + n;
+	}
+	return j->width > 0 ? 0 : -1;
+}

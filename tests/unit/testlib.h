@@ -21,4 +21,20 @@ void test_env_close(const char *dir, struct config *cf, struct engine *e);
 /* Replace a configuration string. */
 void test_set(char **field, const char *value);
 
+/* Photos made at test time (ImageMagick, exiftool; nothing stored in the
+ * tree). test_photo_make writes a JPEG of w x h pixels to path, random noise
+ * when noisy (camera-sized files: ~0.7 byte/pixel) else a gradient, with
+ * EXIF Orientation (0: none) and GPS position, Make and Model when exif. */
+void test_photo_make(const char *path, int w, int h, int noisy, int orientation, int exif);
+/* Run a shell command; it must succeed. */
+void test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What a JPEG's markers say: frame size, and whether any APP1 (EXIF, XMP),
+ * APP13 (IPTC) or APP2 (ICC) metadata is left. 0, or -1 when not a JPEG. */
+struct test_jpeg {
+	int	width, height;
+	int	exif, xmp, iptc, icc;
+};
+int test_jpeg_parse(const void *data, size_t len, struct test_jpeg *j);
+
 #endif

@@ -1,0 +1,279 @@
+/*
+ * image.c — the libvips adapter (see image.h): the only file that includes
+ * <vips/vips.h>.
+ *
+ * Memory: vips_thumbnail_buffer() and vips_thumbnail() decode with
+ * shrink-on-load (libjpeg's DCT scaling, the HEIF thumbnail, WebP's
+ * scaled decode) and stream the rest of the pipeline, so a 4032x3024 phone
+ * photo costs tens of MB, not the 36 MB of its pixels plus copies. The
+ * header is read first (lazy open) to refuse decompression bombs before
+ * any pixel is decoded.
+ *
+ * Safety: only the loaders of the five formats people mail are accepted
+ * (image_loader_ok, matched on the loader libvips picks by sniffing the
+ * bytes: never SVG, PDF, TIFF, ImageMagick...), the loaders libvips marks
+ * untrusted are blocked as well, and a truncated picture is refused rather
+ * than published half grey.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vips/vips.h>
+
+#include "image.h"
+#include "util.h"
+
+#define IMAGE_THREADS	1	/* worker threads per operation: 2 cores, shared */
+
+static pthread_once_t image_once = PTHREAD_ONCE_INIT;
+static int image_ready;		/* 1 once vips_init succeeded */
+static _Thread_local char image_err[256];
+
+/* libvips' warnings (a corrupt tile...) would go to stderr unformatted:
+ * what matters reaches the caller as an error. */
+static void
+image_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+}
+
+static void
+image_start(void)
+{
+	if (VIPS_INIT("mlistd") != 0)
+		return;
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+	    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, image_quiet, NULL);
+	vips_block_untrusted_set(TRUE);
+	vips_concurrency_set(IMAGE_THREADS);
+	vips_cache_set_max(0);		/* each picture is seen once */
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	image_ready = 1;
+}
+
+/* Copy libvips' message (its first line) for the caller, prefixed. */
+static int
+image_fail(const char *what, const char **error_r)
+{
+	const char *v = vips_error_buffer();
+	size_t n = strcspn(v ? v : "", "\n");
+
+	snprintf(image_err, sizeof image_err, "%s%s%.*s", what, n ? ": " : "", (int)n,
+	    v ? v : "");
+	vips_error_clear();
+	*error_r = image_err;
+	return -1;
+}
+
+static int
+image_init(const char **error_r)
+{
+	pthread_once(&image_once, image_start);
+	if (!image_ready) {
+		*error_r = "libvips could not start";
+		return -1;
+	}
+	return 0;
+}
+
+/* The loaders of JPEG, PNG, WebP, HEIF/HEIC/AVIF and GIF. */
+static int
+image_loader_ok(const char *loader)
+{
+	static const char *const ok[] = {
+		"VipsForeignLoadJpegBuffer", "VipsForeignLoadPngBuffer",
+		"VipsForeignLoadWebpBuffer", "VipsForeignLoadHeifBuffer",
+		"VipsForeignLoadNsgifBuffer",
+	};
+
+	for (size_t i = 0; loader && i < sizeof ok / sizeof ok[0]; i++)
+		if (strcmp(loader, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+image_is_picture(const void *data, size_t len)
+{
+	const char *err;
+	const char *loader;
+
+	if (data == NULL || len < 12 || image_init(&err) == -1)
+		return 0;
+	loader = vips_foreign_find_load_buffer(data, len);
+	vips_error_clear();
+	return image_loader_ok(loader);
+}
+
+/* A JPEG cut short: libjpeg pads it with grey and only warns. Walk the
+ * marker segments to the first scan, then look for the end-of-image marker
+ * (0xFF 0xD9 cannot occur inside entropy-coded data, where 0xFF is stuffed;
+ * whatever follows it, a phone's trailer or motion video, is ignored). */
+static int
+image_jpeg_complete(const unsigned char *p, size_t len)
+{
+	size_t i = 2;
+
+	if (len < 4 || p[0] != 0xFF || p[1] != 0xD8)
+		return 1;		/* not a JPEG: its loader judges */
+	while (i + 4 <= len && p[i] == 0xFF && p[i + 1] != 0xDA)
+		i += 2 + ((size_t)p[i + 2] << 8 | p[i + 3]);
+	for (i += 2; i + 1 < len; i++)
+		if (p[i] == 0xFF && p[i + 1] == 0xD9)
+			return 1;
+	return 0;
+}
+
+/* Refuse what no libvips loader we accept reads, or a decompression bomb,
+ * reading the header only. */
+static int
+image_check_header(const void *data, size_t len, const char **error_r)
+{
+	VipsImage *im;
+	double pixels;
+
+	if (!image_is_picture(data, len)) {
+		*error_r = "not a JPEG, PNG, WebP, HEIF or GIF picture";
+		return -1;
+	}
+	if (!image_jpeg_complete(data, len)) {
+		*error_r = "truncated JPEG";
+		return -1;
+	}
+	if ((im = vips_image_new_from_buffer(data, len, "", NULL)) == NULL)
+		return image_fail("unreadable picture", error_r);
+	pixels = (double)vips_image_get_width(im) * vips_image_get_height(im);
+	g_object_unref(im);
+	if (pixels > (double)IMAGE_MAX_PIXELS) {
+		*error_r = "picture of more than 300 megapixels";
+		return -1;
+	}
+	return 0;
+}
+
+/* Transparency on white (a JPEG has none; libvips would use black). */
+static int
+image_flatten(VipsImage **im, const char **error_r)
+{
+	VipsImage *flat;
+	VipsArrayDouble *white;
+	int rc;
+
+	if (!vips_image_hasalpha(*im))
+		return 0;
+	white = vips_array_double_newv(1, 255.0);
+	rc = vips_flatten(*im, &flat, "background", white, NULL);
+	vips_area_unref(VIPS_AREA(white));
+	if (rc != 0)
+		return image_fail("cannot flatten transparency", error_r);
+	g_object_unref(*im);
+	*im = flat;
+	return 0;
+}
+
+/* Save im as a metadata-free JPEG into a malloc'd buffer; takes im. */
+static int
+image_save(VipsImage *im, int quality, char **jpeg_r, size_t *len_r,
+    struct image_size *size_r, const char **error_r)
+{
+	void *out = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (image_flatten(&im, error_r) == -1) {
+		g_object_unref(im);
+		return -1;
+	}
+	if (size_r) {
+		size_r->width = vips_image_get_width(im);
+		size_r->height = vips_image_get_height(im);
+	}
+	rc = vips_jpegsave_buffer(im, &out, &n, "Q", quality, "strip", TRUE,
+	    "optimize_coding", TRUE, NULL);
+	g_object_unref(im);
+	if (rc != 0)
+		return image_fail("cannot encode JPEG", error_r);
+	*jpeg_r = xmalloc(n);
+	memcpy(*jpeg_r, out, n);
+	*len_r = n;
+	g_free(out);
+	return 0;
+}
+
+int
+image_master(const void *data, size_t len, int max_side, int quality,
+    char **jpeg_r, size_t *len_r, struct image_size *size_r, const char **error_r)
+{
+	VipsImage *im;
+
+	*jpeg_r = NULL;
+	*len_r = 0;
+	if (max_side <= 0)
+		max_side = IMAGE_MASTER_SIDE;
+	if (quality <= 0 || quality > 100)
+		quality = IMAGE_MASTER_QUALITY;
+	if (image_init(error_r) == -1 || image_check_header(data, len, error_r) == -1)
+		return -1;
+	/* The buffer is only read: libvips' prototype lacks the const. */
+	if (vips_thumbnail_buffer((void *)data, len, &im, max_side, "height", max_side,
+	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL) != 0)
+		return image_fail("cannot decode picture", error_r);
+	return image_save(im, quality, jpeg_r, len_r, size_r, error_r);
+}
+
+int
+image_rendition_buffer(const char *master_path, int max_width, int max_height,
+    int quality, char **jpeg_r, size_t *len_r, struct image_size *size_r,
+    const char **error_r)
+{
+	VipsImage *im;
+
+	*jpeg_r = NULL;
+	*len_r = 0;
+	if (max_width <= 0 || quality <= 0 || quality > 100) {
+		*error_r = "bad rendition width or quality";
+		return -1;
+	}
+	if (image_init(error_r) == -1)
+		return -1;
+	if (vips_thumbnail(master_path, &im, max_width, "height",
+	    max_height > 0 ? max_height : VIPS_MAX_COORD, "size", VIPS_SIZE_DOWN,
+	    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL) != 0)
+		return image_fail("cannot read master", error_r);
+	return image_save(im, quality, jpeg_r, len_r, size_r, error_r);
+}
+
+int
+image_rendition_file(const char *master_path, int max_width, int max_height,
+    int quality, const char *out_path, struct image_size *size_r, const char **error_r)
+{
+	char *jpeg;
+	size_t len;
+	int rc;
+
+	if (image_rendition_buffer(master_path, max_width, max_height, quality, &jpeg, &len,
+	    size_r, error_r) == -1)
+		return -1;
+	rc = file_write_durable(out_path, jpeg, len);
+	free(jpeg);
+	if (rc == -1)
+		*error_r = "cannot write rendition";
+	return rc;
+}
+
+int
+image_file_size(const char *path, struct image_size *size_r, const char **error_r)
+{
+	VipsImage *im;
+
+	if (image_init(error_r) == -1)
+		return -1;
+	if ((im = vips_image_new_from_file(path, NULL)) == NULL)
+		return image_fail("cannot read picture", error_r);
+	size_r->width = vips_image_get_width(im);
+	size_r->height = vips_image_get_height(im);
+	g_object_unref(im);
+	return 0;
+}
