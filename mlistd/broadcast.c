@@ -7,8 +7,8 @@
  *  2. the From address must be a national sender, else the message is held
  *     and its author told once (rate-limited: no backscatter storms);
  *  3. the target must name committees, else refused with a notice;
- *  4. a proof: Authentication-Results from a trusted authserv-id with
- *     dkim=pass for the author's domain, or the shared secret (Approved:),
+ *  4. a proof: a trusted DKIM pass for the author's domain (authres.h),
+ *     or the shared secret (Approved:),
  *     else the message is held and the author asked to confirm by reply.
  * An accepted broadcast is prepared once (headers, secret removed, CRLF)
  * and stored with one delivery row per active contact, all in one
@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "authres.h"
 #include "autoreply.h"
 #include "broadcast.h"
 #include "config.h"
@@ -50,52 +51,6 @@ broadcast_drop_reason(struct engine *e, const struct mime_msg *m, const char *se
 	if (why == NULL && autoreply_classify(m, sender, &why) == AUTO_NONE)
 		why = NULL;
 	return why;
-}
-
-/* An Authentication-Results header from a trusted host with dkim=pass for
- * the author's domain (header.d= or header.i= ending in it). */
-static int
-broadcast_dkim_pass(struct engine *e, const struct mime_msg *m, const char *author)
-{
-	size_t nids;
-	char **ids = config_list(e->cf->trusted_authserv_ids, &nids);
-	const char *domain = addr_domain(author);
-	char *v;
-	int ok = 0;
-
-	for (int i = 0; !ok && nids && (v = mime_header_nth(m, "Authentication-Results", i)); i++) {
-		char *semi = strchr(v, ';'), *p;
-		char *id = xstrndup(v, semi ? (size_t)(semi - v) : strlen(v));
-
-		str_trim(id);
-		if ((p = strchr(id, ' ')) != NULL)	/* authserv-id [version] */
-			*p = '\0';
-		for (size_t k = 0; !ok && k < nids; k++) {
-			if (strcasecmp(id, ids[k]) != 0)
-				continue;
-			for (p = v; (p = strcasestr(p, "dkim=pass")) != NULL; p += 9) {
-				char *end = strchr(p, ';'), *d;
-				char *res = xstrndup(p, end ? (size_t)(end - p) : strlen(p));
-
-				if (((d = strcasestr(res, "header.d=")) || (d = strcasestr(res, "header.i="))) &&
-				    (d = strpbrk(d, "=@")) != NULL) {
-					char *dom = d + 1;
-
-					if ((d = strchr(dom, '@')) != NULL)
-						dom = d + 1;
-					dom[strcspn(dom, " \t;)")] = '\0';
-					ok = strcasecmp(dom, domain) == 0;
-				}
-				free(res);
-				if (ok)
-					break;
-			}
-		}
-		free(id);
-		free(v);
-	}
-	config_list_free(ids, nids);
-	return ok;
 }
 
 /* Constant-time comparison of the shared secret. */
@@ -354,7 +309,8 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 		goto out;
 	}
 	mime_strip_approved(m, &secret);
-	if (broadcast_dkim_pass(e, m, author))
+	if (authres_dkim_proof(m, e->cf->trusted_authserv_ids, e->cf->dkim_allow_parent_domain,
+	    author))
 		why = "dkim";
 	else if (secret && broadcast_secret_ok(e->cf->approve_password, secret))
 		why = "approved";

@@ -51,6 +51,7 @@ static const struct cf_param config_params[] = {
 	{ "lmtp_max_clients",	CF_INT,  S(lmtp_max_clients), "32", 1, 1024, NULL },
 	{ "message_size_limit",	CF_SIZE, S(message_size_limit), "20M", 1024, 1L << 30, NULL },
 	{ "trusted_authserv_ids", CF_STR, S(trusted_authserv_ids), "", 0, 0, NULL },
+	{ "dkim_allow_parent_domain", CF_BOOL, S(dkim_allow_parent_domain), "yes", 0, 1, NULL },
 	{ "approve_password",	CF_STR,  S(approve_password), "", 0, 0, NULL },
 	{ "confirm_lifetime",	CF_TIME, S(confirm_lifetime), "3d", 600, 30 * 86400, NULL },
 	{ "subject_tag",	CF_STR,  S(subject_tag), "", 0, 0, NULL },

@@ -57,6 +57,7 @@ struct config {
 	long	 message_size_limit;
 	/* authorisation of broadcasts */
 	char	*trusted_authserv_ids;
+	int	 dkim_allow_parent_domain;
 	char	*approve_password;
 	long	 confirm_lifetime;
 	/* outgoing */

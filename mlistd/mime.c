@@ -223,6 +223,29 @@ mime_header_nth(const struct mime_msg *m, const char *name, int nth)
 	return NULL;
 }
 
+char *
+mime_header_raw_nth(const struct mime_msg *m, const char *name, int nth)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
+	int i, n = g_mime_header_list_get_count(list);
+
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw;
+		char *unfolded, *r;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0 || nth-- != 0)
+			continue;
+		if ((raw = g_mime_header_get_raw_value(h)) == NULL)
+			return xstrdup("");
+		unfolded = g_mime_utils_header_unfold(raw);
+		r = mime_trimdup(unfolded);
+		g_free(unfolded);
+		return r;
+	}
+	return NULL;
+}
+
 int
 mime_header_contains(const struct mime_msg *m, const char *name, const char *needle)
 {

@@ -45,6 +45,10 @@ char *mime_header_raw(const struct mime_msg *m, const char *name);
 int mime_header_contains(const struct mime_msg *m, const char *name, const char *needle);
 /* The nth (0-based) message header of that name, decoded; NULL past the last. */
 char *mime_header_nth(const struct mime_msg *m, const char *name, int nth);
+/* The nth (0-based) message header of that name, undecoded but unfolded
+ * and trimmed (what a header parser must read: RFC 2047 decoding could
+ * turn a comment into syntax); NULL past the last. */
+char *mime_header_raw_nth(const struct mime_msg *m, const char *name, int nth);
 int mime_header_count(const struct mime_msg *m, const char *name);
 
 /* Lower-cased addr-spec of the first From mailbox; NULL if none. */
