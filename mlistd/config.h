@@ -54,6 +54,9 @@ struct config {
 	/* ingress */
 	char	*lmtp_listen;
 	long	 lmtp_max_clients;
+	long	 lmtp_timeout;		/* seconds: each wait for input */
+	long	 lmtp_session_deadline;	/* seconds: a whole session */
+	long	 lmtp_min_data_rate;	/* bytes/s once a request lasts 10 s */
 	long	 message_size_limit;
 	/* authorisation of broadcasts */
 	char	*trusted_authserv_ids;

@@ -140,7 +140,9 @@ daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server 
 
 	lc.hostname = cf->domain;
 	lc.max_size = (size_t)cf->message_size_limit;
-	lc.timeout_s = 300;
+	lc.timeout_s = (int)cf->lmtp_timeout;
+	lc.session_deadline_s = (int)cf->lmtp_session_deadline;
+	lc.min_rate = (size_t)cf->lmtp_min_data_rate;
 	lc.max_clients = (int)cf->lmtp_max_clients;
 	h.rcpt_check = router_rcpt_check;
 	h.spooled = daemon_spooled;

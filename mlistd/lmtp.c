@@ -25,6 +25,17 @@
  * 451 4.3.0 (452 4.3.1 when the disk is full) for each recipient; a DATA
  * that cannot even create its spool file is answered with one 451/452.
  *
+ * Slow clients: three clocks bound how long a session holds one of the
+ * max_clients slots. timeout_s bounds every wait for input; the session as
+ * a whole ends at session_deadline_s; and a request in progress (a command
+ * line once its first byte came, or the data after 354) must keep up
+ * min_rate bytes per second once it has lasted LMTP_RATE_GRACE_S (or
+ * timeout_s if shorter): its deadline is start + grace + bytes/min_rate.
+ * Whichever comes first ends the session with 421 4.4.2; data not yet
+ * complete is aborted, never acknowledged. Waiting between requests (a
+ * connection cached by the MTA) counts against the timeout and the session
+ * deadline only.
+ *
  * Log: one line per message, "lmtp id= from= nrcpt= size= status=".
  */
 #include <errno.h>
@@ -62,7 +73,11 @@ enum lmtp_io {
 	IO_TIMEOUT = -2,
 	IO_STOP = -3,		/* the server is stopping */
 	IO_LONG = -4,		/* command line too long (not fatal) */
+	IO_DEADLINE = -5,	/* the session lasted session_deadline_s */
+	IO_SLOW = -6,		/* a request came slower than min_rate */
 };
+
+#define LMTP_RATE_GRACE_S	10	/* a request's time before its rate counts */
 
 struct lmtp_sess {
 	int				 fd;
@@ -81,6 +96,9 @@ struct lmtp_sess {
 	size_t				 nrcpt;
 	int				 errors;
 	int				 done;
+	int64_t				 t_end;		/* ms: session deadline, 0 none */
+	int64_t				 req_start;	/* ms: request in progress, 0 none */
+	size_t				 req_bytes;	/* received for it so far */
 };
 
 enum lmtp_dstate { D_BOL, D_DOT, D_DOT_CR, D_MID, D_CR };
@@ -149,6 +167,54 @@ lmtp_timeout_ms(const struct lmtp_config *cfg)
 	return (cfg->timeout_s > 0 ? cfg->timeout_s : LMTP_DEFAULT_TIMEOUT) * 1000;
 }
 
+static int64_t
+lmtp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A request starts (its first byte is here, or 354 was sent). */
+static void
+lmtp_request_start(struct lmtp_sess *s)
+{
+	s->req_start = lmtp_now_ms();
+	s->req_bytes = 0;
+}
+
+/* When the request in progress must be complete (ms), 0 when unbounded. */
+static int64_t
+lmtp_request_deadline(const struct lmtp_sess *s)
+{
+	int64_t grace = lmtp_timeout_ms(s->cfg);
+
+	if (s->req_start == 0 || s->cfg->min_rate == 0)
+		return 0;
+	if (grace > LMTP_RATE_GRACE_S * 1000)
+		grace = LMTP_RATE_GRACE_S * 1000;
+	return s->req_start + grace + (int64_t)(s->req_bytes * 1000 / s->cfg->min_rate);
+}
+
+/* How long the next wait may last (ms) and which clock ends it. */
+static int
+lmtp_wait_ms(const struct lmtp_sess *s, enum lmtp_io *why_r)
+{
+	int64_t t = lmtp_now_ms(), wait = lmtp_timeout_ms(s->cfg), req = lmtp_request_deadline(s);
+
+	*why_r = IO_TIMEOUT;
+	if (s->t_end && s->t_end - t < wait) {
+		wait = s->t_end - t;
+		*why_r = IO_DEADLINE;
+	}
+	if (req && req - t < wait) {
+		wait = req - t;
+		*why_r = IO_SLOW;
+	}
+	return wait > 0 ? (int)wait : 0;
+}
+
 /* Wait for input (flushing replies first) and refill the buffer. With
  * watch_stop, a stopping server interrupts the wait (IO_STOP). */
 static enum lmtp_io
@@ -156,17 +222,18 @@ lmtp_fill(struct lmtp_sess *s, int watch_stop)
 {
 	struct pollfd pfd[2] = { { s->fd, POLLIN, 0 }, { s->stop_fd, POLLIN, 0 } };
 	nfds_t nfds = watch_stop && s->stop_fd != -1 ? 2 : 1;
+	enum lmtp_io why;
 	ssize_t r;
 
 	if (s->out.len > 0 && lmtp_flush(s) == -1)
 		return IO_ERR;
 	for (;;) {
-		int n = poll(pfd, nfds, lmtp_timeout_ms(s->cfg));
+		int n = poll(pfd, nfds, lmtp_wait_ms(s, &why));
 
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n == 0 ? IO_TIMEOUT : IO_ERR;
+			return n == 0 ? why : IO_ERR;
 		if (pfd[0].revents)
 			break;
 		if (nfds == 2 && pfd[1].revents)
@@ -179,6 +246,7 @@ lmtp_fill(struct lmtp_sess *s, int watch_stop)
 		return r == 0 ? IO_EOF : IO_ERR;
 	s->in_pos = 0;
 	s->in_len = (size_t)r;
+	s->req_bytes += (size_t)r;
 	return IO_OK;
 }
 
@@ -191,6 +259,7 @@ lmtp_getline(struct lmtp_sess *s)
 	char *nl = NULL;
 
 	s->line_len = 0;
+	s->req_start = 0;	/* idle until the line's first byte */
 	while (nl == NULL) {
 		char *start = s->in + s->in_pos;
 		size_t take;
@@ -202,6 +271,8 @@ lmtp_getline(struct lmtp_sess *s)
 				return r;
 			continue;
 		}
+		if (s->req_start == 0)
+			lmtp_request_start(s);
 		nl = memchr(start, '\n', s->in_len - s->in_pos);
 		take = nl ? (size_t)(nl - start) : s->in_len - s->in_pos;
 		if (!overflow && s->line_len + take < LMTP_LINE_MAX) {
@@ -216,6 +287,29 @@ lmtp_getline(struct lmtp_sess *s)
 	s->line[s->line_len] = '\0';
 	return overflow ? IO_LONG : IO_LINE;
 }
+
+/* How a session ends on one of our clocks: the 421 text and the log reason. */
+static const struct {
+	enum lmtp_io	 io;
+	const char	*status, *text, *reason;
+} lmtp_ends[] = {
+	{ IO_TIMEOUT, "4.4.2", "Timeout", "timeout" },
+	{ IO_DEADLINE, "4.4.2", "Session time limit reached", "session-deadline" },
+	{ IO_SLOW, "4.4.2", "Data too slow", "too-slow" },
+	{ IO_STOP, "4.3.2", "Shutting down", "stopping" },
+};
+
+static const char *
+lmtp_end_reason(enum lmtp_io r)
+{
+	for (size_t i = 0; i < nitems(lmtp_ends); i++)
+		if (lmtp_ends[i].io == r)
+			return lmtp_ends[i].reason;
+	return r == IO_EOF ? "eof" : "error";
+}
+
+/* Say 421 when the session ends on one of our clocks. */
+static void lmtp_reply_421(struct lmtp_sess *s, enum lmtp_io r);
 
 /* ---- transaction state ---- */
 
@@ -565,13 +659,13 @@ lmtp_cmd_data(struct lmtp_sess *s, const char *args)
 		lmtp_log(s, "-", 0, "tempfail", strerror(err));
 	} else {
 		lmtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+		lmtp_request_start(s);
 		if ((r = lmtp_data_read(s, d)) == IO_OK)
 			lmtp_data_finish(s, d);
 		else {
 			spool_writer_abort(&d->w);
-			lmtp_log(s, "-", d->size, "aborted", r == IO_TIMEOUT ? "timeout" : "eof");
-			if (r == IO_TIMEOUT)
-				lmtp_reply(s, "421 4.4.2 %s Timeout, closing", lmtp_hostname(s));
+			lmtp_log(s, "-", d->size, "aborted", lmtp_end_reason(r));
+			lmtp_reply_421(s, r);
 			s->done = 1;
 		}
 	}
@@ -641,6 +735,15 @@ lmtp_command(struct lmtp_sess *s)
 /* ---- sessions ---- */
 
 static void
+lmtp_reply_421(struct lmtp_sess *s, enum lmtp_io r)
+{
+	for (size_t i = 0; i < nitems(lmtp_ends); i++)
+		if (lmtp_ends[i].io == r)
+			lmtp_reply(s, "421 %s %s %s, closing", lmtp_ends[i].status,
+			    lmtp_hostname(s), lmtp_ends[i].text);
+}
+
+static void
 lmtp_serve(int fd, int stop_fd, const struct lmtp_config *cfg, struct spool *sp,
     const struct lmtp_handler *h)
 {
@@ -653,6 +756,8 @@ lmtp_serve(int fd, int stop_fd, const struct lmtp_config *cfg, struct spool *sp,
 	s->cfg = cfg;
 	s->sp = sp;
 	s->h = h;
+	if (cfg->session_deadline_s > 0)
+		s->t_end = lmtp_now_ms() + (int64_t)cfg->session_deadline_s * 1000;
 	buf_init(&s->out);
 	lmtp_reply(s, "220 %s LMTP mlistd ready", lmtp_hostname(s));
 	while (!s->done) {
@@ -663,10 +768,9 @@ lmtp_serve(int fd, int stop_fd, const struct lmtp_config *cfg, struct spool *sp,
 		else if (r == IO_LONG)
 			lmtp_error(s, "500 5.5.2 Error: line too long");
 		else {
-			if (r == IO_TIMEOUT || r == IO_STOP)
-				lmtp_reply(s, "421 %s %s %s, closing",
-				    r == IO_TIMEOUT ? "4.4.2" : "4.3.2", lmtp_hostname(s),
-				    r == IO_TIMEOUT ? "Timeout" : "Shutting down");
+			if (r != IO_STOP && r != IO_EOF && r != IO_ERR)
+				log_info("lmtp status=closed reason=%s", lmtp_end_reason(r));
+			lmtp_reply_421(s, r);
 			s->done = 1;
 		}
 	}

@@ -37,6 +37,8 @@ struct lmtp_config {
 	const char	*hostname;	/* in the greeting and LHLO reply; must outlive the server */
 	size_t		 max_size;	/* largest message in bytes, 0 = no limit */
 	int		 timeout_s;	/* idle time allowed per command or data read */
+	int		 session_deadline_s; /* whole session, 0 = none */
+	size_t		 min_rate;	/* bytes/s a request must keep up, 0 = none */
 	int		 max_clients;	/* simultaneous sessions (server only) */
 };
 

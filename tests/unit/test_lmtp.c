@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -771,6 +772,102 @@ test_timeout(void **state)
 	assert_int_equal(queue_count(f, SPOOL_INCOMING), 0);
 }
 
+/* A client that keeps sending, one byte at a time, slower than min_rate:
+ * dropped with 421 after the grace (timeout_s here), nothing stored. */
+static void
+test_slow_client(void **state)
+{
+	struct fx *f = *state;
+	struct client c;
+	const char *cmd = "LHLO slow.example.org\r\n";
+	time_t t0 = time(NULL);
+	char *r = NULL;
+
+	f->cfg.timeout_s = 2;
+	f->cfg.min_rate = 100;
+	client_start(f, &c);
+	expect_reply(&c, "220 ");
+	for (size_t i = 0; cmd[i]; i++) {	/* 1 byte every 300 ms: 3 bytes/s */
+		if (send(c.fd, cmd + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		struct pollfd pfd = { c.fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 300) == 1)
+			break;
+	}
+	r = client_reply(&c);
+	assert_non_null(r);
+	assert_true(strncmp(r, "421 4.4.2", 9) == 0 && strstr(r, "too slow") != NULL);
+	free(r);
+	assert_null(client_reply(&c));
+	assert_true(time(NULL) - t0 <= 4);
+	client_end(&c);
+}
+
+/* The same inside DATA, and a fast client with the same limits passes. */
+static void
+test_slow_data(void **state)
+{
+	struct fx *f = *state;
+	struct client c;
+
+	f->cfg.timeout_s = 1;
+	f->cfg.min_rate = 1000;
+	client_start(f, &c);
+	expect_reply(&c, "220 ");
+	client_send(&c, "LHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<national@example.org>\r\n"
+	    "DATA\r\nSubject: fast\r\n\r\nok\r\n.\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<national@example.org>\r\nDATA\r\n");
+	for (const char *p = "250-\0" "250 2.1.0\0" "250 2.1.5\0" "354 \0" "250 2.0.0\0"
+	    "250 2.1.0\0" "250 2.1.5\0" "354 \0"; *p; p += strlen(p) + 1)
+		expect_reply(&c, p);
+	for (int i = 0; i < 6; i++) {	/* 10 bytes per 300 ms: under 1000 bytes/s */
+		struct pollfd pfd = { c.fd, POLLIN, 0 };
+
+		if (send(c.fd, "xxxxxxxxx\n", 10, MSG_NOSIGNAL) != 10 || poll(&pfd, 1, 300) == 1)
+			break;
+	}
+	expect_reply(&c, "421 4.4.2");
+	assert_null(client_reply(&c));
+	client_end(&c);
+	assert_int_equal(queue_count(f, SPOOL_INCOMING), 1);	/* only the fast one */
+	assert_int_equal(queue_count(f, SPOOL_TMP), 0);
+}
+
+/* A session that keeps every request brisk still ends at its deadline. */
+static void
+test_session_deadline(void **state)
+{
+	struct fx *f = *state;
+	struct client c;
+	time_t t0 = time(NULL);
+	char *r;
+	int noops = 0;
+
+	f->cfg.timeout_s = 10;
+	f->cfg.session_deadline_s = 2;
+	client_start(f, &c);
+	expect_reply(&c, "220 ");
+	for (;;) {
+		struct pollfd pfd = { c.fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 400) == 0)	/* nothing said: one more brisk request */
+			client_send_n(&c, "NOOP\r\n", 6);
+		r = client_reply(&c);
+		assert_non_null(r);
+		if (strncmp(r, "421", 3) == 0)
+			break;
+		assert_true(strncmp(r, "250", 3) == 0);
+		free(r);
+		noops++;
+	}
+	assert_non_null(strstr(r, "4.4.2"));
+	free(r);
+	assert_true(noops >= 3);
+	assert_true(time(NULL) - t0 <= 4);
+	client_end(&c);
+}
+
 /* ---- server ---- */
 
 static void
@@ -894,6 +991,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syntax_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
