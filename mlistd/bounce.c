@@ -784,7 +784,8 @@ bounce_error_text(const struct bounce_info *bi, char *out, size_t n)
 		snprintf(out, n, "%s", bi->diagnostic);
 }
 
-/* Score this bounce may add, in halves: a delivery counts once, at its worst. */
+/* Score this bounce may add, in halves: a delivery counts once, at its
+ * worst; -1 on a database error. */
 static int
 bounce_halves(struct engine *e, const struct bounce_target *bt, enum bounce_kind kind)
 {
@@ -793,8 +794,9 @@ bounce_halves(struct engine *e, const struct bounce_target *bt, enum bounce_kind
 
 	if (want == 0 || bt->contact_id == 0)
 		return 0;
-	done = db_int(e->db, 0, "SELECT CAST(round(coalesce(sum(score), 0) * 2) AS INTEGER)"
-	    " FROM bounce WHERE delivery_id = ?", "i", bt->delivery_id);
+	if (db_int(e->db, &done, "SELECT CAST(round(coalesce(sum(score), 0) * 2) AS INTEGER)"
+	    " FROM bounce WHERE delivery_id = ?", "i", bt->delivery_id) == -1)
+		return -1;
 	return done >= want ? 0 : want - (int)done;
 }
 
@@ -821,9 +823,8 @@ bounce_score_add(struct engine *e, int64_t contact_id, int halves)
 {
 	int64_t t = now(), stale = e->cf->bounce_info_stale_after, div = 1, updated;
 
-	updated = db_int(e->db, 0, "SELECT coalesce(bounce_updated, 0) FROM contact WHERE id = ?",
-	    "i", contact_id);
-	if (updated < 0)
+	if (db_int(e->db, &updated, "SELECT coalesce(bounce_updated, 0) FROM contact WHERE"
+	    " id = ?", "i", contact_id) == -1)
 		return -1;
 	if (updated > 0 && stale > 0 && t > updated) {
 		int64_t periods = (t - updated) / stale;
@@ -935,11 +936,14 @@ static int
 bounce_maybe_disable(struct engine *e, int64_t contact_id, const char *error)
 {
 	struct bounce_contact c;
+	int64_t over;
 	char *reason;
 	int rc;
 
-	if (db_int(e->db, 0, "SELECT active = 1 AND bounce_score >= ? FROM contact WHERE id = ?",
-	    "ii", (int64_t)e->cf->bounce_score_threshold, contact_id) != 1)
+	if (db_int(e->db, &over, "SELECT active = 1 AND bounce_score >= ? FROM contact WHERE"
+	    " id = ?", "ii", (int64_t)e->cf->bounce_score_threshold, contact_id) == -1)
+		return -1;
+	if (over != 1)
 		return 0;
 	if (bounce_contact_get(e, contact_id, &c) == -1)
 		return -1;
@@ -965,8 +969,8 @@ bounce_apply(struct engine *e, const struct bounce_target *bt, const struct boun
 	int failure = bi->kind == BOUNCE_HARD || bi->kind == BOUNCE_SOFT ||
 	    bi->kind == BOUNCE_SPAM;
 
-	*halves_r = bounce_halves(e, bt, bi->kind);
-	if (bounce_record(e, bt, bi, *halves_r, error) == -1)
+	if ((*halves_r = bounce_halves(e, bt, bi->kind)) == -1 ||
+	    bounce_record(e, bt, bi, *halves_r, error) == -1)
 		return -1;
 	if (bt->contact_id == 0)
 		return 0;

@@ -382,7 +382,7 @@ broadcast_release_row(struct engine *e, int64_t id)
 int
 broadcast_confirm(struct engine *e, const struct inmsg *in)
 {
-	int64_t id;
+	int64_t id, mine = 0;
 	struct mime_msg *m;
 	const char *err;
 	char *from = NULL;
@@ -392,11 +392,15 @@ broadcast_confirm(struct engine *e, const struct inmsg *in)
 		from = mime_from_address(m);
 		mime_free(&m);
 	}
-	id = db_int(e->db, 0, "SELECT id FROM message WHERE confirm_token = ? AND state = 'held'"
-	    " AND received > ?", "si", in->ext, (int64_t)(now() - e->cf->confirm_lifetime));
+	if (db_int(e->db, &id, "SELECT id FROM message WHERE confirm_token = ? AND state = 'held'"
+	    " AND received > ?", "si", in->ext, (int64_t)(now() - e->cf->confirm_lifetime)) == -1 ||
+	    (id > 0 && from && db_int(e->db, &mine, "SELECT count(*) FROM message WHERE id = ? AND"
+	    " author = ? COLLATE NOCASE", "is", id, from) == -1)) {
+		free(from);
+		return -1;
+	}
 	/* The confirmation must come from the author (a national sender). */
-	if (id > 0 && from && db_int(e->db, 0, "SELECT count(*) FROM message WHERE id = ? AND"
-	    " author = ? COLLATE NOCASE", "is", id, from) > 0) {
+	if (id > 0 && from && mine > 0) {
 		if (db_begin(e->db) == -1)
 			rc = -1;
 		else if ((rc = broadcast_release_row(e, id)) == 0 && db_commit(e->db) == 0)
@@ -415,9 +419,13 @@ broadcast_confirm(struct engine *e, const struct inmsg *in)
 int
 broadcast_release_token(struct engine *e, const char *token, const char **err_r)
 {
-	int64_t id = db_int(e->db, 0, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'"
-	    " AND state = 'held'", "s", token);
+	int64_t id;
 
+	if (db_int(e->db, &id, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'"
+	    " AND state = 'held'", "s", token) == -1) {
+		*err_r = db_errmsg(e->db);
+		return -1;
+	}
 	if (id <= 0) {
 		*err_r = "no held broadcast with that id";
 		return -2;

@@ -266,8 +266,8 @@ bulletin_ensure(struct engine *e, const struct tm *anchor, int n, const char *to
 
 	if (rc != 1)
 		return rc;
-	max = db_int(e->db, 0, "SELECT coalesce(max(number), 0) FROM bulletin_issue", "");
-	if (max < 0 || db_begin(e->db) == -1)
+	if (db_int(e->db, &max, "SELECT coalesce(max(number), 0) FROM bulletin_issue", "") == -1 ||
+	    db_begin(e->db) == -1)
 		return -1;
 	for (int k = max < n && n - max <= BULLETIN_BACKFILL ? (int)max + 1 : n; k <= n; k++)
 		if (bulletin_create(e, anchor, k, today) == -1) {
@@ -510,10 +510,11 @@ bulletin_call(struct engine *e, const struct bulletin_issue *bi, const char *tod
 
 	if (strcmp(today, bi->period_start) < 0)
 		return 0;
-	n = db_int(e->db, 0, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
-	    " kind = 'call'", "i", bi->id);
+	if (db_int(e->db, &n, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
+	    " kind = 'call'", "i", bi->id) == -1)
+		return -1;
 	if (n != 0)
-		return n < 0 ? -1 : 0;
+		return 0;
 	return bulletin_mailing(e, bi, "call", 0, "bulletin-call");
 }
 
@@ -522,12 +523,14 @@ bulletin_call(struct engine *e, const struct bulletin_issue *bi, const char *tod
 static int
 bulletin_call_before(struct engine *e, const struct bulletin_issue *bi, const char *day)
 {
-	int64_t sent = db_int(e->db, 0, "SELECT sent FROM bulletin_mailing WHERE issue_id = ? AND"
-	    " kind = 'call'", "i", bi->id);
+	int64_t sent;
 	char when[11];
 
+	if (db_int(e->db, &sent, "SELECT sent FROM bulletin_mailing WHERE issue_id = ? AND"
+	    " kind = 'call'", "i", bi->id) == -1)
+		return -1;
 	if (sent <= 0)
-		return sent < 0 ? -1 : 1;	/* no call (nobody then): remind */
+		return 1;	/* no call (nobody then): remind */
 	bdate_today((time_t)sent, when);
 	return strcmp(when, day) < 0;
 }
@@ -541,6 +544,7 @@ bulletin_remind(struct engine *e, const struct bulletin_issue *bi, const char *t
 	size_t n;
 	char **list = config_list(e->cf->bulletin_reminders, &n), kind[32], best_day[11];
 	long best = -1;
+	int64_t lacking;
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -567,8 +571,10 @@ bulletin_remind(struct engine *e, const struct bulletin_issue *bi, const char *t
 	snprintf(kind, sizeof kind, "reminder-%ld", best);
 	/* Read first, without the write lock: once the reminder is out, every
 	 * tick until the deadline would open a transaction for nobody. */
-	if (db_int(e->db, -1, "SELECT count(*) FROM contact WHERE active = 1 AND committee_id IN ("
-	    BULLETIN_LACKING ")", "is", bi->id, kind) == 0)
+	if (db_int(e->db, &lacking, "SELECT count(*) FROM contact WHERE active = 1 AND"
+	    " committee_id IN (" BULLETIN_LACKING ")", "is", bi->id, kind) == -1)
+		return -1;
+	if (lacking == 0)
 		return 0;
 	return bulletin_mailing(e, bi, kind, 1, "bulletin-reminder");
 }

@@ -145,11 +145,14 @@ coverage_alert(struct engine *e, const struct coverage_bcast *bc, int64_t commit
 {
 	size_t noffice;
 	char **office;
+	int64_t sent;
 	int rc = 1;
 
 	/* Already sent (the common case, every tick): no write lock for it. */
-	if (db_int(e->db, 0, "SELECT count(*) FROM coverage_alert WHERE message_id = ? AND"
-	    " committee_id = ?", "ii", bc->id, committee_id) > 0)
+	if (db_int(e->db, &sent, "SELECT count(*) FROM coverage_alert WHERE message_id = ? AND"
+	    " committee_id = ?", "ii", bc->id, committee_id) == -1)
+		return -1;
+	if (sent > 0)
 		return 0;
 	if (db_begin(e->db) == -1)
 		return -1;
@@ -217,9 +220,15 @@ coverage_committees(struct engine *e, const struct coverage_bcast *bc,
 	}
 	for (size_t i = 0; i < nids; i++) {
 		struct coverage_comm *c = coverage_comm_find(list, n, ids[i]);
+		int64_t old = 0;
 
-		if (c == NULL && db_int(e->db, 0, "SELECT count(*) FROM committee WHERE id = ? AND"
-		    " created <= ?", "ii", ids[i], bc->released) > 0) {
+		if (c == NULL && db_int(e->db, &old, "SELECT count(*) FROM committee WHERE id = ?"
+		    " AND created <= ?", "ii", ids[i], bc->released) == -1) {
+			free(ids);
+			free(list);
+			return -1;
+		}
+		if (old > 0) {
 			list = xrealloc(list, (n + 1) * sizeof *list);
 			list[n++] = (struct coverage_comm){ ids[i], 0, 1 };
 		}

@@ -84,11 +84,17 @@ daemon_spooled(void *arg, const char *id)
 static void
 daemon_roster_summary(struct db *db)
 {
+	int64_t n[4];
+
+	if (db_int(db, &n[0], "SELECT count(*) FROM committee", "") == -1 ||
+	    db_int(db, &n[1], "SELECT count(*) FROM contact WHERE active", "") == -1 ||
+	    db_int(db, &n[2], "SELECT count(*) FROM sender WHERE role = 'national'", "") == -1 ||
+	    db_int(db, &n[3], "SELECT count(*) FROM sender WHERE role = 'editor'", "") == -1) {
+		log_warnx("roster status=error reason=\"%s\"", db_errmsg(db));
+		return;
+	}
 	log_info("roster committees=%lld contacts_active=%lld national_senders=%lld editors=%lld",
-	    (long long)db_int(db, 0, "SELECT count(*) FROM committee", ""),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM contact WHERE active", ""),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM sender WHERE role = 'national'", ""),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM sender WHERE role = 'editor'", ""));
+	    (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);
 }
 
 static void *

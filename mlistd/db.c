@@ -41,10 +41,14 @@ struct db_stmt {
 static int
 db_migrate(struct db *db, const char **error_r)
 {
-	int64_t v = db_int(db, 0, "PRAGMA user_version", "");
+	int64_t v;
 
-	if (v < 0 || v > db_nmigrations) {
-		*error_r = v < 0 ? db_errmsg(db) : "database schema is newer than this program";
+	if (db_int(db, &v, "PRAGMA user_version", "") == -1) {
+		*error_r = db_errmsg(db);
+		return -1;
+	}
+	if (v > db_nmigrations) {
+		*error_r = "database schema is newer than this program";
 		return -1;
 	}
 	for (int i = (int)v; i < db_nmigrations; i++) {
@@ -66,26 +70,34 @@ fail:
 	return -1;
 }
 
+/* Why the last db_open of this thread failed: the handle is gone by then. */
+static _Thread_local char db_open_error[512];
+
+static int
+db_open_fail(struct db **dbp, const char *why, const char **error_r)
+{
+	snprintf(db_open_error, sizeof db_open_error, "%s", why);
+	db_close(dbp);
+	*error_r = db_open_error;
+	return -1;
+}
+
 int
 db_open(const char *path, struct db **db_r, const char **error_r)
 {
 	struct db *db = xcalloc(1, sizeof *db);
+	const char *why = NULL;
 
+	*db_r = NULL;
 	db->last_rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (db->last_rc != SQLITE_OK) {
-		*error_r = db->h ? sqlite3_errmsg(db->h) : "cannot open database";
-		*db_r = db;	/* the message lives in db->h: caller closes after logging */
-		return -1;
-	}
+	if (db->last_rc != SQLITE_OK)
+		return db_open_fail(&db, db->h ? sqlite3_errmsg(db->h) : "cannot open database",
+		    error_r);
 	sqlite3_busy_timeout(db->h, 5000);
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=ON;") == -1 || db_migrate(db, error_r) == -1) {
-		if (*error_r == NULL)
-			*error_r = db_errmsg(db);
-		*db_r = db;	/* caller closes after logging */
-		return -1;
-	}
+	    "PRAGMA foreign_keys=ON;") == -1 || db_migrate(db, &why) == -1)
+		return db_open_fail(&db, why ? why : db_errmsg(db), error_r);
 	*db_r = db;
 	return 0;
 }
@@ -104,9 +116,15 @@ db_close(struct db **dbp)
 	*dbp = NULL;
 }
 
+/* The connection's message, unless a later call (a reset after a failed
+ * bind) replaced it: then the text of the code we kept. */
 const char *
 db_errmsg(struct db *db)
 {
+	int ec = sqlite3_errcode(db->h);
+
+	if (db->last_rc != SQLITE_OK && (ec & 0xff) != (db->last_rc & 0xff))
+		return sqlite3_errstr(db->last_rc);
 	return sqlite3_errmsg(db->h);
 }
 
@@ -218,10 +236,36 @@ db_prepare(struct db *db, const char *sql, struct db_stmt *st)
 	return 0;
 }
 
+/* Bind one argument of type t at index i; SQLITE_OK or the bind's error
+ * (SQLITE_TOOBIG for a text or blob over SQLite's limit, SQLITE_RANGE...). */
+static int
+db_bind_one(sqlite3_stmt *st, int i, char t, va_list *ap)
+{
+	switch (t) {
+	case 's': {
+		const char *s = va_arg(*ap, const char *);
+
+		return s ? sqlite3_bind_text64(st, i, s, strlen(s), SQLITE_TRANSIENT, SQLITE_UTF8) :
+		    sqlite3_bind_null(st, i);
+	}
+	case 'i': return sqlite3_bind_int64(st, i, va_arg(*ap, int64_t));
+	case 'd': return sqlite3_bind_int(st, i, va_arg(*ap, int));
+	case 'n': return sqlite3_bind_null(st, i);
+	case 'b': {
+		const void *p = va_arg(*ap, const void *);
+		size_t len = va_arg(*ap, size_t);
+
+		return sqlite3_bind_blob64(st, i, p, len, SQLITE_TRANSIENT);
+	}
+	default: abort();
+	}
+}
+
 static struct db_stmt *
 db_vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *st = xcalloc(1, sizeof *st);
+	va_list aq;
 	int i = 1;
 
 	st->db = db;
@@ -231,30 +275,16 @@ db_vquery(struct db *db, const char *sql, const char *types, va_list ap)
 		free(st);
 		return NULL;
 	}
-	for (const char *t = types; *t; t++, i++) {
-		switch (*t) {
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-
-			if (s)
-				sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(st->st, i);
+	va_copy(aq, ap);
+	for (const char *t = types; *t; t++, i++)
+		if ((db->last_rc = db_bind_one(st->st, i, *t, &aq)) != SQLITE_OK) {
+			/* A value too big (a body over SQLite's 1 GB limit) must never
+			 * be stored as NULL: the whole statement fails. */
+			log_warnx("db: bind %d failed: %s: %s", i, sqlite3_errstr(db->last_rc), sql);
+			db_finalize(&st);
 			break;
 		}
-		case 'i': sqlite3_bind_int64(st->st, i, va_arg(ap, int64_t)); break;
-		case 'd': sqlite3_bind_int(st->st, i, va_arg(ap, int)); break;
-		case 'n': sqlite3_bind_null(st->st, i); break;
-		case 'b': {
-			const void *p = va_arg(ap, const void *);
-			size_t len = va_arg(ap, size_t);
-
-			sqlite3_bind_blob64(st->st, i, p, len, SQLITE_TRANSIENT);
-			break;
-		}
-		default: abort();
-		}
-	}
+	va_end(aq);
 	return st;
 }
 
@@ -316,26 +346,34 @@ db_run(struct db *db, const char *sql, const char *types, ...)
 	return rc;
 }
 
-int64_t
-db_int(struct db *db, int64_t def, const char *sql, const char *types, ...)
+int
+db_vint(struct db *db, int64_t *v_r, const char *sql, const char *types, va_list ap)
 {
-	struct db_stmt *st;
-	va_list ap;
-	int64_t v = def;
+	struct db_stmt *st = db_vquery(db, sql, types, ap);
 	int rc;
 
-	va_start(ap, types);
-	st = db_vquery(db, sql, types, ap);
-	va_end(ap);
+	*v_r = 0;
 	if (st == NULL)
 		return -1;
 	rc = db_step(st);
-	if (rc == 1)
-		v = sqlite3_column_int64(st->st, 0);
-	else if (rc == -1)
-		v = -1;
+	if (rc == 1 && sqlite3_column_type(st->st, 0) != SQLITE_NULL)
+		*v_r = sqlite3_column_int64(st->st, 0);
+	else if (rc == 1)
+		rc = 0;
 	db_finalize(&st);
-	return v;
+	return rc;
+}
+
+int
+db_int(struct db *db, int64_t *v_r, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = db_vint(db, v_r, sql, types, ap);
+	va_end(ap);
+	return rc;
 }
 
 char *

@@ -15,6 +15,7 @@
 #ifndef MLISTD_DB_H
 #define MLISTD_DB_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,8 +39,11 @@ int db_step(struct db_stmt *st);
 void db_finalize(struct db_stmt **st);
 /* Run a statement that returns no row: 0 or -1. */
 int db_run(struct db *db, const char *sql, const char *types, ...);
-/* First column of the first row as an integer; def when no row; -1 on error. */
-int64_t db_int(struct db *db, int64_t def, const char *sql, const char *types, ...);
+/* First column of the first row as an integer in *v_r: 1 when there is a
+ * row with a value, 0 when no row or a NULL (*v_r = 0), -1 on error
+ * (*v_r = 0; db_errmsg, db_tempfail say why). */
+int db_int(struct db *db, int64_t *v_r, const char *sql, const char *types, ...);
+int db_vint(struct db *db, int64_t *v_r, const char *sql, const char *types, va_list ap);
 /* First column of the first row as a new string, NULL when no row. */
 char *db_str(struct db *db, const char *sql, const char *types, ...);
 

@@ -572,24 +572,26 @@ editor_digest(struct engine *e)
 	struct queue_rcpt *rcpts;
 	size_t n = 0;
 	char kind[32];
-	int64_t pending;
+	int64_t pending, sent;
 	struct tm tm;
 	time_t t;
 	int rc;
 
-	pending = db_int(e->db, 0, "SELECT count(*) FROM submission s WHERE "
-	    EDITOR_DIGEST_WHERE, "");
-	if (pending <= 0)
-		return pending < 0 ? -2 : 0;
+	if (db_int(e->db, &pending, "SELECT count(*) FROM submission s WHERE "
+	    EDITOR_DIGEST_WHERE, "") == -1)
+		return -2;
+	if (pending == 0)
+		return 0;
 	if (bulletin_current(e, now(), &cur) == -1)
 		return -2;
 	t = now();
 	localtime_r(&t, &tm);
 	strftime(kind, sizeof kind, "digest-%Y-%m-%d", &tm);	/* the local day */
-	rc = (int)db_int(e->db, 0, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
-	    " kind = ?", "is", cur.id, kind);
-	if (rc != 0)
-		return rc < 0 ? -2 : 0;
+	if (db_int(e->db, &sent, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
+	    " kind = ?", "is", cur.id, kind) == -1)
+		return -2;
+	if (sent != 0)
+		return 0;
 	if (roster_senders(e->db, "editor", &eds, &n) != 0) {
 		roster_senders_free(eds, n);
 		return -2;

@@ -238,12 +238,17 @@ fetch_sender(const struct config_fetch *f, const struct fetch_hdrs *h)
  * fetch_seen and the spool.
  */
 
+/* 1 seen, 0 not, -1 database error (the message waits for the next pass). */
 static int
 fetch_is_seen(struct engine *e, const struct config_fetch *f, int64_t uidvalidity,
     const char *uid)
 {
-	return db_int(e->db, 0, "SELECT count(*) FROM fetch_seen WHERE mailbox = ? AND"
-	    " uidvalidity = ? AND uid = ?", "sis", f->name, uidvalidity, uid) > 0;
+	int64_t n;
+
+	if (db_int(e->db, &n, "SELECT count(*) FROM fetch_seen WHERE mailbox = ? AND"
+	    " uidvalidity = ? AND uid = ?", "sis", f->name, uidvalidity, uid) == -1)
+		return -1;
+	return n > 0;
 }
 
 static int
@@ -772,12 +777,14 @@ static int
 fetch_imap_one(struct engine *e, struct fetch_box *b, uint32_t uid)
 {
 	char suid[16];
-	int rc = FR_DONE;
+	int rc = FR_DONE, seen;
 
 	snprintf(suid, sizeof suid, "%u", uid);
 	if (fetch_was_kept(b, suid))
 		return 0;
-	if (!fetch_is_seen(e, b->f, b->uidvalidity, suid))
+	if ((seen = fetch_is_seen(e, b->f, b->uidvalidity, suid)) == -1)
+		return -1;
+	if (!seen)
 		rc = fetch_imap_take(e, b, uid, suid);
 	if (rc == FR_SPOOLED)
 		fetch_test_drop(b);
@@ -863,13 +870,15 @@ static int
 fetch_pop3_one(struct engine *e, struct fetch_box *b, mailpop3 *p,
     struct mailpop3_msg_info *mi)
 {
-	int del = strcmp(b->f->processed, "delete") == 0, rc = FR_DONE;
+	int del = strcmp(b->f->processed, "delete") == 0, rc = FR_DONE, seen;
 	char *data;
 	size_t len;
 
 	if (fetch_was_kept(b, mi->msg_uidl))
 		return 0;
-	if (fetch_is_seen(e, b->f, 0, mi->msg_uidl))
+	if ((seen = fetch_is_seen(e, b->f, 0, mi->msg_uidl)) == -1)
+		return -1;
+	if (seen)
 		;
 	else if (mi->msg_size > (uint32_t)e->cf->message_size_limit)
 		rc = fetch_too_big(e, b, 0, mi->msg_uidl, mi->msg_size);
@@ -991,14 +1000,16 @@ fetch_md_one(struct engine *e, struct fetch_box *b, const char *dir, const char 
 {
 	char *uid = xstrndup(name, strcspn(name, ":")), *path, *data = NULL;
 	size_t len;
-	int rc = FR_DONE;
+	int rc = FR_DONE, seen;
 
 	if (fetch_was_kept(b, uid)) {
 		free(uid);
 		return 0;
 	}
 	path = xasprintf("%s/%s/%s", b->path, dir, name);
-	if (fetch_is_seen(e, b->f, 0, uid))
+	if ((seen = fetch_is_seen(e, b->f, 0, uid)) == -1)
+		rc = FR_TEMP;
+	else if (seen)
 		;
 	else if (file_read(path, (size_t)e->cf->message_size_limit, &data, &len) == -1)
 		rc = errno == EFBIG ? fetch_too_big(e, b, 0, uid, (size_t)-1) : FR_KEEP;

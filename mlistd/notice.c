@@ -82,13 +82,16 @@ notice_render(const struct engine *e, const char *name, const char *const *vars,
 	return rc;
 }
 
-/* At most max_autoresponses_per_day notices to one address in 24 hours. */
+/* At most max_autoresponses_per_day notices to one address in 24 hours:
+ * 1 allowed, 0 not, -1 database error. */
 static int
 notice_allowed(struct engine *e, const char *rcpt, const char *name)
 {
-	int64_t n = db_int(e->db, 0, "SELECT count(*) FROM autoresponse WHERE email = ? AND at > ?",
-	    "si", rcpt, (int64_t)(now() - 86400));
+	int64_t n;
 
+	if (db_int(e->db, &n, "SELECT count(*) FROM autoresponse WHERE email = ? AND at > ?",
+	    "si", rcpt, (int64_t)(now() - 86400)) == -1)
+		return -1;
 	if (n >= e->cf->max_autoresponses_per_day) {
 		log_info("notice=%s rcpt=%s status=suppressed reason=rate-limit", name, rcpt);
 		return 0;
@@ -137,8 +140,8 @@ notice_send_opts(struct engine *e, const char *name, const char *rcpt,
 	size_t len, n = 4;
 	int rc;
 
-	if (!notice_allowed(e, rcpt, name))
-		return 1;
+	if ((rc = notice_allowed(e, rcpt, name)) != 1)
+		return rc == 0 ? 1 : -1;
 	if (o && o->reply_to)
 		hdrs[n++] = "Reply-To", hdrs[n++] = o->reply_to;
 	if (o && o->message_id)

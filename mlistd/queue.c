@@ -270,28 +270,33 @@ queue_done(struct relay_item *item, void *arg)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Deliveries attempted since t - window (their outcome recorded since). */
-static int64_t
-queue_attempted_since(struct engine *e, int64_t since)
+/* Deliveries attempted since t - window (their outcome recorded since)
+ * into *n_r: 0, or -1 on a database error. */
+static int
+queue_attempted_since(struct engine *e, int64_t since, int64_t *n_r)
 {
-	return db_int(e->db, 0, "SELECT count(*) FROM delivery WHERE updated > ? AND state IN"
-	    " ('sent', 'deferred', 'failed')", "i", since);
+	return db_int(e->db, n_r, "SELECT count(*) FROM delivery WHERE updated > ? AND state IN"
+	    " ('sent', 'deferred', 'failed')", "i", since) == -1 ? -1 : 0;
 }
 
-/* How many deliveries may start now: QUEUE_CHUNK when no limit binds. */
+/* How many deliveries may start now: QUEUE_CHUNK when no limit binds, none
+ * when the count cannot be read. */
 static int64_t
 queue_allowance(struct engine *e, int64_t t)
 {
 	const struct config *cf = e->cf;
-	int64_t allow = QUEUE_CHUNK, left;
+	int64_t allow = QUEUE_CHUNK, used;
 
 	if (cf->smtp_rate_per_minute > 0) {
-		left = cf->smtp_rate_per_minute - queue_attempted_since(e, t - 60);
-		allow = left < allow ? left : allow;
+		if (queue_attempted_since(e, t - 60, &used) == -1)
+			return 0;
+		allow = cf->smtp_rate_per_minute - used < allow ? cf->smtp_rate_per_minute - used :
+		    allow;
 	}
 	if (cf->smtp_rate_per_hour > 0) {
-		left = cf->smtp_rate_per_hour - queue_attempted_since(e, t - 3600);
-		allow = left < allow ? left : allow;
+		if (queue_attempted_since(e, t - 3600, &used) == -1)
+			return 0;
+		allow = cf->smtp_rate_per_hour - used < allow ? cf->smtp_rate_per_hour - used : allow;
 	}
 	return allow > 0 ? allow : 0;
 }
@@ -303,11 +308,15 @@ queue_hold_back(struct engine *e, int64_t t, int64_t after_id, int64_t taken)
 {
 	const struct config *cf = e->cf;
 	int64_t rm = cf->smtp_rate_per_minute, rh = cf->smtp_rate_per_hour;
-	int64_t used_h = rh > 0 ? queue_attempted_since(e, t - 3600) + taken : 0;
-	int64_t oldest_h = rh <= 0 ? t : db_int(e->db, t, "SELECT coalesce(min(updated), ?) FROM"
-	    " delivery WHERE updated > ? AND state IN ('sent', 'deferred', 'failed')", "ii", t,
-	    t - 3600);
+	int64_t used_h = 0, oldest_h = t;
 
+	if (rh > 0 && (queue_attempted_since(e, t - 3600, &used_h) == -1 ||
+	    db_int(e->db, &oldest_h, "SELECT coalesce(min(updated), ?) FROM delivery WHERE"
+	    " updated > ? AND state IN ('sent', 'deferred', 'failed')", "ii", t, t - 3600) == -1)) {
+		log_warnx("queue status=error reason=\"%s\"", db_errmsg(e->db));
+		return;
+	}
+	used_h += rh > 0 ? taken : 0;
 	if (db_run(e->db, "UPDATE delivery SET next_try = max("
 	    " CASE WHEN ?1 > 0 THEN ?3 + 60 * (w.k / ?1 + 1) ELSE ?3 END,"
 	    " CASE WHEN ?2 > 0 AND ?4 + w.k >= ?2 THEN ?5 + 3600 * ((?4 + w.k - ?2) / ?2 + 1)"
@@ -490,10 +499,10 @@ queue_run(struct engine *e)
 long
 queue_next_due(struct engine *e)
 {
-	int64_t t = db_int(e->db, -1, "SELECT min(next_try) FROM delivery WHERE state IN"
-	    " ('queued', 'deferred')", "");
+	int64_t t;
 
-	if (t <= 0)
+	if (db_int(e->db, &t, "SELECT min(next_try) FROM delivery WHERE state IN"
+	    " ('queued', 'deferred')", "") != 1 || t <= 0)
 		return -1;
 	return t > now() ? (long)(t - now()) : 0;
 }

@@ -269,8 +269,8 @@ report_ack_lookup(struct report *r, const char *mid, int *photo_r)
 
 	*photo_r = pos > n && strncmp(mid + pos - n, "-photo", n) == 0;
 	ack = *photo_r ? xasprintf("%.*s%s", (int)(pos - n), mid, mid + pos) : xstrdup(mid);
-	id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE ack_message_id = ?",
-	    "s", ack);
+	db_int(r->e->db, &id, "SELECT max(id) FROM submission WHERE ack_message_id = ?", "s",
+	    ack);
 	free(ack);
 	return id > 0 ? id : 0;
 }
@@ -305,12 +305,13 @@ report_find_acked(struct report *r)
 static enum report_hold_kind
 report_contact_committee(struct report *r, const char *addr, int64_t *id_r)
 {
-	int64_t n = db_int(r->e->db, 0, "SELECT count(DISTINCT committee_id) FROM contact"
-	    " WHERE email = ? AND active = 1", "s", addr);
+	int64_t n;
 
+	db_int(r->e->db, &n, "SELECT count(DISTINCT committee_id) FROM contact"
+	    " WHERE email = ? AND active = 1", "s", addr);
 	*id_r = 0;
 	if (n == 1)
-		*id_r = db_int(r->e->db, 0, "SELECT committee_id FROM contact WHERE email = ?"
+		db_int(r->e->db, id_r, "SELECT committee_id FROM contact WHERE email = ?"
 		    " AND active = 1", "s", addr);
 	return n == 1 && *id_r > 0 ? HOLD_NONE : n > 1 ? HOLD_SEVERAL : HOLD_UNKNOWN;
 }
@@ -323,9 +324,9 @@ report_find_committee(struct report *r)
 	if (r->in->ext && *r->in->ext &&
 	    (r->committee = roster_committee_lookup(r->e->db, r->in->ext)) > 0)
 		return;
-	if (r->acked > 0 && (r->committee = db_int(r->e->db, 0, "SELECT committee_id FROM"
+	if (r->acked > 0 && db_int(r->e->db, &r->committee, "SELECT committee_id FROM"
 	    " submission WHERE id = ? AND sender = ? COLLATE NOCASE AND committee_id IS NOT"
-	    " NULL", "is", r->acked, r->from)) > 0)
+	    " NULL", "is", r->acked, r->from) == 1 && r->committee > 0)
 		return;
 	r->contact = r->from;
 	r->hold = report_contact_committee(r, r->from, &r->committee);
@@ -364,8 +365,8 @@ report_live_successor(struct report *r, int64_t id)
 			return live ? id : 0;
 		}
 		free(state);
-		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE replaces = ?",
-		    "i", id);
+		db_int(r->e->db, &id, "SELECT max(id) FROM submission WHERE replaces = ?", "i",
+		    id);
 	}
 	return 0;
 }
@@ -379,7 +380,7 @@ report_replaced_acked(struct report *r)
 
 	if (r->acked == 0)
 		return 0;
-	id = db_int(r->e->db, 0, "SELECT id FROM submission WHERE id = ? AND"
+	db_int(r->e->db, &id, "SELECT id FROM submission WHERE id = ? AND"
 	    " (committee_id = ? OR (committee_id IS NULL AND sender = ? COLLATE NOCASE))"
 	    " AND (issue_id = ? OR issue_id IS NULL)", "iisi", r->acked, r->committee,
 	    r->from, r->bi.id);
@@ -396,11 +397,11 @@ report_find_replaced(struct report *r)
 	if ((id = report_replaced_acked(r)) == 0 && r->add_photos)
 		return;		/* photos for a report that is gone: a new one */
 	if (id == 0 && *r->title)
-		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE " REPORT_MINE
+		db_int(r->e->db, &id, "SELECT max(id) FROM submission WHERE " REPORT_MINE
 		    " AND title = ? COLLATE NOCASE", "isis", r->committee, r->from, r->bi.id,
 		    r->title);
 	if (id <= 0)
-		id = db_int(r->e->db, 0, "SELECT max(id) FROM submission WHERE " REPORT_MINE,
+		db_int(r->e->db, &id, "SELECT max(id) FROM submission WHERE " REPORT_MINE,
 		    "isi", r->committee, r->from, r->bi.id);
 	r->replaces = id > 0 ? id : 0;
 }

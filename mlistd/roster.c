@@ -100,6 +100,7 @@ roster_committee_add(struct db *db, const char *name, const char *slug,
     int64_t *id_r, const char **err_r)
 {
 	char *s = slug && *slug ? str_slugify(slug) : str_slugify(name ? name : "");
+	int64_t same;
 	int rc = 0;
 
 	if (name == NULL || str_is_empty(name) || *s == '\0') {
@@ -107,7 +108,11 @@ roster_committee_add(struct db *db, const char *name, const char *slug,
 		return roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
 		    "empty committee name"));
 	}
-	if (db_int(db, 0, "SELECT id FROM committee WHERE slug = ?", "s", s) > 0) {
+	if ((rc = db_int(db, &same, "SELECT id FROM committee WHERE slug = ?", "s", s)) != 0) {
+		if (rc == -1) {
+			free(s);
+			return roster_dberr(db, err_r);
+		}
 		rc = roster_fail(err_r, ROSTER_EDATA, tr("le comité « %s » existe déjà",
 		    "committee \"%s\" already exists"), s);
 		free(s);
@@ -137,10 +142,10 @@ int64_t
 roster_committee_lookup(struct db *db, const char *key)
 {
 	char *slug = str_slugify(key);
-	int64_t id = db_int(db, 0, "SELECT id FROM committee WHERE slug = ? OR slug = ?",
-	    "ss", key, slug);
+	int64_t id;
 	struct db_stmt *st;
 
+	db_int(db, &id, "SELECT id FROM committee WHERE slug = ? OR slug = ?", "ss", key, slug);
 	if (id == 0 && (st = db_query(db, "SELECT id, name FROM committee", "")) != NULL) {
 		while (id == 0 && db_step(st) == 1) {
 			char *s = str_slugify(db_col_text(st, 1));
@@ -259,15 +264,17 @@ int
 roster_committee_rename(struct db *db, const char *key, const char *new_name,
     const char *new_slug, const char **err_r)
 {
-	int64_t id = roster_committee_lookup(db, key);
+	int64_t id = roster_committee_lookup(db, key), other;
 	char *slug;
 	int rc = 0;
 
 	if (id == 0)
 		return roster_unknown_committee(key, err_r);
 	slug = new_slug ? str_slugify(new_slug) : NULL;
-	if (slug && (*slug == '\0' || db_int(db, 0, "SELECT id FROM committee WHERE slug = ? "
-	    "AND id != ?", "si", slug, id) > 0))
+	if (slug && *slug && (rc = db_int(db, &other, "SELECT id FROM committee WHERE slug = ?"
+	    " AND id != ?", "si", slug, id)) == -1)
+		rc = roster_dberr(db, err_r);
+	else if (slug && (*slug == '\0' || rc == 1))
 		rc = roster_fail(err_r, ROSTER_EDATA, tr("identifiant déjà pris ou vide : %s",
 		    "slug empty or already taken: %s"), new_slug);
 	else if (new_name && str_is_empty(new_name))
@@ -292,7 +299,8 @@ roster_committee_remove(struct db *db, const char *key, int force, const char **
 
 	if (id == 0)
 		return roster_unknown_committee(key, err_r);
-	n = db_int(db, 0, "SELECT count(*) FROM contact WHERE committee_id = ?", "i", id);
+	if (db_int(db, &n, "SELECT count(*) FROM contact WHERE committee_id = ?", "i", id) == -1)
+		return roster_dberr(db, err_r);
 	if (n > 0 && !force)
 		return roster_fail(err_r, ROSTER_EDATA, tr("le comité %s a encore %lld contact(s) ;"
 		    " retirez-les ou utilisez --force", "committee %s still has %lld contact(s);"
@@ -306,16 +314,24 @@ roster_committee_remove(struct db *db, const char *key, int force, const char **
 int64_t
 roster_active_count(struct db *db, int64_t committee_id)
 {
-	return db_int(db, 0, "SELECT count(*) FROM contact WHERE committee_id = ? AND active",
-	    "i", committee_id);
+	int64_t n;
+
+	db_int(db, &n, "SELECT count(*) FROM contact WHERE committee_id = ? AND active", "i",
+	    committee_id);
+	return n;
 }
 
 static int
 roster_contact_insert(struct db *db, const struct config *cf, int64_t cid,
     const char *key, const char *email, const char *name, const char **err_r)
 {
-	if (db_int(db, 0, "SELECT id FROM contact WHERE committee_id = ? AND email = ?", "is",
-	    cid, email) > 0)
+	int64_t id;
+	int rc = db_int(db, &id, "SELECT id FROM contact WHERE committee_id = ? AND email = ?",
+	    "is", cid, email);
+
+	if (rc == -1)
+		return roster_dberr(db, err_r);
+	if (rc == 1)
 		return roster_fail(err_r, ROSTER_EDATA, tr("%s est déjà contact du comité %s",
 		    "%s is already a contact of committee %s"), email, key);
 	if (roster_active_count(db, cid) >= cf->max_contacts)
@@ -368,17 +384,23 @@ static int64_t
 roster_contact_committee(struct db *db, const char *email, const char *key, const char **err_r)
 {
 	int64_t n, cid;
+	int rc;
 
 	if (key) {
 		if ((cid = roster_committee_lookup(db, key)) == 0)
 			return roster_unknown_committee(key, err_r), 0;
-		if (db_int(db, 0, "SELECT id FROM contact WHERE committee_id = ? AND email = ?",
-		    "is", cid, email) <= 0)
+		if ((rc = db_int(db, &n, "SELECT id FROM contact WHERE committee_id = ? AND"
+		    " email = ?", "is", cid, email)) == -1)
+			return roster_dberr(db, err_r), 0;
+		if (rc == 0)
 			return roster_fail(err_r, ROSTER_EDATA, tr("%s n'est pas contact du comité %s",
 			    "%s is not a contact of committee %s"), email, key), 0;
 		return cid;
 	}
-	n = db_int(db, 0, "SELECT count(*) FROM contact WHERE email = ?", "s", email);
+	if (db_int(db, &n, "SELECT count(*) FROM contact WHERE email = ?", "s", email) == -1 ||
+	    (n == 1 && db_int(db, &cid, "SELECT committee_id FROM contact WHERE email = ?", "s",
+	    email) == -1))
+		return roster_dberr(db, err_r), 0;
 	if (n == 0)
 		return roster_fail(err_r, ROSTER_EDATA, tr("contact inconnu : %s",
 		    "unknown contact: %s"), email), 0;
@@ -386,7 +408,7 @@ roster_contact_committee(struct db *db, const char *email, const char *key, cons
 		return roster_fail(err_r, ROSTER_EDATA, tr("%s est contact de plusieurs comités ;"
 		    " précisez --committee", "%s is a contact of several committees;"
 		    " give --committee"), email), 0;
-	return db_int(db, 0, "SELECT committee_id FROM contact WHERE email = ?", "s", email);
+	return cid;
 }
 
 int
@@ -554,8 +576,10 @@ roster_sender_remove(struct db *db, const char *email, const char *role,
 int
 roster_is_sender(struct db *db, const char *email, const char *role)
 {
-	return db_int(db, 0, "SELECT count(*) FROM sender WHERE email = ? AND role = ?", "ss",
-	    email, role) > 0;
+	int64_t n;
+
+	return db_int(db, &n, "SELECT count(*) FROM sender WHERE email = ? AND role = ?", "ss",
+	    email, role) == 1 && n > 0;
 }
 
 int

@@ -50,7 +50,7 @@ enum roster_filter { ROSTER_ALL, ROSTER_UNDER };
 int roster_committee_add(struct db *db, const char *name, const char *slug,
     const char *region, const char *department, const char *tags,
     int64_t *id_r, const char **err_r);
-/* Committee id by slug or name; 0 when none. */
+/* Committee id by slug or name; 0 when none (or on a database error). */
 int64_t roster_committee_lookup(struct db *db, const char *key);
 int roster_committee_get(struct db *db, int64_t id, struct roster_committee *c);
 /* Active contacts of a committee (0 on a database error). */
@@ -86,6 +86,7 @@ int roster_sender_add(struct db *db, const char *email, const char *role,
     const char *name, const char **err_r);
 int roster_sender_remove(struct db *db, const char *email, const char *role,
     const char **err_r);
+/* 1 when email has the role; 0 when not or on a database error (no rights). */
 int roster_is_sender(struct db *db, const char *email, const char *role);
 struct roster_sender {
 	char	*email;

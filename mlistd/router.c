@@ -83,9 +83,12 @@ router_message(struct engine *e, const struct spool_msg *sm)
 
 	for (size_t i = 0; i < sm->nrcpt && rc == 0; i++) {
 		struct inmsg in = { sm->id, sm->sender, sm->rcpts[i], "", sm->data, sm->len };
+		int64_t done;
 
-		if (db_int(e->db, 0, "SELECT count(*) FROM message WHERE spool_id = ? AND rcpt = ?",
-		    "ss", sm->id, sm->rcpts[i]) > 0)
+		if (db_int(e->db, &done, "SELECT count(*) FROM message WHERE spool_id = ? AND"
+		    " rcpt = ?", "ss", sm->id, sm->rcpts[i]) == -1)
+			return -1;
+		if (done > 0)
 			continue;	/* recorded before a crash */
 		rc = router_one_rcpt(e, &in);	/* a confirmation is idempotent */
 	}

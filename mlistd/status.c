@@ -67,13 +67,17 @@ status_contacts(struct db *db, int64_t msg_id, int64_t committee_id, FILE *out)
 static void
 status_rate_wait(struct db *db, int64_t msg_id, FILE *out)
 {
-	int64_t last = db_int(db, 0, "SELECT coalesce(max(next_try), 0) FROM delivery WHERE"
-	    " message_id = ? AND state = 'queued' AND next_try > ?", "ii", msg_id, (int64_t)now());
-	time_t t = (time_t)last;
+	int64_t last;
+	time_t t;
 	struct tm tm;
 	char when[32];
 
-	if (last <= 0 || localtime_r(&t, &tm) == NULL)
+	if (db_int(db, &last, "SELECT coalesce(max(next_try), 0) FROM delivery WHERE"
+	    " message_id = ? AND state = 'queued' AND next_try > ?", "ii", msg_id,
+	    (int64_t)now()) != 1 || last <= 0)
+		return;
+	t = (time_t)last;
+	if (localtime_r(&t, &tm) == NULL)
 		return;
 	strftime(when, sizeof when, last - now() < 20 * 3600 ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
 	fprintf(out, tr("dernier envoi prévu vers %s (limite d'envoi du fournisseur)\n",
@@ -83,11 +87,11 @@ status_rate_wait(struct db *db, int64_t msg_id, FILE *out)
 int
 status_message(struct db *db, const char *token, int only_unreached, FILE *out)
 {
-	int64_t id = db_int(db, 0, "SELECT id FROM message WHERE token = ?", "s", token);
+	int64_t id;
 	struct db_stmt *st;
 	int reached = 0, total = 0;
 
-	if (id <= 0)
+	if (db_int(db, &id, "SELECT id FROM message WHERE token = ?", "s", token) != 1)
 		return -1;
 	st = db_query(db, "SELECT d.committee_id, coalesce(c.name, '?'),"
 	    " sum(d.state = 'sent'), sum(d.state IN ('queued', 'deferred')), count(*)"
@@ -165,30 +169,30 @@ status_replies_missing(struct db *db, int64_t id, FILE *out)
 int
 status_replies(struct db *db, const char *token, FILE *out)
 {
-	int64_t id = db_int(db, 0, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'",
-	    "s", token);
+	int64_t id, n[4];
 	struct db_stmt *st;
 
-	if (id <= 0)
+	if (db_int(db, &id, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'", "s",
+	    token) != 1)
 		return -1;
 	st = db_query(db, "SELECT subject FROM message WHERE id = ?", "i", id);
 	fprintf(out, tr("Réponses à l'envoi %s : %s\n", "Replies to broadcast %s: %s\n"), token,
 	    st && db_step(st) == 1 ? db_col_text(st, 0) : "");
 	db_finalize(&st);
-	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1)
+	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1 ||
+	    db_int(db, &n[0], "SELECT count(DISTINCT committee_id) FROM reply WHERE"
+	    " message_id = ? AND auto IS NULL", "i", id) == -1 ||
+	    db_int(db, &n[1], "SELECT count(*) FROM committee WHERE id IN (SELECT committee_id"
+	    " FROM delivery WHERE message_id = ?1) OR id IN (SELECT committee_id FROM reply WHERE"
+	    " message_id = ?1 AND auto IS NULL)", "i", id) == -1 ||
+	    db_int(db, &n[2], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
+	    " NULL AND committee_id IS NULL", "i", id) == -1 ||
+	    db_int(db, &n[3], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
+	    " NOT NULL", "i", id) == -1)
 		return -1;
 	fprintf(out, tr("%lld comité(s) ont répondu sur %lld ; %lld réponse(s) d'inconnus ;"
 	    " %lld réponse(s) automatique(s) non comptée(s)\n", "%lld of %lld committee(s)"
 	    " answered; %lld reply(ies) from unknown senders; %lld automatic reply(ies) not"
-	    " counted\n"),
-	    (long long)db_int(db, 0, "SELECT count(DISTINCT committee_id) FROM reply WHERE"
-	    " message_id = ? AND auto IS NULL", "i", id),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM committee WHERE id IN (SELECT committee_id"
-	    " FROM delivery WHERE message_id = ?1) OR id IN (SELECT committee_id FROM reply WHERE"
-	    " message_id = ?1 AND auto IS NULL)", "i", id),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
-	    " NULL AND committee_id IS NULL", "i", id),
-	    (long long)db_int(db, 0, "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
-	    " NOT NULL", "i", id));
+	    " counted\n"), (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);
 	return 0;
 }

@@ -271,8 +271,8 @@ setup(void **state)
 	    "Bob Kermarrec", &err), 0);
 	assert_int_equal(roster_sender_add(fx->e.db, "bureau@example.org", "national",
 	    "Bureau", &err), 0);
-	fx->alice = db_int(fx->e.db, 0, "SELECT id FROM contact WHERE email = 'alice@example.org'", "");
-	fx->bob = db_int(fx->e.db, 0, "SELECT id FROM contact WHERE email = 'bob@example.org'", "");
+	fx->alice = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'alice@example.org'", "");
+	fx->bob = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'bob@example.org'", "");
 	*state = fx;
 	return 0;
 }
@@ -319,14 +319,14 @@ accept_sample(struct fx *fx, const char *sample, const char *verp)
 static int64_t
 count(struct fx *fx, const char *sql)
 {
-	return db_int(fx->e.db, -1, sql, "");
+	return test_int(fx->e.db, sql, "");
 }
 
 /* A contact's score in hundredths. */
 static int64_t
 score100(struct fx *fx, int64_t contact)
 {
-	return db_int(fx->e.db, -1, "SELECT CAST(round(bounce_score * 100) AS INTEGER) FROM contact"
+	return test_int(fx->e.db, "SELECT CAST(round(bounce_score * 100) AS INTEGER) FROM contact"
 	    " WHERE id = ?", "i", contact);
 }
 

@@ -127,7 +127,7 @@ test_calendar(void **state)
 		assert_int_equal(bi.number, calendar_cases[i].number);
 	}
 	/* The far-away anchor created only the current row. */
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue", ""), 1);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM bulletin_issue", ""), 1);
 	assert_true(bulletin_date_valid("2024-02-29"));
 	assert_false(bulletin_date_valid("2025-02-29"));
 	assert_false(bulletin_date_valid("2025-1-01"));
@@ -146,7 +146,7 @@ test_rows_and_get(void **state)
 	assert_int_equal(bi.number, 3);
 	assert_string_equal(bi.state, "planned");
 	/* Rows 1 and 2 were created, closed: their deadlines had passed. */
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue WHERE state ="
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM bulletin_issue WHERE state ="
 	    " 'closed' AND number IN (1, 2)", ""), 2);
 	assert_int_equal(bulletin_get(&fx->e, 0, &bi), 0);
 	assert_int_equal(bi.number, 3);
@@ -166,13 +166,13 @@ test_rows_and_get(void **state)
 static int64_t
 count(struct fx *fx, const char *sql)
 {
-	return db_int(fx->e.db, -1, sql, "");
+	return test_int(fx->e.db, sql, "");
 }
 
 static int64_t
 deliveries(struct fx *fx, const char *kind)
 {
-	return db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	return test_int(fx->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
 	    " m.id = d.message_id WHERE m.kind = ?", "s", kind);
 }
 

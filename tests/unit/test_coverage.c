@@ -112,7 +112,7 @@ teardown(void **state)
 static int64_t
 fx_alerts(struct fixture *f, int64_t committee)
 {
-	return db_int(f->e.db, -1, "SELECT count(*) FROM coverage_alert WHERE committee_id = ?", "i",
+	return test_int(f->e.db, "SELECT count(*) FROM coverage_alert WHERE committee_id = ?", "i",
 	    committee);
 }
 
@@ -155,10 +155,10 @@ test_one_alert_after_delay(void **state)
 	assert_int_equal(coverage_tick(&f->e), 0);
 	assert_int_equal(fx_alerts(f, f->rennes), 1);
 	assert_int_equal(fx_alerts(f, f->brest), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM message WHERE kind ="
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM message WHERE kind ="
 	    " 'coverage-alert'", ""), 1);
-	mid = db_int(f->e.db, 0, "SELECT id FROM message WHERE kind = 'coverage-alert'", "");
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM delivery WHERE message_id = ? AND"
+	mid = test_int(f->e.db, "SELECT id FROM message WHERE kind = 'coverage-alert'", "");
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM delivery WHERE message_id = ? AND"
 	    " rcpt = 'office@example.org'", "i", mid), 1);
 	body = fx_alert_text(f, mid);
 	assert_non_null(strstr(body, "Rennes"));
@@ -175,7 +175,7 @@ static void
 test_bounce_after_sent(void **state)
 {
 	struct fixture *f = *state;
-	int64_t d = db_int(f->e.db, 0, "SELECT id FROM delivery WHERE rcpt = 'bob@example.org'", "");
+	int64_t d = test_int(f->e.db, "SELECT id FROM delivery WHERE rcpt = 'bob@example.org'", "");
 
 	/* Brest's only delivery was accepted, then bounced hard: unreachable. */
 	assert_int_equal(db_run(f->e.db, "INSERT INTO bounce (delivery_id, received, kind) VALUES"
@@ -206,7 +206,7 @@ test_disabled_and_empty_committee(void **state)
 	fx_now(T0 + 2 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 2);
 	assert_int_equal(fx_alerts(f, quimper), 1);
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM delivery d JOIN message m ON"
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
 	    " m.id = d.message_id WHERE m.kind = 'coverage-alert' AND d.rcpt = 'boss@example.org'",
 	    ""), 2);
 }

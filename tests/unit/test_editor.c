@@ -119,7 +119,7 @@ test_states(void **state)
 	assert_int_equal(db_run(fx->e.db, "UPDATE bulletin_issue SET state = 'published'", ""), 0);
 	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), -1);
 	assert_int_equal(editor_set_text(&fx->e, a, "T", "B", &err), -1);
-	assert_true(db_int(fx->e.db, 0, "SELECT count(*) FROM audit WHERE what LIKE"
+	assert_true(test_int(fx->e.db, "SELECT count(*) FROM audit WHERE what LIKE"
 	    " 'submission %'", "") >= 4);
 }
 
@@ -217,7 +217,7 @@ test_command_mail(void **state)
 	assert_non_null(strstr(notice, "In-Reply-To: <m1@example.org>"));
 	assert_non_null(strstr(notice, "9999"));
 	free(notice);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM delivery WHERE rcpt ="
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt ="
 	    " 'ed@example.org'", ""), 1);
 	free(m);
 	free(body);
@@ -282,9 +282,9 @@ test_digest(void **state)
 	    " (?, 'b.pdf', 'application/pdf', 0, 10, 'y')", "ii", a, a), 0);
 	assert_int_equal(editor_digest(&fx->e), 0);
 	assert_int_equal(editor_digest(&fx->e), 0);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind = 'digest'",
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind = 'digest'",
 	    ""), 1);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM submission WHERE digested IS"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM submission WHERE digested IS"
 	    " NULL", ""), 0);
 	msg = db_str(fx->e.db, "SELECT body FROM message WHERE kind = 'digest'", "");
 	assert_non_null(msg);

@@ -267,12 +267,12 @@ test_proof(void **state)
 	const char *err = NULL;
 
 	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
 	    " m.id = d.message_id WHERE m.kind = 'proof'", ""), 2);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt IN"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt IN"
 	    " ('ed1@example.org', 'ed2@example.org')", ""), 2);
 	/* Still a draft; no editor -> refused; an empty issue -> refused. */
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue WHERE"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM bulletin_issue WHERE"
 	    " state = 'published'", ""), 0);
 	assert_int_equal(issue_proof(&fx->e, 5, &err), -1);
 	assert_non_null(strstr(err, "no accepted entry"));
@@ -293,24 +293,24 @@ test_publish(void **state)
 	setenv("PATH", pathenv, 1);
 	free(pathenv);
 	/* a1 a2 b1 l1 (l2 inactive), s1 (s2 pending, A1 already a contact). */
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
 	    " m.id = d.message_id WHERE m.kind = 'bulletin'", ""), 5);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt ="
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt ="
 	    " 'a1@example.org' COLLATE NOCASE AND contact_id IS NOT NULL AND committee_id IS NOT"
 	    " NULL", ""), 1);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt IN"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt IN"
 	    " ('l2@example.org', 's2@example.org')", ""), 0);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM bulletin_issue i JOIN message m"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM bulletin_issue i JOIN message m"
 	    " ON m.id = i.message_id WHERE i.number = 4 AND i.state = 'published' AND"
 	    " i.published IS NOT NULL AND m.kind = 'bulletin'", ""), 1);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM archive_fts WHERE"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM archive_fts WHERE"
 	    " kind = 'bulletin'", ""), 5);
 	assert_true(file_exists(fx, "archive/bulletin-4.html"));
 	assert_true(file_exists(fx, "archive/bulletin-4.txt"));
 
 	assert_int_equal(issue_publish(&fx->e, 4, &err), -1);
 	assert_non_null(strstr(err, "already published"));
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM message WHERE kind ="
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind ="
 	    " 'bulletin'", ""), 1);
 	assert_int_equal(issue_publish(&fx->e, 5, &err), -1);	/* nothing accepted */
 }

@@ -111,7 +111,7 @@ fx_text(const char *from, const char *subject, const char *extra)
 static struct mime_msg *
 fx_forward(struct fixture *f, char **rcpt_r)
 {
-	int64_t fid = db_int(f->e.db, 0, "SELECT forward_id FROM reply ORDER BY id DESC LIMIT 1", "");
+	int64_t fid = test_int(f->e.db, "SELECT forward_id FROM reply ORDER BY id DESC LIMIT 1", "");
 	struct db_stmt *st = db_query(f->e.db, "SELECT body FROM message WHERE id = ? AND kind ="
 	    " 'reply-forward'", "i", fid);
 	struct mime_msg *m = NULL;
@@ -148,7 +148,7 @@ test_contact_reply_forwarded(void **state)
 	struct mime_msg *m;
 
 	assert_int_equal(fx_reply(f, "s1", "alice@example.org", TOKEN, msg), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT committee_id FROM reply WHERE message_id = ?"
+	assert_int_equal(test_int(f->e.db, "SELECT committee_id FROM reply WHERE message_id = ?"
 	    " AND auto IS NULL AND sender = 'alice@example.org'", "i", f->bcast), f->rennes);
 	m = fx_forward(f, &rcpt);
 	assert_string_equal(rcpt, "office@example.org");
@@ -163,7 +163,7 @@ test_contact_reply_forwarded(void **state)
 	assert_header_contains(m, "X-Original-From", "alice@example.org");
 	assert_header_contains(m, "Message-ID", "@example.org");	/* the member's, kept */
 	/* the router's idempotence key: the inbound row */
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM message WHERE spool_id = 's1' AND"
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM message WHERE spool_id = 's1' AND"
 	    " kind = 'reply' AND state = 'done'", ""), 1);
 	free(subject);
 	free(rcpt);
@@ -180,7 +180,7 @@ test_unknown_sender_marked(void **state)
 	struct mime_msg *m;
 
 	assert_int_equal(fx_reply(f, "s2", "carol@example.org", TOKEN, msg), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM reply WHERE sender ="
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM reply WHERE sender ="
 	    " 'carol@example.org' AND committee_id IS NULL AND auto IS NULL", ""), 1);
 	m = fx_forward(f, &rcpt);
 	subject = mime_subject(m);
@@ -198,13 +198,13 @@ test_vacation_not_forwarded(void **state)
 	struct fixture *f = *state;
 	char *msg = fx_text("Bob Le Gall <bob@example.org>", "Absence du bureau",
 	    "Auto-Submitted: auto-replied\n");
-	int64_t before = db_int(f->e.db, 0, "SELECT count(*) FROM delivery", "");
+	int64_t before = test_int(f->e.db, "SELECT count(*) FROM delivery", "");
 
 	assert_int_equal(fx_reply(f, "s3", "bob@example.org", TOKEN, msg), 0);
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM reply WHERE committee_id = ? AND"
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM reply WHERE committee_id = ? AND"
 	    " auto IS NOT NULL AND forward_id IS NULL", "i", f->brest), 1);
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM delivery", ""), before);
-	assert_int_equal(db_int(f->e.db, 0, "SELECT count(*) FROM message WHERE kind ="
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM delivery", ""), before);
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM message WHERE kind ="
 	    " 'reply-forward'", ""), 0);
 	free(msg);
 }
@@ -217,8 +217,8 @@ test_unknown_token_nothing(void **state)
 
 	assert_int_equal(fx_reply(f, "s4", "alice@example.org", "ffffffffffffffffffffffffffffffff",
 	    msg), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM reply", ""), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM message WHERE kind ="
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM reply", ""), 0);
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM message WHERE kind ="
 	    " 'reply-forward'", ""), 0);
 	free(msg);
 }
@@ -231,8 +231,8 @@ test_own_loop_dropped(void **state)
 	    "X-Loop: national@" DOMAIN "\n");
 
 	assert_int_equal(fx_reply(f, "s5", "alice@example.org", TOKEN, msg), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM reply", ""), 0);
-	assert_int_equal(db_int(f->e.db, -1, "SELECT count(*) FROM message WHERE kind = 'reply'"
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM reply", ""), 0);
+	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM message WHERE kind = 'reply'"
 	    " AND state = 'dropped'", ""), 1);
 	free(msg);
 }

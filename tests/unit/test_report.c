@@ -94,7 +94,7 @@ deliver(struct fx *fx, const char *sender, const char *ext, const char *msg, siz
 static int64_t
 count(struct fx *fx, const char *sql, const char *arg)
 {
-	return arg ? db_int(fx->e.db, -1, sql, "s", arg) : db_int(fx->e.db, -1, sql, "");
+	return arg ? test_int(fx->e.db, sql, "s", arg) : test_int(fx->e.db, sql, "");
 }
 
 /* Notices queued to rcpt whose subject starts with prefix. */
@@ -102,7 +102,7 @@ static int64_t
 notices(struct fx *fx, const char *rcpt, const char *prefix)
 {
 	char *like = xasprintf("%s%%", prefix);
-	int64_t n = db_int(fx->e.db, -1, "SELECT count(*) FROM delivery d JOIN message m ON"
+	int64_t n = test_int(fx->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
 	    " m.id = d.message_id WHERE m.kind = 'notice' AND d.rcpt = ? AND m.subject LIKE ?",
 	    "ss", rcpt, like);
 
@@ -123,7 +123,7 @@ col(struct fx *fx, const char *column, int64_t id)
 static int64_t
 last_id(struct fx *fx)
 {
-	return db_int(fx->e.db, 0, "SELECT max(id) FROM submission", "");
+	return test_int(fx->e.db, "SELECT max(id) FROM submission", "");
 }
 
 /* ---- table: committee, state, title, text ---- */
@@ -197,7 +197,7 @@ check_case(struct fx *fx, const struct report_case *c)
 	assert_string_equal(v, c->state);
 	free(v);
 	slug_id = c->committee ? roster_committee_lookup(fx->e.db, c->committee) : 0;
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT coalesce(committee_id, 0) FROM submission"
+	assert_int_equal(test_int(fx->e.db, "SELECT coalesce(committee_id, 0) FROM submission"
 	    " WHERE id = ?", "i", id), slug_id);
 	v = col(fx, "title", id);
 	assert_string_equal(v, c->title);
@@ -243,7 +243,7 @@ test_plain_details(void **state)
 	ack = col(fx, "ack_message_id", last_id(fx));
 	assert_true(strlen(ack) > 20 && strstr(ack, "@example.org") != NULL);
 	v = xasprintf("Message-ID: <%s>", ack);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind = 'notice'"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind = 'notice'"
 	    " AND instr(lower(CAST(body AS TEXT)), lower(?)) > 0 AND instr(CAST(body AS TEXT),"
 	    " 'In-Reply-To: <r1@example.org>') > 0 AND instr(CAST(body AS TEXT),"
 	    " 'bulletin@example.org') > 0", "s", v), 1);
@@ -467,7 +467,7 @@ test_correction_by_subject(void **state)
 	v = col(fx, "state", other);		/* the other report stays */
 	assert_string_equal(v, "new");
 	free(v);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT replaces FROM submission WHERE id = ?", "i",
+	assert_int_equal(test_int(fx->e.db, "SELECT replaces FROM submission WHERE id = ?", "i",
 	    last_id(fx)), first);
 	v = col(fx, "title", last_id(fx));
 	assert_string_equal(v, "Fête du quartier");
@@ -508,7 +508,7 @@ test_correction_by_reply(void **state)
 	ack = col(fx, "state", first);
 	assert_string_equal(ack, "replaced");
 	free(ack);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT replaces FROM submission WHERE id = ?", "i",
+	assert_int_equal(test_int(fx->e.db, "SELECT replaces FROM submission WHERE id = ?", "i",
 	    last_id(fx)), first);
 	ack = col(fx, "body", last_id(fx));
 	assert_string_equal(ack, "Le forum des associations : 12 stands.");
@@ -537,7 +537,7 @@ test_correction_of_held(void **state)
 	v = col(fx, "state", last_id(fx));
 	assert_string_equal(v, "new");
 	free(v);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT committee_id FROM submission WHERE id = ?",
+	assert_int_equal(test_int(fx->e.db, "SELECT committee_id FROM submission WHERE id = ?",
 	    "i", last_id(fx)), roster_committee_lookup(fx->e.db, "quimper"));
 }
 

@@ -130,7 +130,7 @@ send_cmd(struct fx *fx, const char *from, const char *subject, const char *body)
 static int64_t
 mails_to(struct fx *fx, const char *rcpt)
 {
-	return db_int(fx->e.db, -1, "SELECT count(*) FROM delivery WHERE rcpt = ?", "s", rcpt);
+	return test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt = ?", "s", rcpt);
 }
 
 /* The last mail queued to rcpt as "Subject\nReply-To\nbody text" (caller frees). */
@@ -164,7 +164,7 @@ last_mail(struct fx *fx, const char *rcpt)
 static int
 is_active(struct fx *fx, const char *email)
 {
-	return (int)db_int(fx->e.db, -1, "SELECT active FROM contact WHERE email = ?", "s", email);
+	return (int)test_int(fx->e.db, "SELECT active FROM contact WHERE email = ?", "s", email);
 }
 
 static void
@@ -337,7 +337,7 @@ test_never_answered(void **state)
 		    "aide\n"), 0);
 		if (mails_to(fx, from) != 0)
 			fail_msg("case %zu answered", i);
-		assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind ="
+		assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind ="
 		    " 'request' AND author = ? AND state = 'dropped'", "s", from), 1);
 	}
 	/* an auto-reply saying ARRET from a contact changes nothing */
@@ -355,7 +355,7 @@ test_storm(void **state)
 	for (int i = 0; i < 30; i++)
 		assert_int_equal(send_cmd(fx, "storm@example.org", i % 2 ? "aide" : "HELP", ""), 0);
 	assert_int_equal(mails_to(fx, "storm@example.org"), 5);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM message WHERE kind = 'request'"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind = 'request'"
 	    " AND author = 'storm@example.org'", ""), 30);
 }
 

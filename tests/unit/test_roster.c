@@ -15,6 +15,7 @@
 #include "import.h"
 #include "privacy.h"
 #include "roster.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
@@ -192,16 +193,16 @@ test_import(void **state)
 	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 1, &st), 0);
 	assert_true(st.contacts_added > 0);
 	assert_int_equal(st.bad_rows, 2);
-	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), 0);	/* dry run */
+	assert_int_equal(test_int(fx->db, "SELECT count(*) FROM contact", ""), 0);	/* dry run */
 	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 0, &st), 0);
 	int added = st.contacts_added;
-	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), added);
+	assert_int_equal(test_int(fx->db, "SELECT count(*) FROM contact", ""), added);
 	/* re-import: an update, not a duplicate */
 	assert_int_equal(import_file(fx, "tests/data/roster-semicolon-latin1.csv", 0, &st), 0);
 	assert_int_equal(st.contacts_added, 0);
 	assert_int_equal(st.committees_added, 0);
 	assert_int_equal(st.contacts_unchanged, added);
-	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM contact", ""), added);
+	assert_int_equal(test_int(fx->db, "SELECT count(*) FROM contact", ""), added);
 	/* accents came through as UTF-8 */
 	assert_int_equal(roster_committees(fx->db, ROSTER_ALL, 3, &list, &n), 0);
 	for (size_t i = 0; i < n; i++)
@@ -232,7 +233,7 @@ test_privacy(void **state)
 	assert_non_null(strstr(out, "\"role\": \"editor\""));
 	free(out);
 	assert_int_equal(privacy_erase(fx->db, "p@example.org", &err), 0);
-	assert_int_equal(db_int(fx->db, 0, "SELECT count(*) FROM audit WHERE what LIKE "
+	assert_int_equal(test_int(fx->db, "SELECT count(*) FROM audit WHERE what LIKE "
 	    "'%p@example.org%'", ""), 0);
 	f = open_memstream(&out, &outlen);
 	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), -1);

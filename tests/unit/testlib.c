@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
 #include "engine.h"
 #include "testlib.h"
 #include "util.h"
@@ -18,6 +19,21 @@ test_set(char **field, const char *value)
 {
 	free(*field);
 	*field = xstrdup(value);
+}
+
+int64_t
+test_int(struct db *db, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int64_t v;
+	int rc;
+
+	va_start(ap, types);
+	rc = db_vint(db, &v, sql, types, ap);
+	va_end(ap);
+	if (rc == -1)
+		fail_msg("%s: %s", sql, db_errmsg(db));
+	return v;
 }
 
 void

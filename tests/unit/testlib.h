@@ -6,7 +6,10 @@
 #ifndef MLISTD_TESTLIB_H
 #define MLISTD_TESTLIB_H
 
+#include <stdint.h>
+
 struct config;
+struct db;
 struct engine;
 
 #define TEST_DIR_SIZE 64
@@ -20,6 +23,9 @@ void test_env_open(char *dir, const char *name, const char *domain, struct confi
 void test_env_close(const char *dir, struct config *cf, struct engine *e);
 /* Replace a configuration string. */
 void test_set(char **field, const char *value);
+/* db_int for assertions: the value (0 for no row or NULL); a database
+ * error fails the test. */
+int64_t test_int(struct db *db, const char *sql, const char *types, ...);
 
 /* Photos made at test time (ImageMagick, exiftool; nothing stored in the
  * tree). test_photo_make writes a JPEG of w x h pixels to path, random noise
