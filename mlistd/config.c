@@ -86,6 +86,11 @@ static const struct cf_param config_params[] = {
 	{ "bulletin_anchor",	CF_STR,  S(bulletin_anchor), "2026-01-01", 0, 0, NULL },
 	{ "bulletin_reminders",	CF_STR,  S(bulletin_reminders), "14,3", 0, 0, NULL },
 	{ "bulletin_photo_max",	CF_SIZE, S(bulletin_photo_max), "5M", 1024, 1L << 30, NULL },
+	{ "bulletin_mail_max",	CF_SIZE, S(bulletin_mail_max), "10000000", 100000, 1L << 30, NULL },
+	{ "bulletin_mail_photo_width", CF_INT, S(bulletin_mail_photo_width), "800", 200, 2048, NULL },
+	{ "bulletin_archive_photo_width", CF_INT, S(bulletin_archive_photo_width), "1600", 400, 2048,
+	  NULL },
+	{ "bulletin_archive_url", CF_STR, S(bulletin_archive_url), "", 0, 0, NULL },
 	{ "fetch_interval",	CF_TIME, S(fetch_interval), "60s", 5, 86400, NULL },
 };
 #undef S

@@ -95,6 +95,10 @@ struct config {
 	char	*bulletin_anchor;
 	char	*bulletin_reminders;
 	long	 bulletin_photo_max;
+	long	 bulletin_mail_max;		/* the whole bulletin mail, bytes */
+	long	 bulletin_mail_photo_width;	/* px, first try */
+	long	 bulletin_archive_photo_width;	/* px, archive page */
+	char	*bulletin_archive_url;		/* where archive/ is served, "" if not */
 	/* polling */
 	long	 fetch_interval;
 	struct config_fetch fetch[CONFIG_MAX_FETCH];

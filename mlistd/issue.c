@@ -53,10 +53,12 @@ extern char **environ;
 #define ISSUE_PDF_TIMEOUT	120	/* seconds WeasyPrint may take */
 
 struct issue_photo {
-	char	*name;		/* s<submission>-<file>.<ext>: our name, safe */
-	char	*path;		/* relative to data_dir */
-	char	*ctype;		/* image/jpeg or image/png */
+	int64_t	 file_id;
+	char	*name;		/* s<submission>-<file>.jpg: our name, safe */
+	char	*path;		/* the master, relative to data_dir */
 	char	*cid;		/* name@domain */
+	int	 w, h;		/* of the master; 0 when unreadable */
+	char	*rend;		/* the rendition of the current view (full path) */
 };
 
 struct issue_entry {
@@ -66,6 +68,16 @@ struct issue_entry {
 	char	*kregion, *kcommittee;	/* folded sort keys */
 	struct issue_photo *photos;
 	size_t	 nphotos;
+};
+
+/* What a rendering is for: the mail (photos as cid: parts, at most
+ * max_photos per entry), the archive page (photos beside it) or the page
+ * WeasyPrint prints (photos by full path). */
+enum issue_target { ISSUE_MAIL, ISSUE_ARCHIVE, ISSUE_PRINT };
+
+struct issue_view {
+	enum issue_target target;
+	int	 max_photos;	/* per entry; -1: all */
 };
 
 struct issue {
@@ -155,8 +167,8 @@ issue_clear(struct issue *is)
 		for (size_t j = 0; j < en->nphotos; j++) {
 			free(en->photos[j].name);
 			free(en->photos[j].path);
-			free(en->photos[j].ctype);
 			free(en->photos[j].cid);
+			free(en->photos[j].rend);
 		}
 		free(en->photos);
 		free(en->committee);
@@ -281,11 +293,46 @@ issue_entry_by_id(struct issue *is, int64_t id)
 	return bsearch(&id, is->entries, is->n, sizeof *is->entries, issue_id_cmp);
 }
 
+/* Width and height from a JPEG's SOF or a PNG's IHDR; 0 x 0 if unknown. */
 static void
-issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path,
-    const char *ctype)
+issue_image_size(const char *path, int *w_r, int *h_r)
 {
-	int png = strcmp(ctype, "image/png") == 0;
+	unsigned char b[10];
+	FILE *f = fopen(path, "rb");
+	int c;
+
+	*w_r = *h_r = 0;
+	if (f == NULL)
+		return;
+	if (fread(b, 1, 2, f) == 2 && b[0] == 0x89 && b[1] == 'P') {
+		if (fseek(f, 16, SEEK_SET) == 0 && fread(b, 1, 8, f) == 8) {
+			*w_r = b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+			*h_r = b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
+		}
+	} else if (b[0] == 0xff && b[1] == 0xd8) {
+		while ((c = fgetc(f)) != EOF) {
+			if (c != 0xff || (c = fgetc(f)) == EOF || c == 0xff || c == 0xd8 || c == 0x01 ||
+			    (c >= 0xd0 && c <= 0xd7))
+				continue;
+			if (fread(b, 1, 7, f) != 7)
+				break;
+			if (c >= 0xc0 && c <= 0xcf && c != 0xc4 && c != 0xc8 && c != 0xcc) {
+				*h_r = b[3] << 8 | b[4];
+				*w_r = b[5] << 8 | b[6];
+				break;
+			}
+			if (fseek(f, (b[0] << 8 | b[1]) - 7, SEEK_CUR) != 0)
+				break;
+		}
+	}
+	fclose(f);
+	if (*w_r <= 0 || *h_r <= 0 || *w_r > 100000 || *h_r > 100000)
+		*w_r = *h_r = 0;
+}
+
+static void
+issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path)
+{
 	char *full = xasprintf("%s/%s", e->cf->data_dir, path);
 	struct issue_photo *p;
 	struct stat sb;
@@ -296,21 +343,21 @@ issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const
 		free(full);
 		return;
 	}
-	free(full);
 	en->photos = xrealloc(en->photos, (en->nphotos + 1) * sizeof *en->photos);
-	p = &en->photos[en->nphotos++];
-	p->name = xasprintf("s%lld-%lld.%s", (long long)en->id, (long long)file_id,
-	    png ? "png" : "jpg");
+	p = memset(&en->photos[en->nphotos++], 0, sizeof *p);
+	p->file_id = file_id;
+	p->name = xasprintf("s%lld-%lld.jpg", (long long)en->id, (long long)file_id);
 	p->path = xstrdup(path);
-	p->ctype = xstrdup(png ? "image/png" : "image/jpeg");
 	p->cid = xasprintf("%s@%s", p->name, e->cf->domain);
+	issue_image_size(full, &p->w, &p->h);
+	free(full);
 }
 
 static int
 issue_load_photos(struct engine *e, struct issue *is, const char **err_r)
 {
-	struct db_stmt *st = db_query(e->db, "SELECT f.submission_id, f.id, f.path,"
-	    " lower(f.content_type) FROM submission_file f JOIN submission s ON s.id ="
+	struct db_stmt *st = db_query(e->db, "SELECT f.submission_id, f.id, f.path"
+	    " FROM submission_file f JOIN submission s ON s.id ="
 	    " f.submission_id WHERE s.issue_id = ? AND s.state = 'accepted' AND f.is_photo = 1"
 	    " ORDER BY f.submission_id, f.id", "i", is->id);
 	struct issue_entry *en = NULL;
@@ -322,8 +369,7 @@ issue_load_photos(struct engine *e, struct issue *is, const char **err_r)
 		if (en == NULL || en->id != sid)
 			en = issue_entry_by_id(is, sid);
 		if (en != NULL)
-			issue_add_photo(e, en, db_col_int(st, 1), db_col_text(st, 2),
-			    db_col_text(st, 3));
+			issue_add_photo(e, en, db_col_int(st, 1), db_col_text(st, 2));
 	}
 	if (st == NULL || rc == -1) {
 		*err_r = issue_err("%s", db_errmsg(e->db));
@@ -409,33 +455,77 @@ issue_set_paragraphs(struct tmpl_dict *d, const char *text)
 	}
 }
 
+/* One row of the photo grid: two photos side by side (50 % each), or a
+ * last one alone: full width when landscape, half width when portrait. */
 static void
-issue_set_photos(struct tmpl_dict *d, const struct issue *is, const struct issue_entry *en,
-    int for_archive)
+issue_set_row(struct tmpl_dict *part, const struct issue *is, const struct issue_entry *en,
+    const struct issue_photo *p, size_t n, const struct issue_view *v)
 {
-	for (size_t i = 0; i < en->nphotos; i++) {
-		const struct issue_photo *p = &en->photos[i];
-		struct tmpl_dict *ph = tmpl_add_section(d, "PHOTO");
-		char *v;
+	struct tmpl_dict *row = tmpl_add_section(part, "ROW");
+	int alone_wide = n == 1 && p[0].w >= p[0].h;
 
-		v = for_archive ? xasprintf("bulletin-%d/%s", is->number, p->name) :
-		    xasprintf("cid:%s", p->cid);
-		tmpl_set(ph, "PHOTO_SRC", v);
-		free(v);
-		v = xasprintf("%s \u2014 %s", en->title, en->committee);
-		tmpl_set(ph, "PHOTO_ALT", v);
-		free(v);
-		v = for_archive ? xasprintf("bulletin-%d/%s", is->number, p->name) : xstrdup(p->name);
-		tmpl_set(ph, "PHOTO_REF", v);
-		free(v);
+	for (size_t i = 0; i < n; i++) {
+		struct tmpl_dict *ph = tmpl_add_section(row, "PHOTO");
+		char *src = v->target == ISSUE_MAIL ? xasprintf("cid:%s", p[i].cid) :
+		    v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number, p[i].name) :
+		    xstrdup(p[i].rend);
+		char *alt = xasprintf("%s \u2014 %s", en->title, en->committee);
+
+		tmpl_set(ph, "PHOTO_SRC", src);
+		tmpl_set(ph, "PHOTO_ALT", alt);
+		tmpl_set_int(ph, "PHOTO_PCT", alone_wide ? 100 : 50);
+		tmpl_set_int(ph, "PHOTO_WIDTH", alone_wide ? 552 : 270);
+		free(src);
+		free(alt);
 	}
+	if (n == 1 && !alone_wide)
+		tmpl_show_section(row, "ROW_GAP");
+}
+
+/* The photos of a part (from, n) as grid rows; the text version lists them. */
+static void
+issue_set_grid(struct tmpl_dict *body, struct tmpl_dict *part, const struct issue *is,
+    const struct issue_entry *en, size_t from, size_t n, const struct issue_view *v)
+{
+	for (size_t i = from; i < from + n; i += 2)
+		issue_set_row(part, is, en, &en->photos[i], from + n - i >= 2 ? 2 : 1, v);
+	for (size_t i = from; i < from + n; i++)
+		tmpl_set(tmpl_add_section(body, "TXTPHOTO"), "PHOTO_REF",
+		    en->photos[i].name);
+}
+
+/* Where the full issue is read: section FULL_URL (bulletin_archive_url
+ * set) or NO_URL. */
+static void
+issue_set_url(const struct engine *e, const struct issue *is, struct tmpl_dict *d)
+{
+	const char *base = e->cf->bulletin_archive_url;
+	size_t len = strlen(base);
+	char *url;
+
+	if (len == 0) {
+		tmpl_show_section(d, "NO_URL");
+		return;
+	}
+	url = xasprintf("%s%sbulletin-%d.html", base, base[len - 1] == '/' ? "" : "/", is->number);
+	tmpl_set(tmpl_add_section(d, "FULL_URL"), "FULL_URL", url);
+	free(url);
+}
+
+/* How many of the entry's photos this view shows. */
+static size_t
+issue_shown(const struct issue_entry *en, const struct issue_view *v)
+{
+	return v->max_photos >= 0 && (size_t)v->max_photos < en->nphotos ?
+	    (size_t)v->max_photos : en->nphotos;
 }
 
 static void
 issue_set_entry(const struct engine *e, const struct issue *is, const struct issue_entry *en,
-    struct tmpl_dict *body, struct tmpl_dict *toc, int for_archive)
+    struct tmpl_dict *body, struct tmpl_dict *toc, const struct issue_view *v)
 {
 	char *date = issue_date_text(e, en->date), *text = issue_clean_text(en->body);
+	size_t shown = issue_shown(en, v);
 	char anchor[32];
 
 	snprintf(anchor, sizeof anchor, "e%lld", (long long)en->id);
@@ -445,8 +535,17 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 	tmpl_set(body, "ENTRY_ANCHOR", anchor);
 	tmpl_set(body, "ENTRY_DATE", date);
 	tmpl_set(body, "ENTRY_TEXT", text);
-	issue_set_paragraphs(body, text);
-	issue_set_photos(body, is, en, for_archive);
+	issue_set_paragraphs(tmpl_add_section(body, "PART"), text);
+	if (shown > 0)
+		issue_set_grid(body, tmpl_add_section(body, "PART"), is, en, 0, shown, v);
+	if (shown < en->nphotos) {
+		struct tmpl_dict *more = tmpl_add_section(body, "MORE_PHOTOS");
+
+		tmpl_set_int(more, "MORE_COUNT", (long long)(en->nphotos - shown));
+		issue_set_url(e, is, more);
+		if (en->nphotos - shown > 1)
+			tmpl_show_section(more, "MORE_PLURAL");
+	}
 	free(date);
 	free(text);
 }
@@ -464,7 +563,7 @@ issue_set_group(struct tmpl_dict *body, struct tmpl_dict *toc, const char *name_
 
 static void
 issue_set_entries(const struct engine *e, const struct issue *is, struct tmpl_dict *d,
-    int for_archive)
+    const struct issue_view *v)
 {
 	struct tmpl_dict *reg = NULL, *treg = NULL, *com = NULL, *tcom = NULL;
 	char anchor[32];
@@ -491,41 +590,42 @@ issue_set_entries(const struct engine *e, const struct issue *is, struct tmpl_di
 			ncommittees++;
 		}
 		issue_set_entry(e, is, en, tmpl_add_section(com, "ENTRY"),
-		    tmpl_add_section(tcom, "TOC_ENTRY"), for_archive);
+		    tmpl_add_section(tcom, "TOC_ENTRY"), v);
 	}
 	tmpl_set_int(d, "NCOMMITTEES", ncommittees);
 }
 
 static struct tmpl_dict *
-issue_dict(const struct engine *e, const struct issue *is, int for_archive)
+issue_dict(const struct engine *e, const struct issue *is, const struct issue_view *v)
 {
 	struct tmpl_dict *d = tmpl_dict_new();
-	char *v;
+	char *val;
 
 	tmpl_set(d, "LIST_NAME", e->cf->list_name);
 	tmpl_set(d, "LIST_ADDRESS", e->list_addr);
 	tmpl_set(d, "REQUEST_ADDRESS", e->request_addr);
-	v = engine_addr(e, e->cf->bulletin_address, NULL);
-	tmpl_set(d, "BULLETIN_ADDRESS", v);
-	free(v);
+	val = engine_addr(e, e->cf->bulletin_address, NULL);
+	tmpl_set(d, "BULLETIN_ADDRESS", val);
+	free(val);
 	tmpl_set_int(d, "ISSUE_NUMBER", is->number);
-	v = issue_period_text(e, is->period_start, is->period_end);
-	tmpl_set(d, "PERIOD", v);
-	free(v);
-	v = issue_date_text(e, is->publish_date);
-	tmpl_set(d, "PUBLISH_DATE", v);
-	free(v);
+	val = issue_period_text(e, is->period_start, is->period_end);
+	tmpl_set(d, "PERIOD", val);
+	free(val);
+	val = issue_date_text(e, is->publish_date);
+	tmpl_set(d, "PUBLISH_DATE", val);
+	free(val);
 	tmpl_set_int(d, "NENTRIES", (long long)is->n);
 	if (is->next_deadline) {
-		v = issue_date_text(e, is->next_deadline);
-		tmpl_set(tmpl_add_section(d, "NEXT_DEADLINE"), "DEADLINE", v);
-		free(v);
+		val = issue_date_text(e, is->next_deadline);
+		tmpl_set(tmpl_add_section(d, "NEXT_DEADLINE"), "DEADLINE", val);
+		free(val);
 	}
-	if (for_archive)
-		tmpl_show_section(d, "FOR_ARCHIVE");
-	else
-		tmpl_show_section(d, "FOR_MAIL");
-	issue_set_entries(e, is, d, for_archive);
+	for (size_t i = 0; i < is->n; i++)
+		if (issue_shown(&is->entries[i], v) < is->entries[i].nphotos) {
+			issue_set_url(e, is, tmpl_add_section(d, "TOO_LARGE"));
+			break;
+		}
+	issue_set_entries(e, is, d, v);
 	return d;
 }
 
@@ -563,10 +663,10 @@ issue_split_subject(const struct engine *e, const struct issue *is, struct issue
 }
 
 static int
-issue_render_is(struct engine *e, const struct issue *is, int for_archive,
+issue_render_is(struct engine *e, const struct issue *is, const struct issue_view *v,
     struct issue_doc *doc, const char **err_r)
 {
-	struct tmpl_dict *d = issue_dict(e, is, for_archive);
+	struct tmpl_dict *d = issue_dict(e, is, v);
 	int rc;
 
 	memset(doc, 0, sizeof *doc);
@@ -590,10 +690,12 @@ issue_render(struct engine *e, int number, int for_archive, struct issue_doc *do
 	struct issue is;
 	int rc;
 
+	struct issue_view v = { for_archive ? ISSUE_ARCHIVE : ISSUE_MAIL, -1 };
+
 	memset(doc, 0, sizeof *doc);
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
 		return rc;
-	rc = issue_render_is(e, &is, for_archive, doc, err_r);
+	rc = issue_render_is(e, &is, &v, doc, err_r);
 	issue_clear(&is);
 	return rc;
 }
@@ -677,7 +779,9 @@ issue_archive_files(struct engine *e, const struct issue *is, const char **err_r
 	struct issue_doc doc;
 	int rc;
 
-	rc = issue_render_is(e, is, 1, &doc, err_r);
+	struct issue_view v = { ISSUE_ARCHIVE, -1 };
+
+	rc = issue_render_is(e, is, &v, &doc, err_r);
 	if (rc == 0)
 		rc = issue_archive_photos(e, is, sub, err_r);
 	if (rc == 0)
@@ -893,7 +997,7 @@ issue_mail(struct engine *e, const struct issue *is, const struct issue_doc *doc
 
 			imgs = xrealloc(imgs, (n + 1) * sizeof *imgs);
 			imgs[n].cid = p->cid;
-			imgs[n].content_type = p->ctype;
+			imgs[n].content_type = "image/jpeg";
 			imgs[n].filename = p->name;
 			imgs[n++].path = xasprintf("%s/%s", cf->data_dir, p->path);
 		}
@@ -959,7 +1063,9 @@ issue_queue(struct engine *e, const struct issue *is, const char *kind, int proo
 	size_t len;
 	int64_t id = -1;
 
-	if (issue_render_is(e, is, 0, &doc, err_r) != 0)
+	struct issue_view v = { ISSUE_MAIL, -1 };
+
+	if (issue_render_is(e, is, &v, &doc, err_r) != 0)
 		return -1;
 	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
 	    doc.subject) : xstrdup(doc.subject);

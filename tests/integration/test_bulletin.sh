@@ -294,9 +294,61 @@ for f in bulletin-1.html bulletin-1.txt; do
         ! grep -q "$t" "$arch/$f" || fail "$f: '$t' should not be there"
     done
 done
-grep -q "Comptes rendus : 5 " "$arch/bulletin-1.txt" || fail "entry count"
+grep -q "Comptes rendus.*: 5 " "$arch/bulletin-1.txt" || fail "entry count"
 grep -q "lyon.example.org/collecte" "$arch/bulletin-1.txt" || fail "the HTML link was lost"
 ok "archive HTML and text: exactly the 5 accepted texts, trimmed, latin-1 as UTF-8"
+# page SOURCE NPHOTOS TEXT...: parse the archive page (a file) or the HTML part
+# of a mail (mail:FILE) as a browser would: the doctype first, no template
+# markup, every TEXT in the visible text, exactly NPHOTOS images, each one
+# found (beside the page, or as an inline part of the mail).
+page() {
+    python3 - "$@" <<'PY'
+import email, html.parser, os, sys
+src, nphotos, texts = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+cids = {}
+if src.startswith("mail:"):
+    m = email.message_from_binary_file(open(src[5:], "rb"))
+    parts = [p for p in m.walk() if p.get_content_type() == "text/html"]
+    assert len(parts) == 1, "%d HTML parts" % len(parts)
+    doc = parts[0].get_payload(decode=True).decode(parts[0].get_content_charset())
+    for p in m.walk():
+        if p["Content-ID"]:
+            cids[p["Content-ID"].strip("<>")] = p.get_payload(decode=True)
+    base = None
+else:
+    doc = open(src, encoding="utf-8").read()
+    base = os.path.dirname(src)
+assert doc.startswith("<!DOCTYPE html>"), "before the doctype: %r" % doc[:80]
+assert "{{" not in doc and "}}" not in doc, "template markup left"
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.text = []; self.imgs = []; self.skip = 0
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "title"): self.skip += 1
+        if tag == "img": self.imgs.append(dict(attrs)["src"])
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"): self.skip -= 1
+    def handle_data(self, d):
+        if not self.skip: self.text.append(d)
+p = P(); p.feed(doc); p.close()
+text = " ".join(" ".join(p.text).split())
+for t in texts:
+    assert t in text, "text missing: %r" % t
+assert len(p.imgs) == nphotos, "%d images, wanted %d" % (len(p.imgs), nphotos)
+for s in p.imgs:
+    if base is None:
+        assert s.startswith("cid:") and s[4:] in cids, "image %s not in the mail" % s
+    else:
+        assert os.path.getsize(os.path.join(base, s)) > 0, s
+PY
+}
+accepted=("Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier au village"
+    "atelier de réparation de vélos" "15 bénévoles" "pique-nique au parc de la Citadelle"
+    "Notre kermesse a réuni les familles" "rassemblé quarante adhérents")
+page "$arch/bulletin-1.html" 1 "${accepted[@]}" || fail "the archive page"
+page "mail:$(echo "$pub" | head -1)" 1 "${accepted[@]}" || fail "the bulletin mail's HTML part"
+page "mail:$proof" 1 "${accepted[@]}" || fail "the proof's HTML part"
+ok "archive page, bulletin and proof HTML parsed: doctype first, no template markup, the 5 texts, the 1 photo"
 ctl search kermesse >"$work/out" 2>&1; expect_out "Kermesse de janvier" "search finds an accepted text"
 ctl search calendriers >"$work/out" 2>&1; expect_out "aucun résultat" "search does not find the rejected text"
 

@@ -138,6 +138,18 @@ assert_in_order(const char *hay, const char *const *needles)
 	}
 }
 
+/* What a browser needs first, and no template markup left anywhere (the
+ * opening comment of bulletin.html was once closed early, printing its
+ * tail before the doctype: quirks mode in every client). */
+static void
+assert_clean_page(const char *html)
+{
+	assert_true(str_has_prefix_ci(html, "<!DOCTYPE html>\n<html lang="));
+	assert_null(strstr(html, "{{"));
+	assert_null(strstr(html, "}}"));
+	assert_non_null(strstr(html, "</html>"));
+}
+
 static void
 test_render(void **state)
 {
@@ -152,6 +164,7 @@ test_render(void **state)
 
 	assert_int_equal(issue_render(&fx->e, 4, 0, &doc, &err), 0);
 	assert_int_equal(doc.nentries, 5);
+	assert_clean_page(doc.html);
 	assert_in_order(doc.html, order);
 	assert_in_order(doc.text, order);
 	assert_null(strstr(doc.html, "Texte refusé"));
@@ -163,7 +176,7 @@ test_render(void **state)
 	assert_non_null(strstr(doc.html, ">Deuxième paragraphe.</p>"));
 	assert_non_null(strstr(doc.html, "janvier–février 2026"));
 	assert_non_null(strstr(doc.html, "color-scheme"));
-	assert_non_null(strstr(doc.html, "prefers-color-scheme: dark"));
+	assert_non_null(strstr(doc.html, "prefers-color-scheme:dark"));
 	assert_non_null(strstr(doc.html, "src=\"cid:s3-1.jpg@comites.example.org\""));
 	assert_non_null(strstr(doc.html, "alt=\"Marché du port — Brest\""));
 	assert_non_null(strstr(doc.html, "bulletin@comites.example.org"));
@@ -181,6 +194,7 @@ test_render(void **state)
 	free(fx->cf.language);
 	fx->cf.language = xstrdup("en");
 	assert_int_equal(issue_render(&fx->e, 4, 0, &doc, &err), 0);
+	assert_clean_page(doc.html);
 	assert_non_null(strstr(doc.html, "January–February 2026"));
 	assert_non_null(strstr(doc.html, "Contents"));
 	assert_non_null(strstr(doc.text, "1 February 2026"));
