@@ -882,9 +882,10 @@ bounce_notice_vars(struct engine *e, struct tmpl_dict *d, const struct bounce_co
 		tmpl_show_section(d, "NONE");
 }
 
-/* Queue one notice to the office (one delivery per address). Not being
- * able to tell is logged, never a reason to keep a dead address active;
- * only a database failure returns -1. The office is not rate-limited. */
+/* Queue one notice to the office (one delivery per address). No office
+ * to tell is logged, never a reason to keep a dead address active; a
+ * notice that cannot be rendered or queued returns -1 like any failure of
+ * a handler (engine.h). The office is not rate-limited. */
 static int
 bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char *error)
 {
@@ -902,9 +903,10 @@ bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char 
 	if (n == 0)
 		log_warnx("notice=contact-disabled status=error reason=\"no admin_address and no"
 		    " national sender\"");
-	else if (notice_render_dict(e, "contact-disabled", d, &subject, &body, &err) == -1)
+	else if (notice_render_dict(e, "contact-disabled", d, &subject, &body, &err) == -1) {
 		log_warnx("notice=contact-disabled status=error reason=\"%s\"", err);
-	else {
+		rc = -1;	/* a notice that cannot be queued: retried (engine.h) */
+	} else {
 		struct buf to;
 
 		buf_init(&to);
@@ -982,36 +984,48 @@ bounce_apply(struct engine *e, const struct bounce_target *bt, const struct boun
 	return bounce_maybe_disable(e, bt->contact_id, error);
 }
 
-int
-bounce_accept(struct engine *e, const struct inmsg *in)
-{
-	struct bounce_target bt;
-	struct bounce_info bi;
-	char error[600];
-	int found, halves = 0;
+struct bounce_ctx {
+	struct bounce_target	bt;
+	struct bounce_info	bi;
+	char			error[600];
+	int			halves;
+};
 
-	memset(&bt, 0, sizeof bt);
+/* engine_txn_fn: everything one bounce changes. */
+static enum engine_result
+bounce_txn(struct engine *e, const struct inmsg *in, void *arg, const char **error_r)
+{
+	struct bounce_ctx *b = arg;
+
+	(void)in;
+	if (bounce_apply(e, &b->bt, &b->bi, b->error, &b->halves) == -1)
+		return engine_dberr(e, error_r);
+	return ENGINE_DONE;
+}
+
+enum engine_result
+bounce_accept(struct engine *e, const struct inmsg *in, const char **error_r)
+{
+	struct bounce_ctx b;
+	enum engine_result r;
+	int found;
+
+	memset(&b, 0, sizeof b);
 	if (in->ext == NULL || *in->ext == '\0' ||
-	    (found = bounce_lookup(e, in->ext, &bt)) == 0) {
+	    (found = bounce_lookup(e, in->ext, &b.bt)) == 0) {
 		log_info("spoolid=%s rcpt=%s bounce=dropped reason=unknown-token", in->spool_id,
 		    in->rcpt);
-		return 0;
+		return ENGINE_DONE;
 	}
 	if (found == -1)
-		goto tempfail;
-	bounce_classify(in->data, in->len, &bi);
-	bounce_error_text(&bi, error, sizeof error);
-	if (db_begin(e->db) == -1)
-		goto tempfail;
-	if (bounce_apply(e, &bt, &bi, error, &halves) == -1 || db_commit(e->db) == -1) {
-		db_rollback(e->db);
-		goto tempfail;
-	}
+		return engine_dberr(e, error_r);
+	bounce_classify(in->data, in->len, &b.bi);
+	bounce_error_text(&b.bi, b.error, sizeof b.error);
+	if ((r = engine_run(e, in, bounce_txn, &b, error_r)) != ENGINE_DONE)
+		return r;
 	log_info("spoolid=%s delivery=%lld contact=%lld bounce=%s status=%s score=+%.1f"
-	    " reason=\"%s\"", in->spool_id, (long long)bt.delivery_id, (long long)bt.contact_id,
-	    bounce_kind_name(bi.kind), bi.status[0] ? bi.status : "-", halves / 2.0, error);
-	return 0;
-tempfail:
-	log_warnx("spoolid=%s bounce=error reason=\"%s\"", in->spool_id, db_errmsg(e->db));
-	return -1;
+	    " reason=\"%s\"", in->spool_id, (long long)b.bt.delivery_id,
+	    (long long)b.bt.contact_id, bounce_kind_name(b.bi.kind),
+	    b.bi.status[0] ? b.bi.status : "-", b.halves / 2.0, b.error);
+	return ENGINE_DONE;
 }

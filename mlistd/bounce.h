@@ -15,12 +15,14 @@
  * Over bounce_score_threshold the contact is disabled (not deleted) and the
  * office (admin_address, else the national senders) is told which
  * committee now has fewer than min_contacts reachable contacts, with the
- * contact's name and last error. Returns 0 handled, -1 temporary.
+ * contact's name and last error. A message handler (engine.h).
  */
 #ifndef MLISTD_BOUNCE_H
 #define MLISTD_BOUNCE_H
 
 #include <stddef.h>
+
+#include "engine.h"
 
 struct engine;
 struct inmsg;
@@ -36,6 +38,8 @@ struct bounce_info {
 
 void bounce_classify(const char *data, size_t len, struct bounce_info *bi);
 const char *bounce_kind_name(enum bounce_kind kind);
-int bounce_accept(struct engine *e, const struct inmsg *in);
+/* A message handler (engine.h). */
+enum engine_result bounce_accept(struct engine *e, const struct inmsg *in,
+    const char **error_r);
 
 #endif

@@ -269,83 +269,145 @@ broadcast_insert(struct engine *e, const struct inmsg *in, const struct mime_msg
 	return rc;
 }
 
-/* Decide and record; in one transaction opened by the caller. */
-static int
-broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
+/* A failed step of a decision: the database's reason, or why. */
+static enum engine_result
+broadcast_fail(struct engine *e, int rc, const char *why, const char **error_r)
 {
-	char *author = mime_from_address(m), *subject = mime_subject(m), *secret = NULL;
-	const char *why = broadcast_drop_reason(e, m, in->sender), *state = "held";
-	char token[33], confirm[33] = "";
-	int64_t id, *ids = NULL;
-	size_t nids = 0;
+	if (rc == -2) {
+		*error_r = why;
+		return ENGINE_REFUSED;
+	}
+	return engine_dberr(e, error_r);
+}
+
+/* A refusal told to its author: recorded, and the notice queued (its
+ * variables: SUBJECT, TOKEN and key = value if key is not NULL). */
+static int
+broadcast_refuse(struct engine *e, const struct inmsg *in, const struct mime_msg *m,
+    const char *author, const char *state, const char *reason, const char *notice,
+    const char *key, const char *value)
+{
+	char token[33], *subject;
+	int64_t id;
 	int rc;
+
+	if (broadcast_insert(e, in, m, author, state, reason, NULL, token, &id) == -1)
+		return -1;
+	log_info("msgid=%s from=%s status=%s reason=\"%s\"", token, author, state, reason);
+	subject = mime_subject(m);
+	rc = notice_send(e, notice, author, (const char *[]){ "SUBJECT", subject, "TOKEN", token,
+	    key, value, NULL }) == -1 ? -1 : 0;
+	free(subject);
+	return rc;
+}
+
+/* Held for a confirmation by reply: recorded, and the request queued. */
+static int
+broadcast_ask(struct engine *e, const struct inmsg *in, const struct mime_msg *m,
+    const char *author, const char *subject)
+{
+	char token[33], confirm[33], *reply;
+	int64_t id;
+	int rc;
+
+	engine_token(confirm, 16);
+	if (broadcast_insert(e, in, m, author, "held", "awaiting confirmation", confirm, token,
+	    &id) == -1)
+		return -1;
+	reply = engine_addr(e, e->cf->confirm_prefix, confirm);
+	log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
+	struct notice_opts o = { .reply_to = reply };
+
+	rc = notice_send_opts(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
+	    "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET", *in->ext ? in->ext : "*", NULL },
+	    &o) == -1 ? -1 : 0;
+	free(reply);
+	return rc;
+}
+
+/* Accepted with a proof: recorded and fanned out to ids[]. */
+static int
+broadcast_accepted(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char *author, const char *proof, const int64_t *ids, size_t nids)
+{
+	char token[33];
+	int64_t id;
+
+	if (broadcast_insert(e, in, m, author, "held", "", NULL, token, &id) == -1)
+		return -1;
+	log_info("msgid=%s from=%s proof=%s", token, author, proof);
+	return broadcast_release(e, id, token, m, in->ext, ids, nids);
+}
+
+/* Steps 3 and 4, for a national sender. */
+static enum engine_result
+broadcast_proven(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char *author, const char *subject, const char **error_r)
+{
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	char *secret = NULL;
+	const char *proof = NULL;
+	int rc;
+
+	if (broadcast_targets(e, in->ext, &ids, &nids) == -1)
+		return engine_dberr(e, error_r);
+	if (nids == 0 && *in->ext == '\0') {
+		*error_r = "a broadcast to every committee, and the roster has none";
+		return ENGINE_REFUSED;
+	}
+	if (nids == 0)
+		rc = broadcast_refuse(e, in, m, author, "refused", "unknown target",
+		    "broadcast-unknown-target", "TARGET", in->ext);
+	else {
+		mime_strip_approved(m, &secret);
+		if (authres_dkim_proof(m, e->cf->trusted_authserv_ids,
+		    e->cf->dkim_allow_parent_domain, author))
+			proof = "dkim";
+		else if (secret && broadcast_secret_ok(e->cf->approve_password, secret))
+			proof = "approved";
+		rc = proof ? broadcast_accepted(e, in, m, author, proof, ids, nids) :
+		    broadcast_ask(e, in, m, author, subject);
+	}
+	free(ids);
+	free(secret);
+	return rc == 0 ? ENGINE_DONE : broadcast_fail(e, rc, "the message cannot be prepared",
+	    error_r);
+}
+
+/* Decide and record (engine_handler_fn: inside engine_run's transaction). */
+static enum engine_result
+broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char **error_r)
+{
+	char *author = mime_from_address(m), *subject = mime_subject(m), token[33];
+	const char *why = broadcast_drop_reason(e, m, in->sender);
+	enum engine_result r = ENGINE_DONE;
+	int64_t id;
 
 	if (why == NULL && author == NULL)
 		why = "no From address";
 	if (why) {
-		rc = broadcast_insert(e, in, m, author, "dropped", why, NULL, token, &id);
-		log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token, author ? author : "",
-		    why);
-		goto out;
-	}
-	if (!roster_is_sender(e->db, author, "national")) {
-		rc = broadcast_insert(e, in, m, author, "held", "not a national sender", NULL, token, &id);
-		log_info("msgid=%s from=%s status=held reason=\"not a national sender\"", token, author);
-		if (rc == 0)
-			notice_send(e, "broadcast-refused", author, (const char *[]){ "SUBJECT", subject,
-			    "TOKEN", token, NULL });
-		goto out;
-	}
-	if (broadcast_targets(e, in->ext, &ids, &nids) == -1 || nids == 0) {
-		rc = ids == NULL && nids == 0 && *in->ext ? 0 : -1;
-		if (rc == 0) {
-			rc = broadcast_insert(e, in, m, author, "refused", "unknown target", NULL, token, &id);
-			log_info("msgid=%s from=%s status=refused reason=\"unknown target %s\"", token,
-			    author, in->ext);
-			if (rc == 0)
-				notice_send(e, "broadcast-unknown-target", author, (const char *[]){
-				    "SUBJECT", subject, "TARGET", in->ext, NULL });
-		}
-		goto out;
-	}
-	mime_strip_approved(m, &secret);
-	if (authres_dkim_proof(m, e->cf->trusted_authserv_ids, e->cf->dkim_allow_parent_domain,
-	    author))
-		why = "dkim";
-	else if (secret && broadcast_secret_ok(e->cf->approve_password, secret))
-		why = "approved";
-	else {
-		engine_token(confirm, 16);
-		why = NULL;
-	}
-	rc = broadcast_insert(e, in, m, author, state, why ? "" : "awaiting confirmation",
-	    why ? NULL : confirm, token, &id);
-	if (rc == 0 && why) {
-		log_info("msgid=%s from=%s proof=%s", token, author, why);
-		rc = broadcast_release(e, id, token, m, in->ext, ids, nids);
-	} else if (rc == 0) {
-		char *reply = engine_addr(e, e->cf->confirm_prefix, confirm);
-
-		log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
-		struct notice_opts o = { .reply_to = reply };
-
-		notice_send_opts(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
-		    "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET", *in->ext ? in->ext : "*",
-		    NULL }, &o);
-		free(reply);
-	}
-out:
-	free(ids);
-	free(secret);
+		if (broadcast_insert(e, in, m, author, "dropped", why, NULL, token, &id) == -1)
+			r = engine_dberr(e, error_r);
+		else
+			log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token,
+			    author ? author : "", why);
+	} else if (!roster_is_sender(e->db, author, "national")) {
+		if (broadcast_refuse(e, in, m, author, "held", "not a national sender",
+		    "broadcast-refused", NULL, NULL) == -1)
+			r = engine_dberr(e, error_r);
+	} else
+		r = broadcast_proven(e, in, m, author, subject, error_r);
 	free(subject);
 	free(author);
-	return rc;
+	return r;
 }
 
-int
-broadcast_accept(struct engine *e, const struct inmsg *in)
+enum engine_result
+broadcast_accept(struct engine *e, const struct inmsg *in, const char **error_r)
 {
-	return engine_run_parsed(e, in, broadcast_decide);
+	return engine_run_parsed(e, in, broadcast_decide, error_r);
 }
 
 /* Release a held message row (by id) inside a transaction. */
@@ -379,61 +441,57 @@ broadcast_release_row(struct engine *e, int64_t id)
 	return rc;
 }
 
-int
-broadcast_confirm(struct engine *e, const struct inmsg *in)
+/* A confirmation by reply (engine_handler_fn): released if it comes from
+ * the author of a held broadcast, else ignored. */
+static enum engine_result
+broadcast_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char **error_r)
 {
+	char *from = mime_from_address(m);
 	int64_t id, mine = 0;
-	struct mime_msg *m;
-	const char *err;
-	char *from = NULL;
 	int rc = 0;
 
-	if (mime_parse(in->data, in->len, &m, &err) == 0) {
-		from = mime_from_address(m);
-		mime_free(&m);
-	}
+	/* The confirmation must come from the author (a national sender). */
 	if (db_int(e->db, &id, "SELECT id FROM message WHERE confirm_token = ? AND state = 'held'"
 	    " AND received > ?", "si", in->ext, (int64_t)(now() - e->cf->confirm_lifetime)) == -1 ||
 	    (id > 0 && from && db_int(e->db, &mine, "SELECT count(*) FROM message WHERE id = ? AND"
-	    " author = ? COLLATE NOCASE", "is", id, from) == -1)) {
-		free(from);
-		return -1;
-	}
-	/* The confirmation must come from the author (a national sender). */
-	if (id > 0 && from && mine > 0) {
-		if (db_begin(e->db) == -1)
-			rc = -1;
-		else if ((rc = broadcast_release_row(e, id)) == 0 && db_commit(e->db) == 0)
-			log_info("confirm=%s from=%s status=released", in->ext, from);
-		else {
-			db_rollback(e->db);
-			rc = rc == -2 ? -2 : -1;
-		}
-	} else
-		log_info("confirm=%s from=%s status=ignored reason=\"unknown, expired or not the author\"",
-		    in->ext, from ? from : "");
+	    " author = ? COLLATE NOCASE", "is", id, from) == -1))
+		rc = -1;
+	else if (mine > 0 && (rc = broadcast_release_row(e, id)) == 0)
+		log_info("confirm=%s from=%s status=released", in->ext, from);
+	else if (mine == 0)
+		log_info("confirm=%s from=%s status=ignored reason=\"unknown, expired or not the"
+		    " author\"", in->ext, from ? from : "");
 	free(from);
-	return rc;
+	return rc == 0 ? ENGINE_DONE : broadcast_fail(e, rc, "the held broadcast cannot be prepared",
+	    error_r);
+}
+
+enum engine_result
+broadcast_confirm(struct engine *e, const struct inmsg *in, const char **error_r)
+{
+	return engine_run_parsed(e, in, broadcast_confirmed, error_r);
 }
 
 int
-broadcast_release_token(struct engine *e, const char *token, const char **err_r)
+broadcast_release_token(struct engine *e, const char *token, const char **error_r)
 {
 	int64_t id;
+	int rc = db_int(e->db, &id, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'"
+	    " AND state = 'held'", "s", token);
 
-	if (db_int(e->db, &id, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'"
-	    " AND state = 'held'", "s", token) == -1) {
-		*err_r = db_errmsg(e->db);
+	if (rc == 0) {
+		*error_r = "no held broadcast with that id";
+		return 0;
+	}
+	if (rc == -1 || db_begin(e->db) == -1) {
+		*error_r = db_errmsg(e->db);
 		return -1;
 	}
-	if (id <= 0) {
-		*err_r = "no held broadcast with that id";
-		return -2;
-	}
-	if (db_begin(e->db) == -1 || broadcast_release_row(e, id) != 0 || db_commit(e->db) == -1) {
+	if ((rc = broadcast_release_row(e, id)) != 0 || db_commit(e->db) == -1) {
+		*error_r = rc == -2 ? "the held broadcast cannot be prepared" : db_errmsg(e->db);
 		db_rollback(e->db);
-		*err_r = db_errmsg(e->db);
 		return -1;
 	}
-	return 0;
+	return 1;
 }

@@ -3,9 +3,10 @@
  * holding and confirming, and the fan-out to every designated contact of
  * the targeted committees (one delivery row per contact, VERP).
  *
- * Return values of the entry points: 0 handled (the database says what
- * happened), -1 temporary trouble (try the spool file again later),
- * -2 the message cannot be parsed (the caller moves it to corrupt/).
+ * The entry points are message handlers: they return an engine_result
+ * (engine.h), the reason in *error_r. A broadcast to every committee when
+ * the roster has none is ENGINE_REFUSED (held for the admin, who retries
+ * it once the roster is imported).
  */
 #ifndef MLISTD_BROADCAST_H
 #define MLISTD_BROADCAST_H
@@ -13,14 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
+
 struct engine;
 struct inmsg;
 
-int broadcast_accept(struct engine *e, const struct inmsg *in);
+enum engine_result broadcast_accept(struct engine *e, const struct inmsg *in,
+    const char **error_r);
 /* A reply to a confirmation request (confirm+TOKEN@). */
-int broadcast_confirm(struct engine *e, const struct inmsg *in);
-/* Release a held broadcast by its public token (mlistctl release). */
-int broadcast_release_token(struct engine *e, const char *token, const char **err_r);
+enum engine_result broadcast_confirm(struct engine *e, const struct inmsg *in,
+    const char **error_r);
+/* Release a held broadcast by its public token (mlistctl release): 1
+ * released, 0 no held broadcast with that token, -1 error (error_r). */
+int broadcast_release_token(struct engine *e, const char *token, const char **error_r);
 
 /* Committees a target names (region, tag or committee slug; "" = all):
  * ids in *ids_r (free()), count in *n_r; -1 on database error. */

@@ -406,25 +406,32 @@ editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int
 }
 
 int
-editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m)
+editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m)
+{
+	struct editor_mail em;
+	int rc;
+
+	editor_mail_open(e, in, m, &em);
+	rc = editor_starts_with_command(&em);
+	editor_mail_free(&em);
+	return rc;
+}
+
+enum engine_result
+editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char **error_r)
 {
 	struct editor_mail em;
 	struct buf out;
 	char *msgid, *reply_to = NULL, *from, count[16];
-	int n = 0;
+	int n = 0, rc;
 
 	editor_mail_open(e, in, m, &em);
-	if (!editor_starts_with_command(&em)) {
-		editor_mail_free(&em);
-		return 1;
-	}
 	buf_init(&out);
-	if (editor_apply(e, em.from, em.text, &out, &n) == -2) {
-		log_warnx("spool=%s editor-mail status=tempfail reason=\"%s\"", in->spool_id,
-		    db_errmsg(e->db));
+	if (editor_apply(e, em.from, em.text ? em.text : "", &out, &n) == -2) {
 		buf_free(&out);
 		editor_mail_free(&em);
-		return -1;
+		return engine_dberr(e, error_r);
 	}
 	if (out.len == 0)
 		buf_adds(&out, tr("(aucune commande trouvée)\n", "(no command found)\n"));
@@ -437,15 +444,17 @@ editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m
 		const char *vars[] = { "RESULTS", buf_cstr(&out), "COUNT", count, NULL };
 		struct notice_opts o = { .from = from, .in_reply_to = reply_to };
 
-		notice_send_opts(e, "editor-result", em.from, vars, &o);
+		rc = notice_send_opts(e, "editor-result", em.from, vars, &o);
 	}
-	log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, em.from, n);
+	if (rc != -1)
+		log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, em.from,
+		    n);
 	free(from);
 	free(msgid);
 	free(reply_to);
 	buf_free(&out);
 	editor_mail_free(&em);
-	return 0;
+	return rc == -1 ? engine_dberr(e, error_r) : ENGINE_DONE;
 }
 
 /* ---- the digest ---- */

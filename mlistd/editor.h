@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "engine.h"
+
 struct engine;
 struct mime_msg;
 struct inmsg;
@@ -27,11 +29,13 @@ int editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm
 /* Position of a submission in its issue (1 = first). */
 int editor_set_position(struct engine *e, int64_t submission_id, int position,
     const char **err_r);
-/* A mail to the bulletin address, parsed as m (the caller's): when it comes
- * from an editor and its first non-blank lines are commands, apply them and
- * answer the editor with the results: 0, or -1 like report_accept. Else 1:
- * not a command mail (it is a report). */
-int editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);
+/* A mail to the bulletin address, parsed as m (the caller's): does it come
+ * from an editor and start with commands? 1 yes, 0 no (it is a report). */
+int editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);
+/* Apply the commands of such a mail and answer the editor with the
+ * results; inside engine_run()'s transaction (a message handler, engine.h). */
+enum engine_result editor_command_mail(struct engine *e, const struct inmsg *in,
+    struct mime_msg *m, const char **error_r);
 /* The daily digest of new submissions to every editor (called by bulletin_tick). */
 int editor_digest(struct engine *e);
 

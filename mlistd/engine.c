@@ -64,31 +64,107 @@ engine_addr(const struct engine *e, const char *local, const char *ext)
 	return xasprintf("%s@%s", local, e->cf->domain);
 }
 
-int
-engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn)
+const char *
+engine_result_name(enum engine_result r)
 {
-	struct mime_msg *m;
-	const char *err;
-	int rc;
+	static const char *const names[] = { "done", "tempfail", "refused", "corrupt" };
 
-	if (mime_parse(in->data, in->len, &m, &err) == -1) {
-		log_warnx("spoolid=%s rcpt=%s status=corrupt reason=\"%s\"", in->spool_id,
-		    in->rcpt, err);
-		return -2;
-	}
-	if (db_begin(e->db) == -1) {
-		mime_free(&m);
+	return (unsigned)r < nitems(names) ? names[r] : "unknown";
+}
+
+enum engine_result
+engine_dberr(struct engine *e, const char **error_r)
+{
+	*error_r = db_errmsg(e->db);
+	return ENGINE_TEMPFAIL;
+}
+
+int
+engine_handled(struct engine *e, const char *spool_id, const char *rcpt)
+{
+	int64_t n;
+
+	if (db_int(e->db, &n, "SELECT count(*) FROM handled WHERE spool_id = ? AND rcpt = ?", "ss",
+	    spool_id, rcpt) == -1)
 		return -1;
+	return n > 0;
+}
+
+int
+engine_forget(struct engine *e, const char *spool_id)
+{
+	return db_run(e->db, "DELETE FROM handled WHERE spool_id = ?", "s", spool_id);
+}
+
+/* Inside the transaction: fn unless already handled, then the handled row. */
+static enum engine_result
+engine_txn(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *arg,
+    const char **error_r)
+{
+	enum engine_result r;
+	int seen = in->spool_id ? engine_handled(e, in->spool_id, in->rcpt) : 0;
+
+	if (seen == -1)
+		return engine_dberr(e, error_r);
+	if (seen == 1) {
+		log_info("spoolid=%s rcpt=%s status=duplicate reason=\"handled before a crash\"",
+		    in->spool_id, in->rcpt);
+		return ENGINE_DONE;
 	}
-	rc = fn(e, in, m);
-	mime_free(&m);
-	if (rc == 0 && db_commit(e->db) == 0)
-		return 0;
-	if (rc != -2)
-		log_warnx("spoolid=%s rcpt=%s status=tempfail reason=\"%s\"", in->spool_id,
-		    in->rcpt, db_errmsg(e->db));
+	if ((r = fn(e, in, arg, error_r)) != ENGINE_DONE)
+		return r;
+	if (in->spool_id && db_run(e->db, "INSERT INTO handled (spool_id, rcpt, at) VALUES"
+	    " (?, ?, ?)", "ssi", in->spool_id, in->rcpt, (int64_t)now()) == -1)
+		return engine_dberr(e, error_r);
+	return ENGINE_DONE;
+}
+
+enum engine_result
+engine_run(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *arg,
+    const char **error_r)
+{
+	const char *err = NULL;
+	enum engine_result r;
+
+	if (db_begin(e->db) == -1)
+		r = engine_dberr(e, &err);
+	else if ((r = engine_txn(e, in, fn, arg, &err)) == ENGINE_DONE &&
+	    db_commit(e->db) == -1)
+		r = engine_dberr(e, &err);
+	if (r == ENGINE_DONE)
+		return r;
+	/* copied before the rollback: err may be the database's message */
+	snprintf(e->error, sizeof e->error, "%s", err ? err : "no reason given");
 	db_rollback(e->db);
-	return rc == -2 ? -2 : -1;
+	*error_r = e->error;
+	return r;
+}
+
+struct engine_parsed {
+	engine_handler_fn	*fn;
+	struct mime_msg		*m;
+};
+
+static enum engine_result
+engine_parsed_txn(struct engine *e, const struct inmsg *in, void *arg, const char **error_r)
+{
+	struct engine_parsed *p = arg;
+
+	return p->fn(e, in, p->m, error_r);
+}
+
+enum engine_result
+engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn,
+    const char **error_r)
+{
+	struct engine_parsed p = { fn, NULL };
+	enum engine_result r;
+
+	if (mime_parse(in->data, in->len, &p.m, error_r) == -1)
+		return ENGINE_CORRUPT;
+	r = engine_run(e, in, engine_parsed_txn, &p, error_r);
+	mime_free(&p.m);
+	return r;
 }
 
 const char *

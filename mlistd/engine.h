@@ -20,6 +20,7 @@ struct engine {
 	char			*list_addr;	/* national@domain */
 	char			*request_addr;	/* aide@domain */
 	char			*list_id;	/* "<national.domain>", our List-Id */
+	char			 error[512];	/* the reason engine_run() returned */
 };
 
 /* One envelope recipient of a spooled message, as handlers see it. */
@@ -32,12 +33,52 @@ struct inmsg {
 	size_t		 len;
 };
 
+/*
+ * The handler contract. A message handler (broadcast_accept,
+ * broadcast_confirm, report_accept, request_accept, reply_accept,
+ * bounce_accept) handles one envelope recipient's copy and says what
+ * became of it with one of these; for anything but ENGINE_DONE *error_r
+ * says why (a static string, or one kept in the engine until its next
+ * engine_run()).
+ */
+enum engine_result {
+	ENGINE_DONE,		/* handled and committed (a refusal told to its author too) */
+	ENGINE_TEMPFAIL,	/* nothing kept; may work later: retried with back-off */
+	ENGINE_REFUSED,		/* nothing kept; cannot work as it is: held for the admin */
+	ENGINE_CORRUPT,		/* nothing kept; the message cannot be parsed: corrupt/ */
+};
+
+/* The work of a handler inside the transaction engine_run() opened. */
+typedef enum engine_result engine_txn_fn(struct engine *e, const struct inmsg *in, void *arg,
+    const char **error_r);
+/*
+ * The one transaction path of every handler: begin; if (spool_id, rcpt)
+ * is already recorded in handled (a crash between a commit and the unlink
+ * of the spool file), nothing more and ENGINE_DONE; else fn, then the
+ * handled row, then commit, all or nothing. Whatever fn queued (notices,
+ * deliveries) is in the same transaction: a failure to queue a notice is
+ * a failure of the handler (fn returns ENGINE_TEMPFAIL) and rolls back.
+ * Any other result than ENGINE_DONE rolls back. in->spool_id NULL (tests,
+ * tools): nothing recorded.
+ */
+enum engine_result engine_run(struct engine *e, const struct inmsg *in, engine_txn_fn *fn,
+    void *arg, const char **error_r);
+
 struct mime_msg;
 /* A handler of one recipient's copy, given the parsed message. */
-typedef int engine_handler_fn(struct engine *e, const struct inmsg *in, struct mime_msg *m);
-/* Parse in->data and run fn inside one transaction: 0 handled and
- * committed, -1 temporary trouble (rolled back, logged), -2 unparsable. */
-int engine_run_parsed(struct engine *e, const struct inmsg *in, engine_handler_fn *fn);
+typedef enum engine_result engine_handler_fn(struct engine *e, const struct inmsg *in,
+    struct mime_msg *m, const char **error_r);
+/* Parse in->data (ENGINE_CORRUPT if it cannot be) and engine_run() fn. */
+enum engine_result engine_run_parsed(struct engine *e, const struct inmsg *in,
+    engine_handler_fn *fn, const char **error_r);
+/* For handlers: ENGINE_TEMPFAIL, the database's message in *error_r. */
+enum engine_result engine_dberr(struct engine *e, const char **error_r);
+/* "done", "tempfail", "refused", "corrupt" (for logs). */
+const char *engine_result_name(enum engine_result r);
+/* Was (spool_id, rcpt) handled? 1 yes, 0 no, -1 database error. */
+int engine_handled(struct engine *e, const char *spool_id, const char *rcpt);
+/* The spool file is gone: its handled rows are no longer needed. */
+int engine_forget(struct engine *e, const char *spool_id);
 
 /* Our own mail coming back: X-Loop naming the list or request address, or
  * our List-Id. A short reason for the log, or NULL. */

@@ -166,10 +166,12 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = broadcast_release_token(&e, argv[1], &err);
-	engine_close(&e);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("%s libéré : envoi en cours\n", "%s released: sending\n"), argv[1]);
-	return rc == 0 ? EX_OK : ctl_fail(rc == -2 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
+	else	/* err may be the database's message: told before closing it */
+		rc = ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
+	engine_close(&e);
+	return rc == 1 ? EX_OK : rc;
 }
 
 const struct ctl_cmd ctl_mail_cmds[] = {

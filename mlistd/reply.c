@@ -273,8 +273,15 @@ reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 	return rc;
 }
 
-int
-reply_accept(struct engine *e, const struct inmsg *in)
+/* engine_handler_fn: every failure left is the database's or the queue's. */
+static enum engine_result
+reply_txn(struct engine *e, const struct inmsg *in, struct mime_msg *m, const char **error_r)
 {
-	return engine_run_parsed(e, in, reply_decide);
+	return reply_decide(e, in, m) == 0 ? ENGINE_DONE : engine_dberr(e, error_r);
+}
+
+enum engine_result
+reply_accept(struct engine *e, const struct inmsg *in, const char **error_r)
+{
+	return engine_run_parsed(e, in, reply_txn, error_r);
 }

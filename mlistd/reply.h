@@ -8,14 +8,17 @@
  * marked "[inconnu]". Auto-replies (autoreply.h) are recorded as such,
  * never forwarded, never counted, never answered. An unknown token is
  * dropped with one log line.
- * Returns 0 handled, -1 temporary, -2 unparsable.
+ * A message handler (engine.h).
  */
 #ifndef MLISTD_REPLY_H
 #define MLISTD_REPLY_H
 
+#include "engine.h"
+
 struct engine;
 struct inmsg;
 
-int reply_accept(struct engine *e, const struct inmsg *in);
+enum engine_result reply_accept(struct engine *e, const struct inmsg *in,
+    const char **error_r);
 
 #endif

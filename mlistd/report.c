@@ -783,15 +783,13 @@ report_vars_free(struct report_vars *rv)
 	free(rv->addresses);
 }
 
-/* Queue one notice. A missing template is logged by notice.c and does not
- * undo the submission; a busy or full database does (-1: retried later). */
+/* Queue one notice; a failure (logged by notice.c) undoes the submission
+ * like any failure of a handler (engine.h): -1, retried later. */
 static int
 report_notice(struct report *r, const char *name, const char *const *vars,
     const struct notice_opts *o)
 {
-	if (notice_send_opts(r->e, name, r->from, vars, o) == -1 && db_tempfail(r->e->db))
-		return -1;
-	return 0;
+	return notice_send_opts(r->e, name, r->from, vars, o) == -1 ? -1 : 0;
 }
 
 /* The acknowledgement (or hold notice), then the photo notice. */
@@ -872,56 +870,58 @@ report_store(struct report *r)
 	return report_notify(r);
 }
 
-static int
-report_transaction(struct report *r)
+/* engine_txn_fn: steps 3 to 5 in engine_run's transaction. */
+static enum engine_result
+report_txn(struct engine *e, const struct inmsg *in, void *arg, const char **error_r)
 {
-	if (db_begin(r->e->db) == -1) {
-		log_warnx("report spoolid=%s status=tempfail reason=\"%s\"", r->in->spool_id,
-		    db_errmsg(r->e->db));
-		return -1;
-	}
-	if (report_store(r) == 0 && db_commit(r->e->db) == 0) {
-		report_log(r);
-		return 0;
-	}
-	log_warnx("report spoolid=%s status=tempfail reason=\"%s\"", r->in->spool_id,
-	    db_errmsg(r->e->db));
-	db_rollback(r->e->db);
-	if (r->dir)
-		report_clear_dir(r->dir, 1);
-	return -1;
+	(void)in;
+	return report_store(arg) == 0 ? ENGINE_DONE : engine_dberr(e, error_r);
 }
 
-int
-report_accept(struct engine *e, const struct inmsg *in)
+/* engine_handler_fn: an editor's commands, in engine_run's transaction. */
+static enum engine_result
+report_editor_txn(struct engine *e, const struct inmsg *in, void *arg, const char **error_r)
+{
+	return editor_command_mail(e, in, arg, error_r);
+}
+
+static enum engine_result
+report_file(struct report *r, const char **error_r)
+{
+	enum engine_result res;
+
+	buf_init(&r->photos);
+	buf_init(&r->files);
+	buf_init(&r->too_large);
+	report_read_from(r);
+	report_read_title(r);
+	report_read_body(r);
+	report_read_date(r);
+	report_read_attachments(r);
+	res = engine_run(r->e, r->in, report_txn, r, error_r);
+	if (res == ENGINE_DONE && r->id > 0)
+		report_log(r);
+	else if (res != ENGINE_DONE && r->dir)
+		report_clear_dir(r->dir, 1);
+	return res;
+}
+
+enum engine_result
+report_accept(struct engine *e, const struct inmsg *in, const char **error_r)
 {
 	struct report r = { .e = e, .in = in, .hold = HOLD_NONE };
-	const char *err, *why;
-	int rc;
+	enum engine_result res = ENGINE_DONE;
+	const char *why;
 
-	if (mime_parse(in->data, in->len, &r.m, &err) == -1) {
-		log_warnx("report spoolid=%s status=corrupt reason=\"%s\"", in->spool_id, err);
-		return -2;
-	}
-	if ((rc = editor_command_mail(e, in, r.m)) != 1) {	/* an editor's commands */
-		mime_free(&r.m);
-		return rc;
-	}
-	if ((why = report_drop_reason(e, in, r.m)) != NULL) {
+	if (mime_parse(in->data, in->len, &r.m, error_r) == -1)
+		return ENGINE_CORRUPT;
+	if (editor_is_command_mail(e, in, r.m))
+		res = engine_run(e, in, report_editor_txn, r.m, error_r);
+	else if ((why = report_drop_reason(e, in, r.m)) != NULL)
 		log_info("report spoolid=%s sender=%s status=dropped reason=\"%s\"",
-		    in->spool_id, in->sender ? in->sender : "", why);
-		mime_free(&r.m);
-		return 0;
-	}
-	buf_init(&r.photos);
-	buf_init(&r.files);
-	buf_init(&r.too_large);
-	report_read_from(&r);
-	report_read_title(&r);
-	report_read_body(&r);
-	report_read_date(&r);
-	report_read_attachments(&r);
-	rc = report_transaction(&r);
+		    in->spool_id ? in->spool_id : "-", in->sender ? in->sender : "", why);
+	else
+		res = report_file(&r, error_r);
 	report_free(&r);
-	return rc;
+	return res;
 }

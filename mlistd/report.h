@@ -17,14 +17,16 @@
  * earlier submission for that issue (state 'replaced'). Auto-replies,
  * bounces and the list's own mail are never submissions (logged, dropped).
  *
- * Returns 0 handled, -1 temporary trouble, -2 unparsable (corrupt/).
+ * A message handler (engine.h). A mail from an editor that starts with
+ * commands is the editor's commands (editor_command_mail), in the same
+ * transaction path.
  */
 #ifndef MLISTD_REPORT_H
 #define MLISTD_REPORT_H
 
-struct engine;
-struct inmsg;
+#include "engine.h"
 
-int report_accept(struct engine *e, const struct inmsg *in);
+enum engine_result report_accept(struct engine *e, const struct inmsg *in,
+    const char **error_r);
 
 #endif

@@ -781,8 +781,9 @@ request_record(struct engine *e, const struct inmsg *in, const struct mime_msg *
 	return rc;
 }
 
-/* Send the one answer; the rate limit may suppress it. */
-static void
+/* Send the one answer; the rate limit may suppress it. -1 when it cannot
+ * be queued (the request is then retried, engine.h). */
+static int
 request_answer(struct request *r, const struct mime_msg *m, const char *token)
 {
 	char *mid = mime_message_id(m), *irt = mid ? xasprintf("<%s>", mid) : NULL;
@@ -797,6 +798,7 @@ request_answer(struct request *r, const struct mime_msg *m, const char *token)
 		log_info("msgid=%s from=%s status=answered parts=%d", token, r->from, r->nparts);
 	free(irt);
 	free(mid);
+	return rc == -1 ? -1 : 0;
 }
 
 /* Read the commands and run them; the answer gathers every result. */
@@ -828,7 +830,7 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
 		request_help(r, "");
 	}
 	if (rc == 0 && r->nparts > 0)
-		request_answer(r, m, token);
+		rc = request_answer(r, m, token);
 	free(other);
 	free(text);
 	free(subject);
@@ -861,8 +863,15 @@ request_handle(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 	return rc;
 }
 
-int
-request_accept(struct engine *e, const struct inmsg *in)
+/* engine_handler_fn: every failure left is the database's or a notice's. */
+static enum engine_result
+request_txn(struct engine *e, const struct inmsg *in, struct mime_msg *m, const char **error_r)
 {
-	return engine_run_parsed(e, in, request_handle);
+	return request_handle(e, in, m) == 0 ? ENGINE_DONE : engine_dberr(e, error_r);
+}
+
+enum engine_result
+request_accept(struct engine *e, const struct inmsg *in, const char **error_r)
+{
+	return engine_run_parsed(e, in, request_txn, error_r);
 }

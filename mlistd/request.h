@@ -16,14 +16,17 @@
  * Answers are short templated notices (templates/LANG/request-*.txt) with
  * Auto-Submitted: auto-replied and a null envelope sender; at most
  * max_autoresponses_per_day per address; never to an auto-reply, never to
- * a list. Returns 0 handled, -1 temporary, -2 unparsable.
+ * a list. A message handler (engine.h).
  */
 #ifndef MLISTD_REQUEST_H
 #define MLISTD_REQUEST_H
 
+#include "engine.h"
+
 struct engine;
 struct inmsg;
 
-int request_accept(struct engine *e, const struct inmsg *in);
+enum engine_result request_accept(struct engine *e, const struct inmsg *in,
+    const char **error_r);
 
 #endif

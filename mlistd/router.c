@@ -48,51 +48,85 @@ router_rcpt_check(void *cf, const char *rcpt)
 	return router_role(cf, rcpt) == ROLE_NONE ? 1 : 0;
 }
 
-static int
-router_one_rcpt(struct engine *e, struct inmsg *in)
+static enum engine_result
+router_one_rcpt(struct engine *e, struct inmsg *in, const char **error_r)
 {
 	char *local = NULL, *ext = NULL;
-	int rc;
+	enum engine_result r;
 
 	addr_split_ours(in->rcpt, e->cf->domain, &local, &ext);
 	in->ext = ext ? ext : "";
 	switch (router_role(e->cf, in->rcpt)) {
-	case ROLE_NATIONAL: rc = broadcast_accept(e, in); break;
-	case ROLE_CONFIRM: rc = broadcast_confirm(e, in); break;
+	case ROLE_NATIONAL: r = broadcast_accept(e, in, error_r); break;
+	case ROLE_CONFIRM: r = broadcast_confirm(e, in, error_r); break;
 	case ROLE_BULLETIN:
-		rc = report_accept(e, in);	/* or an editor's commands */
+		r = report_accept(e, in, error_r);	/* or an editor's commands */
 		break;
-	case ROLE_REQUEST: rc = request_accept(e, in); break;
-	case ROLE_REPLY: rc = reply_accept(e, in); break;
-	case ROLE_BOUNCE: rc = bounce_accept(e, in); break;
+	case ROLE_REQUEST: r = request_accept(e, in, error_r); break;
+	case ROLE_REPLY: r = reply_accept(e, in, error_r); break;
+	case ROLE_BOUNCE: r = bounce_accept(e, in, error_r); break;
 	default:
 		log_info("spoolid=%s rcpt=%s status=dropped reason=\"not our address\"",
 		    in->spool_id, in->rcpt);
-		rc = 0;
+		r = ENGINE_DONE;
 	}
 	free(local);
 	free(ext);
-	return rc;
+	return r;
 }
 
-/* 0 done (file can go), -1 temporary, -2 corrupt. */
-static int
-router_message(struct engine *e, const struct spool_msg *sm)
+/* Every recipient not handled yet; the worst result (CORRUPT > REFUSED >
+ * TEMPFAIL > DONE) and its reason. A recipient handled is recorded, so a
+ * retry handles only the others. */
+static enum engine_result
+router_message(struct engine *e, const struct spool_msg *sm, const char **error_r)
 {
-	int rc = 0;
+	enum engine_result worst = ENGINE_DONE;
 
-	for (size_t i = 0; i < sm->nrcpt && rc == 0; i++) {
+	for (size_t i = 0; i < sm->nrcpt; i++) {
 		struct inmsg in = { sm->id, sm->sender, sm->rcpts[i], "", sm->data, sm->len };
-		int64_t done;
+		const char *err = NULL;
+		enum engine_result r;
+		int seen = engine_handled(e, sm->id, sm->rcpts[i]);
 
-		if (db_int(e->db, &done, "SELECT count(*) FROM message WHERE spool_id = ? AND"
-		    " rcpt = ?", "ss", sm->id, sm->rcpts[i]) == -1)
-			return -1;
-		if (done > 0)
-			continue;	/* recorded before a crash */
-		rc = router_one_rcpt(e, &in);	/* a confirmation is idempotent */
+		if (seen == 1)
+			continue;	/* handled before a crash: the handler need not even parse */
+		r = seen == -1 ? engine_dberr(e, &err) : router_one_rcpt(e, &in, &err);
+		if (r > worst) {
+			worst = r;
+			if (err != e->error)	/* else engine_run() already kept it there */
+				snprintf(e->error, sizeof e->error, "%s", err ? err : "no reason given");
+			*error_r = e->error;
+		}
 	}
-	return rc;
+	return worst;
+}
+
+/* The outcome of one spool file in active/. */
+static void
+router_outcome(struct engine *e, const char *id, enum engine_result r, const char *err)
+{
+	char *path;
+
+	switch (r) {
+	case ENGINE_DONE:
+		path = spool_path(e->sp, SPOOL_ACTIVE, id);
+		unlink(path);	/* its handled rows go at the next start (router_prune) */
+		free(path);
+		break;
+	case ENGINE_CORRUPT:
+		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", id, err);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_CORRUPT);
+		break;
+	case ENGINE_REFUSED:
+		log_warnx("spoolid=%s status=held reason=\"%s\"", id, err);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_HOLD);
+		break;
+	case ENGINE_TEMPFAIL:
+		log_warnx("spoolid=%s status=tempfail reason=\"%s\"", id, err);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_INCOMING);
+		break;
+	}
 }
 
 int
@@ -106,34 +140,45 @@ router_run(struct engine *e)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct spool_msg *sm;
-		const char *err;
-		int rc;
+		const char *err = NULL;
+		enum engine_result r;
 
 		if (spool_move(e->sp, ids[i], SPOOL_INCOMING, SPOOL_ACTIVE) == -1)
 			continue;
-		if (spool_read(e->sp, SPOOL_ACTIVE, ids[i], &sm, &err) == -1) {
-			log_warnx("spoolid=%s status=corrupt reason=\"%s\"", ids[i], err);
-			spool_move(e->sp, ids[i], SPOOL_ACTIVE, SPOOL_CORRUPT);
-			continue;
-		}
-		rc = router_message(e, sm);
-		spool_msg_free(&sm);
-		if (rc == 0) {
-			char *path = spool_path(e->sp, SPOOL_ACTIVE, ids[i]);
-
-			unlink(path);
-			free(path);
-			handled++;
-		} else if (rc == -2)
-			spool_move(e->sp, ids[i], SPOOL_ACTIVE, SPOOL_CORRUPT);
+		if (spool_read(e->sp, SPOOL_ACTIVE, ids[i], &sm, &err) == -1)
+			r = ENGINE_CORRUPT;
 		else {
-			log_warnx("spoolid=%s status=tempfail reason=\"%s\"", ids[i], db_errmsg(e->db));
-			spool_move(e->sp, ids[i], SPOOL_ACTIVE, SPOOL_INCOMING);
-			break;	/* database trouble: try again at the next pass */
+			r = router_message(e, sm, &err);
+			spool_msg_free(&sm);
 		}
+		router_outcome(e, ids[i], r, err);	/* one message's failure stops nothing */
+		handled += r == ENGINE_DONE;
 	}
 	spool_list_free(ids, n);
 	return handled;
+}
+
+/* The handled rows of spool files that are gone (no longer needed). */
+static void
+router_prune(struct engine *e)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT DISTINCT spool_id FROM handled", "");
+	char **gone = NULL;
+	size_t n = 0;
+	enum spool_queue q;
+
+	while (st && db_step(st) == 1) {
+		if (spool_find(e->sp, db_col_text(st, 0), &q) != 0)
+			continue;	/* still there, or not an id we can look for */
+		gone = xrealloc(gone, (n + 1) * sizeof *gone);
+		gone[n++] = xstrdup(db_col_text(st, 0));
+	}
+	db_finalize(&st);
+	for (size_t i = 0; i < n; i++) {
+		engine_forget(e, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
 }
 
 void
@@ -150,4 +195,5 @@ router_recover(struct engine *e)
 			log_info("recovered active=%zu tmp_removed=%d", n, removed > 0 ? removed : 0);
 		spool_list_free(ids, n);
 	}
+	router_prune(e);
 }

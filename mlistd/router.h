@@ -3,10 +3,14 @@
  * one of our addresses, and its local part decides the handler
  * (national -> broadcast, confirm+TOKEN -> confirmation, bulletin -> a
  * report or an editor's commands, request, reply and bounce addresses ->
- * their own handlers). The spool file moves incoming/ -> active/ while it is handled,
- * then is removed once the database holds the outcome; a file the parser
- * cannot read goes to corrupt/; a temporary failure leaves it for the next
- * pass. A message already recorded (crash after commit) is not handled twice.
+ * their own handlers). The spool file moves incoming/ -> active/ while it
+ * is handled. Each recipient goes through its handler, which runs in
+ * engine_run() (engine.h): the outcome and handled(spool_id, rcpt) are
+ * committed together, so a recipient handled before a crash (between the
+ * commit and the unlink) is never handled again. Then, by the worst
+ * result of its recipients: done, the file is removed; corrupt, it goes
+ * to corrupt/; refused, to hold/; tempfail, back to incoming/. One
+ * message's failure never stops the pass for the messages behind it.
  */
 #ifndef MLISTD_ROUTER_H
 #define MLISTD_ROUTER_H
@@ -24,7 +28,8 @@ int router_rcpt_check(void *cf, const char *rcpt);
 /* Handle every message in incoming/ (router_recover() has put back what a
  * crash left in active/). Returns the number handled, -1 if the spool cannot be read. */
 int router_run(struct engine *e);
-/* At start-up: active/ -> incoming/, clean tmp/. */
+/* At start-up: active/ -> incoming/, clean tmp/, forget the handled rows
+ * of spool files that are gone. */
 void router_recover(struct engine *e);
 
 #endif

@@ -173,6 +173,17 @@ const char *const db_migrations[] = {
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (mailbox, uidvalidity, uid));"
 	"CREATE INDEX fetch_seen_mid ON fetch_seen(mailbox, message_id);",
+
+	/* 6: which spool file's recipient was handled (engine_run), so that a
+	 * crash between the commit and the unlink never handles it twice; the
+	 * rows of broadcasts recorded before this table existed come along. */
+	"CREATE TABLE handled ("
+	"  spool_id TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (spool_id, rcpt)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO handled (spool_id, rcpt, at) SELECT spool_id, rcpt, received"
+	"  FROM message WHERE spool_id IS NOT NULL AND rcpt != '';",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -502,3 +502,27 @@ spool_clean_tmp(struct spool *sp, time_t older_than)
 	closedir(d);
 	return removed;
 }
+
+int
+spool_find(struct spool *sp, const char *id, enum spool_queue *q_r)
+{
+	struct stat st;
+
+	if (!spool_id_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (enum spool_queue q = SPOOL_INCOMING; q < nitems(spool_qnames); q++) {
+		char *path = spool_path(sp, q, id);
+		int rc = stat(path, &st);
+
+		free(path);
+		if (rc == 0) {
+			*q_r = q;
+			return 1;
+		}
+		if (errno != ENOENT)
+			return -1;
+	}
+	return 0;
+}

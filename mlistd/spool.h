@@ -100,6 +100,9 @@ char *spool_path(struct spool *sp, enum spool_queue q, const char *id);
  * never acknowledged, so safe to drop). Call it at startup, or with a cutoff
  * older than any transaction still running. Returns how many, or -1. */
 int spool_clean_tmp(struct spool *sp, time_t older_than);
+/* Which queue holds message id (tmp/ not looked at)? 1 found (*q_r),
+ * 0 in none, -1 error (EINVAL: not an id). */
+int spool_find(struct spool *sp, const char *id, enum spool_queue *q_r);
 /* Is s a well-formed message id (safe to use as a file name)? */
 int spool_id_valid(const char *s);
 

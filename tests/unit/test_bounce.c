@@ -306,12 +306,16 @@ add_delivery(struct fx *fx, int64_t contact, const char *verp)
 static int
 accept_sample(struct fx *fx, const char *sample, const char *verp)
 {
-	struct inmsg in = { "spool-1", "", "rebonds@example.org", verp, NULL, 0 };
+	static int seq;
+	char spool_id[32];
+	struct inmsg in = { spool_id, "", "rebonds@example.org", verp, NULL, 0 };
 	char *data = load(sample, &in.len);
+	const char *err;
 	int rc;
 
+	snprintf(spool_id, sizeof spool_id, "spool-%d", ++seq);
 	in.data = data;
-	rc = bounce_accept(&fx->e, &in);
+	rc = bounce_accept(&fx->e, &in, &err);
 	free(data);
 	return rc;
 }

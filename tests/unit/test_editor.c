@@ -173,10 +173,18 @@ mail(const char *from, const char *extra, const char *body)
 	    from, extra, body);
 }
 
+static enum engine_result
+cmd_txn(struct engine *e, const struct inmsg *in, void *m, const char **error_r)
+{
+	return editor_command_mail(e, in, m, error_r);
+}
+
+/* An editor's mail as report_accept() hands it over; the spool id is
+ * NULL: the same mail may be handled again. */
 static int
 run_mail(struct fx *fx, const char *data, int *is_cmd_r)
 {
-	struct inmsg in = { "spool1", "ed@example.org", "bulletin@example.org", "", data,
+	struct inmsg in = { NULL, "ed@example.org", "bulletin@example.org", "", data,
 	    strlen(data) };
 
 	struct mime_msg *m;
@@ -185,11 +193,11 @@ run_mail(struct fx *fx, const char *data, int *is_cmd_r)
 
 	*is_cmd_r = 0;
 	if (mime_parse(data, strlen(data), &m, &err) == -1)
-		return -2;
-	rc = editor_command_mail(&fx->e, &in, m);
+		return ENGINE_CORRUPT;
+	*is_cmd_r = editor_is_command_mail(&fx->e, &in, m);
+	rc = *is_cmd_r ? (int)engine_run(&fx->e, &in, cmd_txn, m, &err) : 0;
 	mime_free(&m);
-	*is_cmd_r = rc != 1;
-	return rc == 1 ? 0 : rc;
+	return rc;
 }
 
 static void
@@ -257,7 +265,7 @@ test_command_mail_refused(void **state)
 	assert_field(fx, "state", a, "accepted");
 	free(m);
 	free(body);
-	assert_int_equal(run_mail(fx, "garbage without headers", &is_cmd), -2);
+	assert_int_equal(run_mail(fx, "garbage without headers", &is_cmd), ENGINE_CORRUPT);
 }
 
 static void

@@ -92,7 +92,8 @@ fx_reply(struct fixture *f, const char *spool_id, const char *sender, const char
 {
 	char *rcpt = xasprintf("retour+%s@%s", token, DOMAIN);
 	struct inmsg in = { spool_id, sender, rcpt, token, msg, strlen(msg) };
-	int rc = reply_accept(&f->e, &in);
+	const char *err;
+	int rc = reply_accept(&f->e, &in, &err);
 
 	free(rcpt);
 	return rc;

@@ -85,10 +85,14 @@ teardown(void **state)
 static int
 deliver(struct fx *fx, const char *sender, const char *ext, const char *msg, size_t len)
 {
-	struct inmsg in = { .spool_id = "test", .sender = sender, .rcpt = "bulletin@example.org",
+	static int seq;
+	char spool_id[32];
+	struct inmsg in = { .spool_id = spool_id, .sender = sender, .rcpt = "bulletin@example.org",
 	    .ext = ext ? ext : "", .data = msg, .len = len ? len : strlen(msg) };
+	const char *err;
 
-	return report_accept(&fx->e, &in);
+	snprintf(spool_id, sizeof spool_id, "test%d", ++seq);
+	return report_accept(&fx->e, &in, &err);
 }
 
 static int64_t
@@ -569,7 +573,8 @@ test_unparsable(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, "no header at all", 0), -2);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, "no header at all", 0),
+	    ENGINE_CORRUPT);
 	assert_int_equal(count(fx, "SELECT count(*) FROM submission", NULL), 0);
 }
 
@@ -589,7 +594,7 @@ walk_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 		return 0;
 	assert_int_equal(file_read(path, 1 << 26, &data, &len), 0);
 	rc = deliver(walk_fx, "jeanne@example.org", NULL, data, len);
-	if (rc != 0 && rc != -2)
+	if (rc != ENGINE_DONE && rc != ENGINE_CORRUPT)
 		fail_msg("%s: report_accept returned %d", path, rc);
 	free(data);
 	walk_n++;

@@ -108,10 +108,11 @@ send_full(struct fx *fx, const char *env, const char *from, const char *ext,
 	char *rcpt = *ext ? xasprintf("aide+%s@example.org", ext) : xstrdup("aide@example.org");
 	char spool_id[32];
 	struct inmsg in = { spool_id, env ? env : from, rcpt, ext, data, strlen(data) };
+	const char *err;
 	int rc;
 
 	snprintf(spool_id, sizeof spool_id, "s%d", fx->seq);
-	rc = request_accept(&fx->e, &in);
+	rc = request_accept(&fx->e, &in, &err);
 	free(rcpt);
 	free(data);
 	return rc;
