@@ -4,6 +4,9 @@
 #   make check      install missing Debian packages, build with -Werror, run every test
 #   make run        install missing packages, build, create the demo and run the daemon
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#   make asan       the same tests built with AddressSanitizer/UBSan (build-asan/)
+#   make fuzz       build the libFuzzer harnesses of tests/fuzz/ with clang
+#                   (build-fuzz/) and run each for FUZZ_SECONDS (default 60)
 #
 # Library sources are every mlistd/*.c except the two programs' own files
 # (mlistd.c, mlistctl*.c); tests are tests/unit/test_*.c, one binary each.
@@ -35,13 +38,25 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 STUB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/stub_*.c)) \
             $(BUILD)/obj/tests/unit/testlib.o
+# Fuzz harnesses: tests/fuzz/fuzz_NAME.c. Built normally with replay.c as
+# test_fuzz_NAME (make check replays tests/fuzz/corpus/NAME/ once), and with
+# clang and libFuzzer by make fuzz.
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_OBJ     := $(FUZZ_NAMES:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o) \
+                $(FUZZ_NAMES:%=$(BUILD)/obj/tests/fuzz/replay_%.o) $(BUILD)/obj/tests/fuzz/fuzzlib.o
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
             dovecot-pop3d mlmmj weasyprint openssl sqlite3 python3 libvips-dev libvips-tools \
-            imagemagick libimage-exiftool-perl
+            imagemagick libimage-exiftool-perl clang libclang-rt-14-dev
 
-.PHONY: all check unit integration run deps install clean demo asan
+.SECONDARY: $(FUZZ_OBJ)
+.PHONY: all check unit integration run deps install clean demo asan fuzz fuzz-bins
 all: $(BUILD)/mlistd $(BUILD)/mlistctl
 
 $(BUILD)/obj/%.o: %.c
@@ -59,16 +74,26 @@ $(BUILD)/mlistctl: $(CTL_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STUB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/obj/tests/fuzz/replay_%.o: tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DFUZZ_NAME='"$*"' $(CFLAGS) -c $< -o $@
+$(BUILD)/tests/test_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_%.o \
+    $(BUILD)/obj/tests/fuzz/fuzzlib.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzzlib.o $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # deps: install what is missing, nothing when everything is there.
 deps:
 	@./contrib/deps.sh $(DEB_PKGS)
 
 check: deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) $(FUZZ_REPLAY)
 	./tests/run-tests.sh $(BUILD)
 
-unit: all $(UNIT_BIN)
+unit: all $(UNIT_BIN) $(FUZZ_REPLAY)
 	./tests/run-tests.sh $(BUILD) unit
 integration: all
 	./tests/run-tests.sh $(BUILD) integration
@@ -76,6 +101,16 @@ integration: all
 asan:
 	$(MAKE) BUILD=build-asan WERROR= OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
 	    LDFLAGS='-fsanitize=address,undefined' check
+
+# fuzz: the library, the harnesses and libFuzzer built by clang in
+# $(FUZZ_BUILD) (objects with -fsanitize=fuzzer-no-link, every sanitizer
+# report fatal), then each harness run for FUZZ_SECONDS from its corpus.
+fuzz: deps
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ WERROR= \
+	    OPT='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
+	    LDFLAGS='$(FUZZ_SAN) -fsanitize=fuzzer' fuzz-bins
+	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+fuzz-bins: $(FUZZ_BIN)
 
 # run: a new make after deps: pkg-config flags are read when the Makefile is parsed.
 run: deps
@@ -93,6 +128,6 @@ install: all
 	install -m 644 contrib/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)

@@ -463,8 +463,10 @@ mime_is_text(GMimeObject *obj, const char *subtype)
 
 /* ---- content and charsets ---- */
 
-/* The part's content with its transfer encoding undone. Caller frees
- * with g_byte_array_free(ba, TRUE). */
+/* The part's content with its transfer encoding undone; ba->data is
+ * never NULL (an empty array has none: memcpy from it is undefined) and is
+ * followed by a NUL not counted in ba->len. Caller frees with
+ * g_byte_array_free(ba, TRUE). */
 static GByteArray *
 mime_part_bytes(GMimePart *part)
 {
@@ -477,6 +479,8 @@ mime_part_bytes(GMimePart *part)
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
 	g_object_unref(s);
+	g_byte_array_append(ba, (const guint8 *)"", 1);
+	g_byte_array_set_size(ba, ba->len - 1);
 	return ba;
 }
 
@@ -501,13 +505,17 @@ mime_add_cp1252(struct buf *b, unsigned char c)
 }
 
 /* Valid UTF-8 sequences copied, other bytes read as windows-1252,
- * NUL bytes dropped. */
+ * NUL bytes dropped. An empty part's bytes may be NULL (no arithmetic on
+ * it: NULL + 0 is undefined). */
 static char *
 mime_utf8_or_cp1252(const char *data, size_t len)
 {
-	const char *p = data, *end = data + len;
+	const char *p = data, *end;
 	struct buf b;
 
+	if (len == 0)
+		return xstrdup("");
+	end = data + len;
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	while (p < end) {

@@ -425,6 +425,39 @@ test_attachments(void **state)
 	mime_free(&m);
 }
 
+/* Found by tests/fuzz/fuzz_mime (corpus regress-*): an empty part has no
+ * bytes at all (a NULL array in GMime); the text and the attachment are
+ * then empty strings, not undefined behaviour (NULL + 0, memcpy from NULL). */
+static void
+test_empty_parts(void **state)
+{
+	struct mime_msg *m = parse_ok("Return-Path: <>\nFrnmailnull oby");
+	struct mime_attachment *a;
+	char *text;
+	size_t n;
+
+	text = mime_text_plain(m, NULL);
+	assert_non_null(text);
+	assert_string_equal(text, "");
+	free(text);
+	mime_free(&m);
+	m = parse_ok("From: a@example.org\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"M\"\n\n"
+	    "--M\nContent-Type: text/plain\n\n"
+	    "--M\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+	    "--M--\n");
+	text = mime_text_plain(m, NULL);
+	assert_string_equal(text, "");
+	free(text);
+	assert_int_equal(mime_attachments(m, &a, &n, 1024), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].content_type, "image/png");
+	assert_int_equal(a[0].len, 0);
+	assert_string_equal(a[0].data, "");
+	mime_attachments_free(a, n);
+	mime_free(&m);
+}
+
 /* RFC 2231 filenames in ISO-8859-1 and UTF-8, from the corpus. */
 static void
 test_attachment_rfc2231_corpus(void **state)
@@ -593,6 +626,7 @@ main(void)
 		cmocka_unit_test(test_serialize_crlf),
 		cmocka_unit_test(test_text_plain),
 		cmocka_unit_test(test_attachments),
+		cmocka_unit_test(test_empty_parts),
 		cmocka_unit_test(test_attachment_rfc2231_corpus),
 		cmocka_unit_test(test_build_text),
 		cmocka_unit_test(test_malformed_corpus),
