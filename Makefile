@@ -74,7 +74,7 @@ $(BUILD)/mlistctl: $(CTL_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STUB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(BUILD)/obj/tests/fuzz/replay_%.o: tests/fuzz/replay.c
+$(FUZZ_NAMES:%=$(BUILD)/obj/tests/fuzz/replay_%.o): $(BUILD)/obj/tests/fuzz/replay_%.o: tests/fuzz/replay.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DFUZZ_NAME='"$*"' $(CFLAGS) -c $< -o $@
 $(BUILD)/tests/test_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_%.o \
