@@ -108,7 +108,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct lmtp_config cfg = { .hostname = "lists.example.org", .max_size = 64 * 1024,
-	    .timeout_s = 10, .max_clients = 1 };
+	    .timeout_s = 10, .session_deadline_s = 60, .min_rate = 500, .max_clients = 1 };
 	struct lmtp_handler h = { .rcpt_check = fz_rcpt_check };
 	struct fz_peer peer = { .data = data, .size = size };
 	pthread_t t;
