@@ -217,6 +217,8 @@ struct relay_sess {			/* one SMTP session */
 	int			 fd;	/* its socket once connected, else -1 */
 	int			 gather; /* writes of a message go to out */
 	struct buf		 out;	/* gathered, not yet sent */
+	size_t			 out_off; /* of out, already sent */
+	int			 flushing; /* in relay_send_gathered() */
 	size_t			 decided;
 	int			 auth_ok;	/* the server answered 235 to AUTH */
 	char			 reason[160];	/* what went wrong, if known */
@@ -439,42 +441,74 @@ relay_current_connected(int fd)
 	relay_current()->fd = fd;
 }
 
-/* Send what was gathered, then as much of p[0..n) as the same call takes;
- * bytes of p sent, or -1 (the gathered bytes are then dropped: the session
- * is lost anyway and its messages unconfirmed). */
+/* The session's socket is unusable: nothing more may reach the server, or
+ * it could accept a message with a hole in it (libesmtp drops a piece whose
+ * write() failed and goes on with the next). */
+static void
+relay_sess_broken(struct relay_sess *rs)
+{
+	int saved = errno;
+
+	buf_reset(&rs->out);
+	rs->out_off = 0;
+	(void)shutdown(rs->fd, SHUT_RDWR);
+	errno = saved;
+}
+
+/* Wait until the socket takes more; 0, or -1 with errno. The wait must not
+ * run relay_before_wait(): rs->flushing says a flush is under way. */
+static int
+relay_wait_writable(struct relay_sess *rs)
+{
+	struct pollfd pfd = { .fd = rs->fd, .events = POLLOUT };
+	int k;
+
+	while ((k = poll(&pfd, 1, relay_timeout_ms(rs->run->cfg))) == -1 && errno == EINTR)
+		;
+	if (k == 0)
+		errno = ETIMEDOUT;
+	return k > 0 ? 0 : -1;
+}
+
+/*
+ * Send what was gathered (from rs->out_off on), then as much of p[0..n) as
+ * the same call takes; returns the bytes of p sent, or -1 (the session is
+ * then broken: relay_sess_broken()). A partial send keeps its place in
+ * rs->out_off, so nothing is sent twice whoever calls next; EAGAIN waits
+ * for POLLOUT (within the fiber) and goes on.
+ */
 static ssize_t
 relay_send_gathered(struct relay_sess *rs, const void *p, size_t n)
 {
-	size_t off = 0, left;
 	ssize_t r;
 
-	while ((left = rs->out.len - off) > 0) {
-		struct iovec iov[2] = { { rs->out.data + off, left }, { (void *)p, n } };
+	rs->flushing = 1;
+	while (rs->out_off < rs->out.len) {
+		size_t left = rs->out.len - rs->out_off;
+		struct iovec iov[2] = { { rs->out.data + rs->out_off, left }, { (void *)p, n } };
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n > 0 ? 2 : 1 };
 
-		if ((r = sendmsg(rs->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) >= 0) {
-			if ((size_t)r < left) {
-				off += (size_t)r;
-				continue;
-			}
+		r = sendmsg(rs->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r >= 0 && (size_t)r < left) {
+			rs->out_off += (size_t)r;
+			continue;
+		}
+		if (r >= 0) {
 			buf_reset(&rs->out);
+			rs->out_off = 0;
+			rs->flushing = 0;
 			return r - (ssize_t)left;
 		}
-		if (errno == EINTR)
+		if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    relay_wait_writable(rs) == 0))
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd pfd = { .fd = rs->fd, .events = POLLOUT };
-			int k = poll(&pfd, 1, relay_timeout_ms(rs->run->cfg));
-
-			if (k > 0)
-				continue;
-			if (k == 0)
-				errno = ETIMEDOUT;
-		}
-		buf_reset(&rs->out);
+		relay_sess_broken(rs);
+		rs->flushing = 0;
 		return -1;
 	}
 	buf_reset(&rs->out);
+	rs->out_off = 0;
+	rs->flushing = 0;
 	return 0;
 }
 
@@ -485,7 +519,7 @@ relay_before_wait(void *arg)
 {
 	struct relay_sess *rs = arg;
 
-	if (rs->out.len > 0)
+	if (rs->out.len > 0 && !rs->flushing)
 		(void)relay_send_gathered(rs, NULL, 0);
 }
 

@@ -612,6 +612,164 @@ test_maildir(void **state)
 	free(md);
 }
 
+/* ------------------------------------------------------------------------
+ * Byte-exact delivery of large messages (issue 12, case 8).
+ */
+
+/* Lines of filler text making up r bytes exactly (r >= 4), some starting
+ * with a dot (stuffed on the wire). */
+static void
+big_filler(struct buf *b, size_t r)
+{
+	size_t line = 0;
+
+	while (r > 0) {
+		size_t n = r > 144 ? 70 : r > 72 ? r / 2 - 2 : r - 2;
+
+		for (size_t i = 0; i < n; i++)
+			buf_addc(b, i == 0 && line % 7 == 0 ? '.' : (char)('a' + (line + i) % 26));
+		buf_add(b, "\r\n", 2);
+		r -= n + 2;
+		line++;
+	}
+}
+
+/* A MIME message of exactly `size` bytes (CRLF): nparts base64 parts of
+ * pseudo-random binary data (76-character lines), then a text part that
+ * makes up the size. */
+static char *
+big_message(size_t size, int nparts, uint32_t seed)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char end[] = "--b--\r\n";
+	struct buf b;
+	size_t part = (size - 4096) / (size_t)(nparts > 0 ? nparts : 1);
+	uint32_t x = seed * 2654435761u + 1;
+
+	buf_init(&b);
+	buf_printf(&b, "From: list@example.org\r\nTo: members@example.org\r\n"
+	    "Subject: large %zu\r\nDate: Sat, 1 Feb 2025 10:00:00 +0100\r\n"
+	    "Message-Id: <large-%zu@example.org>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n", size, size);
+	for (int p = 0; p < nparts; p++) {
+		buf_adds(&b, "--b\r\nContent-Type: application/octet-stream\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n");
+		for (size_t k = 0; k + 78 <= part; k += 78) {
+			for (int c = 0; c < 76; c++) {
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				buf_addc(&b, b64[x & 63]);
+			}
+			buf_add(&b, "\r\n", 2);
+		}
+	}
+	buf_adds(&b, "--b\r\nContent-Type: text/plain\r\n\r\n");
+	assert_true(b.len + sizeof end - 1 + 4 <= size);
+	big_filler(&b, size - b.len - (sizeof end - 1));
+	buf_adds(&b, end);
+	assert_int_equal(b.len, size);
+	return buf_steal(&b);
+}
+
+/* What the sink must have: the message with LF line ends. */
+static char *
+big_expected(const char *msg, size_t len, size_t *len_r)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < len; i++)
+		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+			buf_addc(&b, msg[i]);
+	*len_r = b.len;
+	return buf_steal(&b);
+}
+
+/* Every dump in dir, past the sink's 8 lines of its own (5 X- lines and its
+ * Received: header), equals want (the sink ends each dump with one more
+ * empty line); returns how many do. */
+static size_t
+big_check_dumps(const char *dir, const char *want, size_t wlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t ok = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char *p, *data, *q;
+		size_t len;
+		int lines = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		assert_int_equal(file_read(p, 1 << 30, &data, &len), 0);
+		for (q = data; lines < 8 && (q = memchr(q, '\n', len - (size_t)(q - data))); q++)
+			lines++;
+		assert_int_equal(lines, 8);
+		len -= (size_t)(q - data);
+		if (len == wlen + 1 && memcmp(q, want, wlen) == 0 && q[wlen] == '\n')
+			ok++;
+		else
+			print_error("%s: %zu bytes, want %zu\n", e->d_name, len, wlen);
+		free(data);
+		free(p);
+	}
+	closedir(d);
+	return ok;
+}
+
+/* ncopies of a message of `size` bytes over nconn connections: each copy
+ * arrives byte for byte. */
+static void
+big_send(size_t size, int nparts, size_t ncopies, int nconn)
+{
+	struct relay_config cfg;
+	struct items it;
+	struct sink s;
+	char *hosts[1], *msg = big_message(size, nparts, (uint32_t)size), *want;
+	size_t wlen, sent = 0, files, exact;
+
+	sink_start(&s, NULL);
+	hosts[0] = s.host;
+	config_init(&cfg, hosts, 1, 30000);
+	items_make(&it, ncopies, msg, size);
+	assert_int_equal(relay_send_parallel(&cfg, it.v, it.n, nconn, on_done, &it), 0);
+	for (size_t i = 0; i < it.n; i++)
+		sent += it.v[i].outcome == RELAY_SENT;
+	files = wait_files(s.dir, ncopies);
+	want = big_expected(msg, size, &wlen);
+	exact = big_check_dumps(s.dir, want, wlen);
+	free(want);
+	free(msg);
+	items_free(&it);
+	sink_stop(&s);
+	assert_int_equal(sent, ncopies);
+	assert_int_equal(files, ncopies);
+	assert_int_equal(exact, ncopies);
+}
+
+/* Around the gathering limit (256 KB) and twice it. */
+static void
+test_exact_boundaries(void **state)
+{
+	static const size_t sizes[] = { 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1,
+	    512 * 1024 - 1, 512 * 1024 + 1 };
+
+	for (size_t i = 0; i < nitems(sizes); i++)
+		big_send(sizes[i], 2, 6, 3);
+}
+
+/* 32 MB, four binary parts, 4 copies over 4 connections. */
+static void
+test_exact_large(void **state)
+{
+	big_send(32 * 1024 * 1024, 4, 4, 4);
+}
+
 int
 main(void)
 {
@@ -625,6 +783,8 @@ main(void)
 		cmocka_unit_test(test_sessions_cut),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_maildir),
+		cmocka_unit_test(test_exact_boundaries),
+		cmocka_unit_test(test_exact_large),
 	};
 
 	signal(SIGALRM, on_alarm);
