@@ -220,7 +220,7 @@ struct relay_sess {			/* one SMTP session */
 	size_t			 out_off; /* of out, already sent */
 	int			 flushing; /* in relay_send_gathered() */
 	size_t			 decided;
-	int			 auth_ok;	/* the server answered 235 to AUTH */
+	int			 auth_refused;	/* 535/534/538 to AUTH */
 	char			 reason[160];	/* what went wrong, if known */
 };
 
@@ -292,6 +292,21 @@ relay_decide(const struct relay_job *job)
 	return relay_is_final(st, 1) ? st : NULL;
 }
 
+/*
+ * A refusal caused by our credentials, not by the message or the contact:
+ * the relay answered 535/534/538 to AUTH (libesmtp then goes on without
+ * it, and the relay's "relay denied" would fail every contact for good), or
+ * it wants authentication it did not offer (530, 5.7.0). A 2xx is never one.
+ */
+static int
+relay_auth_refusal(const struct relay_sess *rs, const smtp_status_t *st)
+{
+	if (rs->run->cfg->user == NULL || st->code / 100 == 2)
+		return 0;
+	return rs->auth_refused || st->code == 530 ||
+	    (st->enh_class == 5 && st->enh_subject == 7 && st->enh_detail == 0);
+}
+
 static void
 relay_check(struct relay_sess *rs, struct relay_job *job)
 {
@@ -301,15 +316,11 @@ relay_check(struct relay_sess *rs, struct relay_job *job)
 		return;
 	if ((st = relay_decide(job)) == NULL)
 		return;
-	if (rs->run->cfg->user != NULL && !rs->auth_ok) {
-		/* libesmtp goes on without AUTH after a refusal; the relay's
-		 * "relay denied" would then fail every contact for good. */
+	if (relay_auth_refusal(rs, st))
 		relay_finish(rs->run, job, RELAY_DEFERRED, 0, "",
 		    "authentication refused by the relay (check smtp_user and smtp_password_file)");
-		rs->decided++;
-		return;
-	}
-	relay_finish_status(rs->run, job, st);
+	else
+		relay_finish_status(rs->run, job, st);
 	rs->decided++;
 }
 
@@ -549,7 +560,7 @@ write(int fd, const void *p, size_t n)
 	return (ssize_t)n;
 }
 
-/* Server replies, to see whether AUTH succeeded (libesmtp does not say). */
+/* Server replies, to see whether AUTH was refused (libesmtp does not say). */
 static void
 relay_monitor(const char *buf, int len, int writing, void *arg)
 {
@@ -557,12 +568,12 @@ relay_monitor(const char *buf, int len, int writing, void *arg)
 
 	if (writing != SMTP_CB_READING || len < 4 || (buf[3] != ' ' && buf[3] != '-'))
 		return;
-	if (strncmp(buf, "235", 3) == 0)
-		rs->auth_ok = 1;
-	else if (strncmp(buf, "535", 3) == 0 || strncmp(buf, "534", 3) == 0 ||
-	    strncmp(buf, "538", 3) == 0)
+	if (strncmp(buf, "535", 3) == 0 || strncmp(buf, "534", 3) == 0 ||
+	    strncmp(buf, "538", 3) == 0) {
+		rs->auth_refused = 1;
 		snprintf(rs->reason, sizeof rs->reason, "authentication refused by the relay"
 		    " (check smtp_user and smtp_password_file)");
+	}
 }
 
 static int

@@ -9,6 +9,10 @@
  *
  * Outcomes: 2xx at the end of DATA -> RELAY_SENT; any 4xx (MAIL, RCPT or end
  * of DATA), or no host reachable -> RELAY_DEFERRED; any 5xx -> RELAY_FAILED.
+ * With a user set, a refusal due to authentication (AUTH answered 535/534/538,
+ * or 530 / 5.7.0 from a relay that wants it) is RELAY_DEFERRED: a
+ * configuration error, not the contact's. A 2xx is always RELAY_SENT, with or
+ * without AUTH (a relay that relays by IP offers none).
  * code/enhanced/text hold the server reply that decided, or code 0 and a local
  * reason. An item whose DATA was sent but whose final reply was lost (dropped
  * connection) is sent again on the next attempt: SMTP gives at-least-once.

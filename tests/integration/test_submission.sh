@@ -174,12 +174,23 @@ ok "wrong password: deferred, not failed"
 # libesmtp sends BDAT. With PIPELINING, and without (it then waits for the
 # reply to each BDAT chunk: nothing may be held back).
 logged=$(wc -l <"$pf/postfix.log")	# sessions 1-3 used BDAT already: look after this
-sed -i -e "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$plain_port/" -e '/^smtp_tls\|^smtp_ca_file\|^smtp_user\|^smtp_password_file/d' \
+# smtp_user stays set: this relay offers no AUTH (it relays by IP), and a
+# 250 is a copy sent, never deferred (deferring re-sent every copy at each
+# retry for the whole queue_lifetime).
+sed -i -e "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$plain_port/" -e '/^smtp_tls\|^smtp_ca_file/d' \
     "$work/mlistd.conf"
+grep -q '^smtp_user = ' "$work/mlistd.conf" || fail "smtp_user must stay set"
 before=$(ls "$work/sink" | wc -l)
 send bretagne "Par le Postfix local"
 [ "$(ctl status "$(msg_id 'Par le Postfix local')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Par le Postfix local')"; fail "plain Postfix"; }
 wait_files "$work/sink" $((before + 10))
+retry	# nothing is due again: a second run sends nothing more
+sleep 1
+for r in $(grep -l '^Subject: Par le Postfix local' "$work"/sink/* | xargs grep -h -i '^X-Rcpt-Args:' | sort | uniq -c | awk '{print $1}'); do
+    [ "$r" -eq 1 ] || fail "a contact got $r copies through the relay without AUTH"
+done
+[ "$(grep -l '^Subject: Par le Postfix local' "$work"/sink/* | wc -l)" -eq 10 ] || fail "not 10 copies"
+ok "smtp_user set, relay without AUTH: 10 rows 'sent', one copy per contact, none again at retry"
 tail -n +$((logged + 1)) "$pf/postfix.log" | grep 'disconnect from' | grep -v starttls |
     grep -q 'bdat=[1-9]' || fail "no plain session with BDAT in the Postfix log"
 ok "plain SMTP to the local Postfix (CHUNKING + PIPELINING): 10 copies sent and relayed"
