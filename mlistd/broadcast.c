@@ -204,7 +204,10 @@ broadcast_fanout(struct engine *e, int64_t msg_id, const int64_t *ids, size_t n,
  * Prepare and fan out message msg_id (held or new) to the committees ids[]
  * (NULL: those of target), in the caller's transaction; m is the parsed
  * message, secret removed (it is changed). The archive search index gets
- * its subject and text, as the author wrote them.
+ * its subject and text, as the author wrote them. When the list password
+ * still appears anywhere in it (mime_contains_secret: another part, an
+ * attribute, a quoted line...), nothing goes out: the message stays held
+ * with that reason and 1 is returned; an administrator edits it away.
  */
 static int
 broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mime_msg *m,
@@ -215,6 +218,13 @@ broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mi
 	char *subject = mime_subject(m), *text, *body, date[24];
 	int is_html = 0, rc = -1;
 
+	if (mime_contains_secret(m, e->cf->approve_password)) {
+		free(subject);
+		log_warnx("msgid=%s status=held reason=\"the list password is still in the message\"",
+		    token);
+		return db_run(e->db, "UPDATE message SET state = 'held', reason = 'contains the list"
+		    " password' WHERE id = ?", "i", msg_id) == -1 ? -1 : 1;
+	}
 	text = mime_text_plain(m, &is_html);
 	if (text && is_html) {
 		char *plain = html_to_text(text);
@@ -332,11 +342,13 @@ broadcast_accepted(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 {
 	char token[33];
 	int64_t id;
+	int rc;
 
 	if (broadcast_insert(e, in, m, author, "held", "", NULL, token, &id) == -1)
 		return -1;
 	log_info("msgid=%s from=%s proof=%s", token, author, proof);
-	return broadcast_release(e, id, token, m, in->ext, ids, nids);
+	rc = broadcast_release(e, id, token, m, in->ext, ids, nids);
+	return rc == 1 ? 0 : rc;	/* 1: kept held, told in the log */
 }
 
 /* Steps 3 and 4, for a national sender. */
@@ -396,6 +408,11 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	} else if (!roster_is_sender(e->db, author, "national")) {
 		if (broadcast_refuse(e, in, m, author, "held", "not a national sender",
 		    "broadcast-refused", NULL, NULL) == -1)
+			r = engine_dberr(e, error_r);
+	} else if (mime_header_longest(m) > MIME_HEADER_REFUSE) {
+		/* folding hundreds of lines is no service: an absurd header is refused */
+		if (broadcast_refuse(e, in, m, author, "refused", "a header is over 65536 bytes",
+		    "broadcast-header-too-long", "LIMIT", "65536") == -1)
 			r = engine_dberr(e, error_r);
 	} else
 		r = broadcast_proven(e, in, m, author, subject, error_r);
@@ -457,8 +474,10 @@ broadcast_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m
 	    (id > 0 && from && db_int(e->db, &mine, "SELECT count(*) FROM message WHERE id = ? AND"
 	    " author = ? COLLATE NOCASE", "is", id, from) == -1))
 		rc = -1;
-	else if (mine > 0 && (rc = broadcast_release_row(e, id)) == 0)
-		log_info("confirm=%s from=%s status=released", in->ext, from);
+	else if (mine > 0 && (rc = broadcast_release_row(e, id)) >= 0) {
+		log_info("confirm=%s from=%s status=%s", in->ext, from, rc ? "held" : "released");
+		rc = 0;
+	}
 	else if (mine == 0)
 		log_info("confirm=%s from=%s status=ignored reason=\"unknown, expired or not the"
 		    " author\"", in->ext, from ? from : "");
@@ -488,10 +507,14 @@ broadcast_release_token(struct engine *e, const char *token, const char **error_
 		*error_r = db_errmsg(e->db);
 		return -1;
 	}
-	if ((rc = broadcast_release_row(e, id)) != 0 || db_commit(e->db) == -1) {
+	if ((rc = broadcast_release_row(e, id)) < 0 || db_commit(e->db) == -1) {
 		*error_r = rc == -2 ? "the held broadcast cannot be prepared" : db_errmsg(e->db);
 		db_rollback(e->db);
 		return -1;
+	}
+	if (rc == 1) {
+		*error_r = "the list password still appears in the message: not sent";
+		return 0;
 	}
 	return 1;
 }

@@ -304,10 +304,8 @@ h2t_numeric_entity(const char *p, const char *end, struct buf *b)
 	return (size_t)(q - p);
 }
 
-/* An entity at p (p[0] == '&'): appends its text to b, returns bytes used,
- * or 0 when it is not one (the '&' is then literal). */
-static size_t
-h2t_entity(const char *p, const char *end, struct buf *b)
+size_t
+html_entity(const char *p, const char *end, struct buf *b)
 {
 	static const char *const legacy[] = { "amp", "lt", "gt", "quot", "nbsp" };
 	size_t n = 0;
@@ -345,7 +343,7 @@ h2t_decode(const char *p, size_t n)
 
 	buf_init(&b);
 	while (p < end) {
-		size_t used = *p == '&' ? h2t_entity(p, end, &b) : 0;
+		size_t used = *p == '&' ? html_entity(p, end, &b) : 0;
 
 		if (used > 0) {
 			p += used;
@@ -816,7 +814,7 @@ h2t_run(struct h2t *h, const char *p, const char *end)
 			size_t used;
 
 			buf_reset(&ent);
-			used = h2t_entity(p, end, &ent);
+			used = html_entity(p, end, &ent);
 			if (used == 0)
 				used = 1, buf_addc(&ent, '&');
 			h2t_text(h, ent.data, ent.len);

@@ -27,6 +27,15 @@
 #ifndef MLISTD_HTML2TEXT_H
 #define MLISTD_HTML2TEXT_H
 
+#include <stddef.h>
+
+struct buf;
+
 char *html_to_text(const char *html_utf8);
+
+/* An entity at p (p[0] == '&', p < end): appends its UTF-8 text to b and
+ * returns the bytes it takes, or 0 when it is not one (the '&' is then
+ * literal). Named (the common ones), decimal and hex. */
+size_t html_entity(const char *p, const char *end, struct buf *b);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include <gmime/gmime.h>
 
+#include "html2text.h"
 #include "mime.h"
 #include "util.h"
 
@@ -757,24 +758,6 @@ mime_plain_approved(const char *t, const char *want, size_t *from_r,
 	return 1;
 }
 
-/* Skip white space, &nbsp; and tags in HTML. */
-static const char *
-mime_html_skip(const char *p)
-{
-	for (;;) {
-		if (g_ascii_isspace(*p))
-			p++;
-		else if (g_ascii_strncasecmp(p, "&nbsp;", 6) == 0)
-			p += 6;
-		else if (strncmp(p, "&#160;", 6) == 0)
-			p += 6;
-		else if (*p == '<' && strchr(p, '>') != NULL)
-			p = strchr(p, '>') + 1;
-		else
-			return p;
-	}
-}
-
 /* The tag "<name ...>" (closing = 0) or "</name>" (closing = 1) at p:
  * copies its lower-case name into out and returns the end, or NULL. */
 static const char *
@@ -866,72 +849,379 @@ mime_html_widen(const char *h, size_t *from, size_t *to)
 	*to = (size_t)(mime_html_skip_br(h + *to) - h);
 }
 
-/* In HTML: "Approved: <want>" in the visible text (tags, spaces and
- * &nbsp; may sit between the parts). With want == NULL, only the first
- * visible text counts and the secret runs to the next tag or line end. */
+/*
+ * The visible text of HTML, as a reader sees it: tags, comments and the
+ * contents of <style>/<script> dropped, entities decoded (&amp;, &#38;,
+ * &#x26;...). Each visible byte i comes from the source bytes
+ * [from[i], to[i]), so a match in the text maps back to the HTML. With
+ * keep_tags, only entities are decoded (attribute values count too).
+ */
+struct mime_vis {
+	struct buf	 t;
+	size_t		*from, *to;
+	size_t		 cap;
+};
+
+static void
+mime_vis_add(struct mime_vis *v, const char *s, size_t n, size_t from, size_t to)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (v->t.len + 1 > v->cap) {
+			v->cap = v->cap ? v->cap * 2 : 256;
+			v->from = xrealloc(v->from, v->cap * sizeof *v->from);
+			v->to = xrealloc(v->to, v->cap * sizeof *v->to);
+		}
+		v->from[v->t.len] = from;
+		v->to[v->t.len] = to;
+		buf_addc(&v->t, s[k]);
+	}
+}
+
+/* Bytes taken by the markup at h + i (h[i] == '<'): a comment, a <style>
+ * or <script> element, or a tag; 0 when the '<' is literal text. */
+static size_t
+mime_vis_markup(const char *h, size_t i, size_t len)
+{
+	static const char *const hidden[] = { "style", "script" };
+	const char *end;
+
+	if (strncmp(h + i, "<!--", 4) == 0)
+		return (end = strstr(h + i + 4, "-->")) != NULL ? (size_t)(end + 3 - h) - i : len - i;
+	if ((end = strchr(h + i, '>')) == NULL)
+		return 0;
+	for (size_t k = 0; k < nitems(hidden); k++) {
+		size_t n = strlen(hidden[k]);
+		const char *close;
+		char pat[16];
+
+		if (g_ascii_strncasecmp(h + i + 1, hidden[k], n) != 0 || g_ascii_isalnum(h[i + 1 + n]))
+			continue;
+		snprintf(pat, sizeof pat, "</%s", hidden[k]);
+		for (close = end; (close = strchr(close, '<')) != NULL; close++)
+			if (g_ascii_strncasecmp(close, pat, n + 2) == 0)
+				break;
+		if (close == NULL || (close = strchr(close, '>')) == NULL)
+			return len - i;
+		return (size_t)(close + 1 - h) - i;
+	}
+	return (size_t)(end + 1 - h) - i;
+}
+
+static void
+mime_html_visible(const char *h, int keep_tags, struct mime_vis *v)
+{
+	size_t i = 0, len = strlen(h), used;
+	struct buf ent;
+
+	memset(v, 0, sizeof *v);
+	buf_init(&v->t);
+	buf_init(&ent);
+	buf_add(&v->t, "", 0);
+	while (i < len) {
+		if (!keep_tags && h[i] == '<' && (used = mime_vis_markup(h, i, len)) > 0) {
+			i += used;
+			continue;
+		}
+		buf_reset(&ent);
+		if (h[i] == '&' && (used = html_entity(h + i, h + len, &ent)) > 0) {
+			mime_vis_add(v, ent.data, ent.len, i, i + used);
+			i += used;
+		} else {
+			mime_vis_add(v, h + i, 1, i, i + 1);
+			i++;
+		}
+	}
+	buf_free(&ent);
+	buf_cstr(&v->t);
+}
+
+static void
+mime_vis_free(struct mime_vis *v)
+{
+	buf_free(&v->t);
+	free(v->from);
+	free(v->to);
+}
+
+/* Blanks in visible text: ASCII white space and U+00A0 (&nbsp;). */
+static size_t
+mime_vis_blank(const char *p)
+{
+	if (g_ascii_isspace(*p))
+		return 1;
+	return (unsigned char)p[0] == 0xc2 && (unsigned char)p[1] == 0xa0 ? 2 : 0;
+}
+
+static size_t
+mime_vis_skip_blanks(const char *t, size_t i)
+{
+	size_t n;
+
+	while ((n = mime_vis_blank(t + i)) > 0)
+		i += n;
+	return i;
+}
+
+/* With want == NULL: the secret after the prefix, up to the end of the
+ * line or the next tag (visible bytes that are contiguous in the source). */
+static size_t
+mime_vis_secret_len(const struct mime_vis *v, size_t at)
+{
+	size_t n = 0;
+
+	while (at + n < v->t.len && v->t.data[at + n] != '\n' && v->t.data[at + n] != '\r' &&
+	    (n == 0 || v->from[at + n] == v->to[at + n - 1]))
+		n++;
+	return n;
+}
+
+/* In HTML: "Approved: <want>" in the visible text (tags, blanks and
+ * entities may sit anywhere in it). With want == NULL, only the first
+ * visible text counts and the secret runs to the next tag or line end.
+ * The span found, in the HTML source, is widened over the elements it
+ * leaves empty. */
 static int
 mime_html_approved(const char *h, const char *want, size_t *from_r,
     size_t *to_r, char **secret_r)
 {
-	const char *p, *v;
-	size_t pre, n;
-	int in_tag = 0;
+	struct mime_vis v;
+	size_t i, pre, at, n;
+	const char *t;
+	int found = 0;
 
-	for (p = h; *p != '\0'; p++) {
-		if (*p == '<')
-			in_tag = 1;
-		else if (*p == '>')
-			in_tag = 0;
-		if (in_tag || (pre = mime_approved_prefix(p)) == 0)
+	mime_html_visible(h, 0, &v);
+	t = v.t.data;
+	for (i = want == NULL ? mime_vis_skip_blanks(t, 0) : 0; !found && i < v.t.len; i++) {
+		if ((pre = mime_approved_prefix(t + i)) == 0) {
+			if (want == NULL)
+				break;
 			continue;
-		if (want == NULL && mime_html_skip(h) != p)
-			return 0;
-		v = mime_html_skip(p + pre);
-		n = want != NULL ? strlen(want) : strcspn(v, "<\r\n");
-		if (want != NULL && (strncmp(v, want, n) != 0 ||
-		    g_ascii_isalnum(v[n])))
+		}
+		at = mime_vis_skip_blanks(t, i + pre);
+		n = want != NULL ? strlen(want) : mime_vis_secret_len(&v, at);
+		if (n == 0 || at + n > v.t.len || (want != NULL && (strncmp(t + at, want, n) != 0 ||
+		    (g_ascii_isalnum(t[at + n]) && v.from[at + n] == v.to[at + n - 1]))))
 			continue;
 		if (want == NULL) {
-			*secret_r = str_trim(xstrndup(v, n));
+			*secret_r = str_trim(xstrndup(t + at, n));
 			if (**secret_r == '\0') {
 				free(*secret_r);
 				*secret_r = NULL;
-				return 0;
+				break;
 			}
 		}
-		*from_r = (size_t)(p - h);
-		*to_r = (size_t)(v + n - h);
+		*from_r = v.from[i];
+		*to_r = v.to[at + n - 1];
 		mime_html_widen(h, from_r, to_r);
+		found = 1;
+	}
+	mime_vis_free(&v);
+	return found;
+}
+
+/* In plain text, with the secret known: any line "Approved: <want>"
+ * (blanks around), the line and its newline as the span. */
+static int
+mime_plain_approved_line(const char *t, const char *want, size_t *from_r, size_t *to_r)
+{
+	const char *line, *eol, *p;
+	size_t pre, n = strlen(want);
+
+	for (line = t; *line != '\0'; line = *eol ? eol + 1 : eol) {
+		eol = line + strcspn(line, "\n");
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if ((pre = mime_approved_prefix(p)) == 0)
+			continue;
+		for (p += pre; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, want, n) != 0 || !mime_blank_line(p + n, (size_t)(eol - p - n)))
+			continue;
+		*from_r = (size_t)(line - t);
+		*to_r = (size_t)(eol - t) + (*eol == '\n');
 		return 1;
 	}
 	return 0;
 }
 
-struct mime_approved_ctx {
-	const char	*secret;
-};
-
+/* Cut every "Approved: <secret>" from a text part (attachments too). */
 static int
 mime_visit_strip(GMimeObject *obj, void *ctx)
 {
-	struct mime_approved_ctx *ac = ctx;
+	const char *secret = ctx;
 	size_t from, to;
 	char *t;
-	int found;
+	int found = 0, html = mime_is_text(obj, "html");
 
-	if (!mime_is_text(obj, "*") || mime_is_attachment(obj))
+	if (!mime_is_text(obj, "*"))
 		return 0;
 	t = mime_part_text(GMIME_PART(obj));
-	if (mime_is_text(obj, "html"))
-		found = mime_html_approved(t, ac->secret, &from, &to, NULL);
-	else
-		found = mime_plain_approved(t, ac->secret, &from, &to, NULL);
-	if (found) {
+	for (int i = 0; i < 64; i++) {
+		if (!(html ? mime_html_approved(t, secret, &from, &to, NULL) :
+		    mime_plain_approved(t, secret, &from, &to, NULL) ||
+		    mime_plain_approved_line(t, secret, &from, &to)))
+			break;
 		memmove(t + from, t + to, strlen(t + to) + 1);
-		mime_part_set_utf8(GMIME_PART(obj), t);
+		found = 1;
 	}
+	if (found)
+		mime_part_set_utf8(GMIME_PART(obj), t);
 	free(t);
 	return 0;
+}
+
+/* ---- is a secret anywhere in a message? ---- */
+
+/* Bytes of an invisible or blank character at p (ASCII white space,
+ * U+00A0, U+00AD, U+200B-U+200D, U+2060, U+FEFF, NUL), else 0. */
+static size_t
+mime_invisible(const unsigned char *p, size_t left)
+{
+	if (*p == '\0' || g_ascii_isspace(*p))
+		return 1;
+	if (left >= 2 && p[0] == 0xc2 && (p[1] == 0xa0 || p[1] == 0xad))
+		return 2;
+	if (left >= 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0x8b && p[2] <= 0x8d) ||
+	    (p[1] == 0x81 && p[2] == 0xa0)))
+		return 3;
+	return left >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf ? 3 : 0;
+}
+
+/* s without its invisible characters (a reader cannot tell). */
+static char *
+mime_squeeze(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	struct buf b;
+	size_t n;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	while (p < end) {
+		if ((n = mime_invisible(p, (size_t)(end - p))) > 0)
+			p += n;
+		else
+			buf_addc(&b, (char)*p++);
+	}
+	return buf_steal(&b);
+}
+
+struct mime_secret {
+	const char	*raw;	/* as configured */
+	char		*sq;	/* squeezed */
+};
+
+static int
+mime_secret_in_text(const struct mime_secret *ms, const char *s, size_t len)
+{
+	char *sq;
+	int found;
+
+	if (s == NULL)
+		return 0;
+	if (memmem(s, len, ms->raw, strlen(ms->raw)) != NULL)
+		return 1;
+	sq = mime_squeeze(s, len);
+	found = strstr(sq, ms->sq) != NULL;
+	free(sq);
+	return found;
+}
+
+static int
+mime_secret_in_html(const struct mime_secret *ms, const char *h)
+{
+	struct mime_vis v;
+	int found = 0;
+
+	for (int keep_tags = 0; !found && keep_tags < 2; keep_tags++) {
+		mime_html_visible(h, keep_tags, &v);
+		found = mime_secret_in_text(ms, v.t.data, v.t.len);
+		mime_vis_free(&v);
+	}
+	return found;
+}
+
+/* Every header of obj, raw and decoded. */
+static int
+mime_secret_in_headers(const struct mime_secret *ms, GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int n = list ? g_mime_header_list_get_count(list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *vals[] = { g_mime_header_get_raw_value(h), g_mime_header_get_value(h) };
+
+		for (size_t k = 0; k < nitems(vals); k++)
+			if (vals[k] && mime_secret_in_text(ms, vals[k], strlen(vals[k])))
+				return 1;
+	}
+	return 0;
+}
+
+/* A leaf part: its decoded bytes, its text (charset converted, HTML as
+ * seen and with its attributes), its file name. */
+static int
+mime_secret_in_part(const struct mime_secret *ms, GMimePart *part)
+{
+	GByteArray *ba = mime_part_bytes(part);
+	const char *name = g_mime_part_get_filename(part);
+	int found = memmem(ba->data, ba->len, ms->raw, strlen(ms->raw)) != NULL ||
+	    (name && mime_secret_in_text(ms, name, strlen(name)));
+	char *t;
+
+	g_byte_array_free(ba, TRUE);
+	if (!found && mime_is_text(GMIME_OBJECT(part), "*")) {
+		t = mime_part_text(part);
+		found = mime_secret_in_text(ms, t, strlen(t)) ||
+		    (mime_is_text(GMIME_OBJECT(part), "html") && mime_secret_in_html(ms, t));
+		free(t);
+	}
+	return found;
+}
+
+static int
+mime_secret_in(const struct mime_secret *ms, GMimeObject *obj, int depth)
+{
+	if (obj == NULL || depth > MIME_MAX_DEPTH)
+		return 0;
+	if (mime_secret_in_headers(ms, obj))
+		return 1;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		const char *pe[] = { g_mime_multipart_get_prologue(mp),
+		    g_mime_multipart_get_epilogue(mp) };
+
+		for (size_t k = 0; k < nitems(pe); k++)
+			if (pe[k] && mime_secret_in_text(ms, pe[k], strlen(pe[k])))
+				return 1;
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			if (mime_secret_in(ms, g_mime_multipart_get_part(mp, i), depth + 1))
+				return 1;
+		return 0;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		return inner && (mime_secret_in_headers(ms, GMIME_OBJECT(inner)) ||
+		    mime_secret_in(ms, g_mime_message_get_mime_part(inner), depth + 1));
+	}
+	return GMIME_IS_PART(obj) && mime_secret_in_part(ms, GMIME_PART(obj));
+}
+
+int
+mime_contains_secret(const struct mime_msg *m, const char *secret)
+{
+	struct mime_secret ms = { secret, NULL };
+	int found;
+
+	if (secret == NULL || *secret == '\0')
+		return 0;
+	ms.sq = mime_squeeze(secret, strlen(secret));
+	found = *ms.sq != '\0' && (mime_secret_in_headers(&ms, GMIME_OBJECT(m->msg)) ||
+	    mime_secret_in(&ms, g_mime_message_get_mime_part(m->msg), 0));
+	free(ms.sq);
+	return found;
 }
 
 /* The secret from the headers (all Approved/Approve headers removed). */
@@ -978,7 +1268,6 @@ mime_approved_body(struct mime_msg *m)
 int
 mime_strip_approved(struct mime_msg *m, char **secret_r)
 {
-	struct mime_approved_ctx ac;
 	char *secret;
 
 	*secret_r = NULL;
@@ -986,9 +1275,8 @@ mime_strip_approved(struct mime_msg *m, char **secret_r)
 		secret = mime_approved_body(m);
 	if (secret == NULL)
 		return 0;
-	ac.secret = secret;
 	mime_walk(g_mime_message_get_mime_part(m->msg), mime_visit_strip,
-	    &ac, 0);
+	    secret, 0);
 	*secret_r = secret;
 	return 1;
 }
@@ -1016,6 +1304,137 @@ mime_newlines(const unsigned char *p, size_t len, int crlf, size_t *len_r)
 	return buf_steal(&b);
 }
 
+/* ---- header lines of at most 998 bytes (RFC 5322 2.1.1) ---- */
+
+/* Bytes of line (n bytes, starting at column col) to keep before a fold:
+ * before the last blank within the limit, else at the limit on a UTF-8
+ * boundary (*insert_r = 1: a blank must be added). */
+static size_t
+mime_fold_cut(const char *line, size_t n, size_t col, int *insert_r)
+{
+	size_t room = MIME_LINE_MAX - col, k;
+
+	for (k = room; k > 0 && line[k] != ' ' && line[k] != '\t'; k--)
+		;
+	*insert_r = k == 0;
+	if (k > 0)
+		return k;
+	for (k = room - 1; k > 1 && ((unsigned char)line[k] & 0xc0) == 0x80; k--)
+		;
+	return k;
+}
+
+/* raw (a GMime raw value: " value\n", continuation lines included) with
+ * every physical line longer than MIME_LINE_MAX folded; col0 is the
+ * length of "Name:". NULL when nothing is too long. */
+static char *
+mime_fold_raw(const char *raw, size_t col0)
+{
+	const char *line = raw;
+	size_t n, col = col0, cut;
+	int changed = 0, insert;
+	struct buf b;
+
+	buf_init(&b);
+	while (*line != '\0') {
+		n = strcspn(line, "\n");
+		while (col + n > MIME_LINE_MAX) {
+			changed = 1;
+			if (col + 2 > MIME_LINE_MAX) {	/* "Name:" alone fills the line */
+				buf_adds(&b, "\n ");
+				col = 1;
+				continue;
+			}
+			cut = mime_fold_cut(line, n, col, &insert);
+			buf_add(&b, line, cut);
+			buf_adds(&b, insert ? "\n " : "\n");
+			line += cut;
+			n -= cut;
+			col = insert;
+		}
+		buf_add(&b, line, n);
+		line += n;
+		if (*line == '\n')
+			buf_addc(&b, *line++);
+		col = 0;
+	}
+	if (!changed) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* Fold the headers of obj and of every part inside it. */
+static void
+mime_fold_headers(GMimeObject *obj, int depth)
+{
+	GMimeHeaderList *list;
+	int n;
+
+	if (obj == NULL || depth > MIME_MAX_DEPTH)
+		return;
+	list = g_mime_object_get_header_list(obj);
+	n = list ? g_mime_header_list_get_count(list) : 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *folded = raw ? mime_fold_raw(raw, strlen(g_mime_header_get_name(h)) + 1) : NULL;
+
+		if (folded != NULL)
+			g_mime_header_set_raw_value(h, folded);
+		free(folded);
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++)
+			mime_fold_headers(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (inner != NULL)
+			mime_fold_headers(GMIME_OBJECT(inner), depth + 1);
+	} else if (GMIME_IS_MESSAGE(obj))
+		mime_fold_headers(g_mime_message_get_mime_part(GMIME_MESSAGE(obj)), depth + 1);
+}
+
+/* Longest header (name, colon and unfolded value) of obj and its parts. */
+static size_t
+mime_longest_header(GMimeObject *obj, int depth)
+{
+	GMimeHeaderList *list;
+	size_t longest = 0, len;
+	int n;
+
+	if (obj == NULL || depth > MIME_MAX_DEPTH)
+		return 0;
+	list = g_mime_object_get_header_list(obj);
+	n = list ? g_mime_header_list_get_count(list) : 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+
+		len = strlen(g_mime_header_get_name(h)) + 1 + (raw ? strlen(raw) : 0);
+		longest = len > longest ? len : longest;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++) {
+			len = mime_longest_header(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    depth + 1);
+			longest = len > longest ? len : longest;
+		}
+	} else if (GMIME_IS_MESSAGE(obj)) {
+		len = mime_longest_header(g_mime_message_get_mime_part(GMIME_MESSAGE(obj)), depth + 1);
+		longest = len > longest ? len : longest;
+	}
+	return longest;
+}
+
+size_t
+mime_header_longest(const struct mime_msg *m)
+{
+	return mime_longest_header(GMIME_OBJECT(m->msg), 0);
+}
+
 static char *
 mime_object_serialize(GMimeObject *obj, int crlf, size_t *len_r)
 {
@@ -1026,6 +1445,7 @@ mime_object_serialize(GMimeObject *obj, int crlf, size_t *len_r)
 
 	g_mime_format_options_set_newline_format(fo, crlf ?
 	    GMIME_NEWLINE_FORMAT_DOS : GMIME_NEWLINE_FORMAT_UNIX);
+	mime_fold_headers(obj, 0);
 	g_mime_object_write_to_stream(obj, fo, s);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
 	r = mime_newlines(ba->data, ba->len, crlf, len_r);

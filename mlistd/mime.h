@@ -82,12 +82,37 @@ void mime_set_from(struct mime_msg *m, const char *display_name_utf8,
 /* Find and remove the list password. Looks for an "Approved:" (or
  * "Approve:") header, else for such a first non-blank line in the first
  * text/plain part (or first text/html part when there is no text/plain).
- * Removes the headers and the "Approved: <secret>" line or text from every
- * text part where it appears. Returns 1 and *secret_r (trimmed, caller
- * frees) when found, 0 (and *secret_r = NULL) when not. */
+ * Removes the headers and every "Approved: <secret>" line (plain text) or
+ * text (HTML, as seen: entities decoded, tags between) from every text
+ * part where it appears, attachments included. What it cannot find
+ * (the secret elsewhere) mime_contains_secret() finds. Returns 1 and
+ * *secret_r (trimmed, caller frees) when found, 0 (and *secret_r = NULL)
+ * when not. */
 int mime_strip_approved(struct mime_msg *m, char **secret_r);
 
+/* Does secret appear anywhere a reader or a program could find it: any
+ * header (raw or decoded), any part's decoded content (transfer encoding
+ * undone, charset converted), the text of HTML with tags dropped and
+ * entities decoded (and with tags kept, for attributes), file names,
+ * preambles, embedded messages? Blanks and invisible characters (NBSP,
+ * zero-width, soft hyphen) are ignored on both sides. 1 yes, 0 no (and 0
+ * for an empty secret). */
+int mime_contains_secret(const struct mime_msg *m, const char *secret);
+
+/* Longest line a header can take (RFC 5322 2.1.1), without CRLF. */
+#define MIME_LINE_MAX	998
+/* Beyond this, one header is absurd: callers refuse the message rather
+ * than fold it into hundreds of lines. */
+#define MIME_HEADER_REFUSE	(64u * 1024)
+
+/* Length of the longest header of m or of any of its parts: name, colon
+ * and value, unfolded (the top-level Content-* headers included). */
+size_t mime_header_longest(const struct mime_msg *m);
+
 /* The whole message; crlf = 1 gives CRLF line endings (SMTP), 0 gives LF.
+ * Every header line longer than MIME_LINE_MAX bytes is folded first (at
+ * the last blank that fits, else a blank is inserted on a UTF-8
+ * boundary), in every part: whatever came in, what goes out is valid.
  * Returns a NUL-terminated buffer of *len_r bytes (caller frees). */
 char *mime_serialize(struct mime_msg *m, int crlf, size_t *len_r);
 

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "html2text.h"
 #include "mime.h"
 #include "util.h"
 
@@ -269,6 +270,237 @@ test_strip_approved(void **state)
 		free(out);
 		mime_free(&m);
 	}
+}
+
+/* ---- the secret in every part, whatever the encoding (issue 11) ---- */
+
+#define SECRET "s3&cr<et"
+#define ALT(plain_headers, plain, html_headers, html) \
+	"From: a@example.org\nSubject: x\nMIME-Version: 1.0\n" \
+	"Content-Type: multipart/alternative; boundary=\"BB\"\n\n" \
+	"--BB\nContent-Type: text/plain; charset=utf-8\n" plain_headers "\n" plain \
+	"\n--BB\nContent-Type: text/html; charset=utf-8\n" html_headers "\n" html "\n--BB--\n"
+
+struct secret_case {
+	const char	*name;
+	const char	*msg;
+	const char	*secret;
+	const char	*kept;		/* still in the decoded text */
+};
+
+static const struct secret_case secret_cases[] = {
+	{ "html &amp; &lt;", ALT("", "Approved: " SECRET "\n\nBonjour\n", "",
+	    "<html><body><p>Approved: s3&amp;cr&lt;et</p><p>Bonjour</p></body></html>"),
+	    SECRET, "Bonjour" },
+	{ "html decimal entities, secret from the html", "From: a@example.org\n"
+	    "Content-Type: text/html; charset=utf-8\n\n"
+	    "<div>Approved: s3&#38;cr&#60;et</div><div>Bonjour</div>\n", SECRET, "Bonjour" },
+	{ "html hex entities", "From: a@example.org\nApproved: " SECRET "\n"
+	    "Content-Type: text/html; charset=utf-8\n\n"
+	    "<p>Approved:&nbsp;s3&#x26;cr&#x3C;et</p><p>Bonjour</p>\n", SECRET, "Bonjour" },
+	{ "html split across tags", ALT("", "Approved: " SECRET "\n\nBonjour\n", "",
+	    "<p>Approved: <b>s3&amp;</b><i>cr</i>&lt;et</p><p>Bonjour</p>"), SECRET, "Bonjour" },
+	{ "quoted-printable html", ALT("", "Approved: " SECRET "\n\nBonjour\n",
+	    "Content-Transfer-Encoding: quoted-printable\n",
+	    "<p style=3D\"margin:0\">Approved: s3&amp;cr&=\nlt;et</p><p>Bonjour</p>"), SECRET, "Bonjour" },
+	{ "base64 plain", "From: a@example.org\nContent-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "QXBwcm92ZWQ6IHMzJmNyPGV0CgpCb25qb3VyCg==\n", SECRET, "Bonjour" },
+	{ "latin-1 8bit and entities", ALT("", "", "", "") /* placeholder replaced below */,
+	    "cl\xc3\xa9&s\xc3\xbbre", "Bonjour" },
+	{ "second text part, any line", "From: a@example.org\nApproved: " SECRET "\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\n--MM\nContent-Type: text/plain\n\n"
+	    "Bonjour\n--MM\nContent-Type: text/plain\n\nNote\nApproved: " SECRET "\nFin\n--MM--\n",
+	    SECRET, "Bonjour" },
+};
+
+static const char latin1_msg[] = "From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/alternative; boundary=\"BB\"\n\n"
+    "--BB\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n"
+    "Approved: cl\xe9&s\xfbre\n\nBonjour\n"
+    "--BB\nContent-Type: text/html; charset=iso-8859-1\n\n"
+    "<p>Approved: cl&eacute;&amp;s&#251;re</p><p>Bonjour</p>\n--BB--\n";
+
+/* Independently of mime_contains_secret: the text a reader sees. */
+static void
+assert_text_clean(struct mime_msg *m, const char *secret, const char *kept, const char *name)
+{
+	int html;
+	char *t = mime_text_plain(m, &html), *shown;
+
+	assert_non_null(t);
+	shown = html ? html_to_text(t) : xstrdup(t);
+	if (strstr(shown, secret) != NULL || strstr(t, secret) != NULL)
+		fail_msg("%s: the secret is still in the text:\n%s", name, t);
+	if (strstr(shown, kept) == NULL)
+		fail_msg("%s: \"%s\" was removed too:\n%s", name, kept, t);
+	free(shown);
+	free(t);
+}
+
+static void
+test_secret_every_part(void **state)
+{
+	for (size_t i = 0; i < nitems(secret_cases); i++) {
+		const struct secret_case *c = &secret_cases[i];
+		const char *raw = strncmp(c->name, "latin-1", 7) == 0 ? latin1_msg : c->msg;
+		struct mime_msg *m = parse_ok(raw), *again;
+		char *secret = NULL, *out;
+		size_t len;
+		const char *err;
+
+		print_message("secret: %s\n", c->name);
+		assert_int_equal(mime_contains_secret(m, c->secret), 1);
+		assert_int_equal(mime_strip_approved(m, &secret), 1);
+		assert_str_free(secret, c->secret);
+		assert_int_equal(mime_contains_secret(m, c->secret), 0);
+		assert_text_clean(m, c->secret, c->kept, c->name);
+		/* what goes out, parsed again */
+		out = mime_serialize(m, 1, &len);
+		assert_int_equal(mime_parse(out, len, &again, &err), 0);
+		assert_int_equal(mime_contains_secret(again, c->secret), 0);
+		assert_text_clean(again, c->secret, c->kept, c->name);
+		assert_null(strstr(out, "Approved"));
+		mime_free(&again);
+		free(out);
+		mime_free(&m);
+	}
+}
+
+struct guard_case {
+	const char	*name;
+	const char	*msg;
+	int		 expect;	/* after mime_strip_approved */
+};
+
+static const struct guard_case guard_cases[] = {
+	{ "clean", "From: a@example.org\nApproved: " SECRET "\n\nBonjour\n", 0 },
+	{ "similar but not it", "From: a@example.org\n\ns3&cr et s3&amp;cr&lt;et\n", 0 },
+	{ "in an attribute", "From: a@example.org\nApproved: " SECRET "\nContent-Type: text/html\n\n"
+	    "<p>Bonjour <img alt=\"s3&amp;cr&lt;et\" src=\"cid:x\"></p>\n", 1 },
+	{ "in the subject", "From: a@example.org\nSubject: =?utf-8?q?code_s3&cr<et?=\n\nBonjour\n", 1 },
+	{ "zero-width space inside", "From: a@example.org\nContent-Type: text/html; charset=utf-8\n\n"
+	    "<p>le code est s3&amp;&#8203;cr&lt;<span></span>et</p>\n", 1 },
+	{ "mid-line in plain text", "From: a@example.org\n\nle code est s3&cr<et, gardez-le\n", 1 },
+	{ "folded across lines", "From: a@example.org\n\nle code est s3&cr\n<et\n", 1 },
+	{ "in a base64 attachment", "From: a@example.org\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\n--MM\nContent-Type: text/plain\n\nBonjour\n"
+	    "--MM\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+	    "czMmY3I8ZXQ=\n--MM--\n", 1 },
+	{ "in a file name", "From: a@example.org\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\n--MM\nContent-Type: text/plain\n\nBonjour\n"
+	    "--MM\nContent-Type: application/pdf\nContent-Disposition: attachment;"
+	    " filename*=utf-8''s3%26cr%3Cet.pdf\n\n%PDF\n--MM--\n", 1 },
+	{ "in a preamble", "From: a@example.org\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\nApproved: " SECRET "\n"
+	    "--MM\nContent-Type: text/plain\n\nBonjour\n--MM--\n", 1 },
+	{ "in an embedded message", "From: a@example.org\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\n--MM\nContent-Type: text/plain\n\nBonjour\n"
+	    "--MM\nContent-Type: message/rfc822\n\nFrom: b@example.org\nSubject: fwd\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nApproved: s3&cr=3Cet\n--MM--\n", 1 },
+};
+
+static void
+test_secret_guard(void **state)
+{
+	for (size_t i = 0; i < nitems(guard_cases); i++) {
+		const struct guard_case *c = &guard_cases[i];
+		struct mime_msg *m = parse_ok(c->msg);
+		char *secret = NULL;
+
+		print_message("guard: %s\n", c->name);
+		mime_strip_approved(m, &secret);
+		free(secret);
+		if (mime_contains_secret(m, SECRET) != c->expect)
+			fail_msg("%s: expected %d", c->name, c->expect);
+		assert_int_equal(mime_contains_secret(m, ""), 0);
+		mime_free(&m);
+	}
+}
+
+/* ---- header lines of at most 998 bytes ---- */
+
+static void
+assert_lines_fit(const char *out, const char *name)
+{
+	for (const char *l = out; *l; ) {
+		size_t n = strcspn(l, "\r\n");
+
+		if (n > 998)
+			fail_msg("%s: a line of %zu bytes", name, n);
+		l += n;
+		l += *l == '\r';
+		l += *l == '\n';
+	}
+}
+
+static void
+test_fold_long_headers(void **state)
+{
+	struct buf words, run, utf8, msg;
+	struct mime_msg *m, *again;
+	char *out, *v;
+	size_t len;
+	const char *err;
+
+	buf_init(&words);
+	buf_init(&run);
+	buf_init(&utf8);
+	buf_init(&msg);
+	for (int i = 0; i < 600; i++)
+		buf_printf(&words, "%smot%d", i ? " " : "", i);
+	for (int i = 0; i < 3000; i++)
+		buf_addc(&run, (char)('a' + i % 26));
+	for (int i = 0; i < 1500; i++)
+		buf_adds(&utf8, "\xc3\xa9");
+	buf_printf(&msg, "From: a@example.org\nSubject: %s\nX-Run: %s\nX-Utf8: %s\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"MM\"\n\n--MM\nContent-Type: text/plain\n"
+	    "X-Part: %s\n\nBonjour\n--MM--\n", buf_cstr(&words), buf_cstr(&run), buf_cstr(&utf8),
+	    buf_cstr(&run));
+	m = parse_ok(buf_cstr(&msg));
+	assert_true(mime_header_longest(m) > 3000);
+	assert_true(mime_header_longest(m) < MIME_HEADER_REFUSE);
+	out = mime_serialize(m, 1, &len);
+	assert_lines_fit(out, "serialised");
+	assert_int_equal(mime_parse(out, len, &again, &err), 0);
+	/* blanks kept where they were: the subject reads the same */
+	assert_str_free(mime_subject(again), buf_cstr(&words));
+	/* a run without blanks gets one blank per fold, nothing else */
+	v = mime_header(again, "X-Run");
+	assert_non_null(v);
+	for (char *r = v, *w = v; ; r++)
+		if (*r != ' ' && (*w++ = *r) == '\0')
+			break;
+	assert_string_equal(v, buf_cstr(&run));
+	free(v);
+	/* UTF-8 never cut inside a character */
+	v = mime_header_raw(again, "X-Utf8");
+	assert_true(utf8_valid(v, strlen(v)));
+	free(v);
+	mime_free(&again);
+	free(out);
+	mime_free(&m);
+	buf_free(&words);
+	buf_free(&run);
+	buf_free(&utf8);
+	buf_free(&msg);
+}
+
+static void
+test_header_refuse_size(void **state)
+{
+	struct buf msg;
+	struct mime_msg *m;
+
+	buf_init(&msg);
+	buf_adds(&msg, "From: a@example.org\nX-Huge: ");
+	for (int i = 0; i < 70000; i++)
+		buf_addc(&msg, 'x');
+	buf_adds(&msg, "\n\nBonjour\n");
+	m = parse_ok(buf_cstr(&msg));
+	assert_true(mime_header_longest(m) > MIME_HEADER_REFUSE);
+	mime_free(&m);
+	buf_free(&msg);
 }
 
 /* ---- serialisation ---- */
@@ -623,6 +855,10 @@ main(void)
 		cmocka_unit_test(test_header_injection),
 		cmocka_unit_test(test_set_from),
 		cmocka_unit_test(test_strip_approved),
+		cmocka_unit_test(test_secret_every_part),
+		cmocka_unit_test(test_secret_guard),
+		cmocka_unit_test(test_fold_long_headers),
+		cmocka_unit_test(test_header_refuse_size),
 		cmocka_unit_test(test_serialize_crlf),
 		cmocka_unit_test(test_text_plain),
 		cmocka_unit_test(test_attachments),
