@@ -411,6 +411,7 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 			r = engine_dberr(e, error_r);
 	} else if (mime_header_longest(m) > MIME_HEADER_REFUSE) {
 		/* folding hundreds of lines is no service: an absurd header is refused */
+		_Static_assert(MIME_HEADER_REFUSE == 65536, "the reason and notice say 65536");
 		if (broadcast_refuse(e, in, m, author, "refused", "a header is over 65536 bytes",
 		    "broadcast-header-too-long", "LIMIT", "65536") == -1)
 			r = engine_dberr(e, error_r);
