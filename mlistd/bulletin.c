@@ -33,6 +33,7 @@
 #include "mime.h"
 #include "notice.h"
 #include "queue.h"
+#include "roster.h"
 #include "util.h"
 
 #define BULLETIN_BACKFILL	24
@@ -609,6 +610,117 @@ bulletin_open_due(struct engine *e, struct bulletin_issue *cur, const char *toda
 	return 0;
 }
 
+/* ---- refused copies of a proof or a publication ---- */
+
+struct bulletin_refused {
+	int	 number;
+	int64_t	 issue_id, message_id;
+	int	 proof;
+	long	 sent, deferred, failed;
+	char	*reason;	/* the commonest answer of the refusals */
+};
+
+/* Tracked mailings with refused copies whose first pass is over (nothing
+ * left 'queued') and not yet reported. */
+#define BULLETIN_REFUSED_SQL \
+	"SELECT i.number, b.issue_id, b.message_id, b.kind LIKE 'proof-%'," \
+	" (SELECT count(*) FROM delivery d WHERE d.message_id = b.message_id AND d.state = 'sent')," \
+	" (SELECT count(*) FROM delivery d WHERE d.message_id = b.message_id AND d.state =" \
+	" 'deferred'), (SELECT count(*) FROM delivery d WHERE d.message_id = b.message_id AND" \
+	" d.state = 'failed'), (SELECT last_reply FROM delivery d WHERE d.message_id =" \
+	" b.message_id AND d.state = 'failed' GROUP BY last_reply ORDER BY count(*) DESC LIMIT 1)" \
+	" FROM bulletin_mailing b JOIN bulletin_issue i ON i.id = b.issue_id WHERE" \
+	" b.message_id IS NOT NULL AND (b.kind = 'publication' OR b.kind LIKE 'proof-%') AND" \
+	" NOT EXISTS (SELECT 1 FROM bulletin_mailing r WHERE r.issue_id = b.issue_id AND r.kind =" \
+	" 'refused-' || b.message_id) AND EXISTS (SELECT 1 FROM delivery d WHERE d.message_id =" \
+	" b.message_id AND d.state = 'failed') AND NOT EXISTS (SELECT 1 FROM delivery d WHERE" \
+	" d.message_id = b.message_id AND d.state = 'queued')"
+
+/* One mail to the editors saying how many copies were refused and why;
+ * recorded with it, in one transaction, so it goes once (again after a
+ * resend, which forgets the record). */
+static int
+bulletin_refused_notice(struct engine *e, const struct bulletin_refused *r)
+{
+	int en = strcmp(e->cf->language, "en") == 0;
+	char number[16], sent[24], deferred[24], failed[24], total[24], kind[40], token[33];
+	const char *vars[] = { "NUMBER", number, "SENT", sent, "DEFERRED", deferred, "FAILED", failed,
+	    "TOTAL", total, "REASON", r->reason ? r->reason : "?", "WHAT", r->proof ?
+	    (en ? "proof" : "épreuve") : "publication", "WHAT_OF", r->proof ?
+	    (en ? "of the proof" : "de l'épreuve") : (en ? "of the publication" :
+	    "de la publication"), NULL };
+	struct roster_sender *eds = NULL;
+	struct queue_rcpt *rcpts;
+	char *subject = NULL, *msg;
+	size_t neds = 0, len;
+	int rc = -1;
+
+	snprintf(number, sizeof number, "%d", r->number);
+	snprintf(sent, sizeof sent, "%ld", r->sent);
+	snprintf(deferred, sizeof deferred, "%ld", r->deferred);
+	snprintf(failed, sizeof failed, "%ld", r->failed);
+	snprintf(total, sizeof total, "%ld", r->sent + r->deferred + r->failed);
+	snprintf(kind, sizeof kind, "refused-%lld", (long long)r->message_id);
+	if (roster_senders(e->db, "editor", &eds, &neds) != 0)
+		return -1;
+	rcpts = xcalloc(neds + 1, sizeof *rcpts);
+	for (size_t i = 0; i < neds; i++)
+		rcpts[i].email = eds[i].email;
+	msg = bulletin_build(e, "bulletin-refused", vars, &subject, &len);
+	if (msg != NULL && db_begin(e->db) == 0) {
+		if (db_run(e->db, "INSERT INTO bulletin_mailing (issue_id, kind, committee_id, sent)"
+		    " VALUES (?, ?, 0, ?)", "isi", r->issue_id, kind, (int64_t)now()) == 0 &&
+		    (neds == 0 || queue_message(e, "notice", subject, msg, len, rcpts, neds,
+		    token) != -1) && db_commit(e->db) == 0)
+			rc = 0;
+		else
+			db_rollback(e->db);
+	}
+	if (rc == 0)
+		log_warnx("bulletin issue=%d mailing=%s sent=%ld deferred=%ld failed=%ld editors=%zu"
+		    " reason=\"%s\" status=reported", r->number, r->proof ? "proof" : "publication",
+		    r->sent, r->deferred, r->failed, neds, r->reason ? r->reason : "");
+	free(msg);
+	free(subject);
+	free(rcpts);
+	roster_senders_free(eds, neds);
+	return rc;
+}
+
+static int
+bulletin_refusals(struct engine *e)
+{
+	struct db_stmt *st = db_query(e->db, BULLETIN_REFUSED_SQL, "");
+	struct bulletin_refused *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		struct bulletin_refused *r;
+
+		list = xrealloc(list, (n + 1) * sizeof *list);
+		r = &list[n++];
+		r->number = (int)db_col_int(st, 0);
+		r->issue_id = db_col_int(st, 1);
+		r->message_id = db_col_int(st, 2);
+		r->proof = (int)db_col_int(st, 3);
+		r->sent = (long)db_col_int(st, 4);
+		r->deferred = (long)db_col_int(st, 5);
+		r->failed = (long)db_col_int(st, 6);
+		r->reason = db_col_null(st, 7) ? NULL : xstrdup(db_col_text(st, 7));
+	}
+	db_finalize(&st);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0 && bulletin_refused_notice(e, &list[i]) == -1)
+			rc = -1;
+		free(list[i].reason);
+	}
+	free(list);
+	return rc;
+}
+
 /* Call and reminders of every open issue (normally one). */
 static int
 bulletin_open_mailings(struct engine *e, const char *today)
@@ -647,7 +759,7 @@ bulletin_tick(struct engine *e)
 		return -1;
 	if (rc == 0 && bulletin_open_due(e, &cur, today) == -1)
 		return -1;
-	if (bulletin_open_mailings(e, today) == -1)
+	if (bulletin_open_mailings(e, today) == -1 || bulletin_refusals(e) == -1)
 		return -1;
 	return editor_digest(e) == -2 ? -1 : 0;
 }

@@ -14,7 +14,9 @@
  * contributions to every active contact (once), sends each reminder of
  * bulletin_reminders (days before the deadline) once, only to the contacts
  * of committees with no submission yet, sends the editors' daily digest of
- * new submissions, and closes issues whose deadline has passed. Each
+ * new submissions, closes issues whose deadline has passed, and tells the
+ * editors once, per proof or publication, how many copies the relay
+ * refused and its answer (when its first pass is over). Each
  * mailing is recorded in bulletin_mailing before it is queued, in one
  * transaction, so a restart never sends it twice.
  */

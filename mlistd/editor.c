@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "autoreply.h"
 #include "bulletin.h"
@@ -261,6 +262,60 @@ editor_set_position(struct engine *e, int64_t submission_id, int position,
 	return 0;
 }
 
+/* The issue a held submission goes to: issue_number, else the one it
+ * has, else the issue open now. 0 and *id_r, or -1 with err_r. */
+static int
+editor_assign_issue(struct engine *e, const struct editor_sub *s, int issue_number,
+    int64_t *id_r, const char **err_r)
+{
+	struct bulletin_issue bi;
+	int rc;
+
+	if (issue_number == 0 && s->issue_id != 0) {
+		*id_r = s->issue_id;
+		return 0;
+	}
+	rc = issue_number ? bulletin_get(e, issue_number, &bi) : bulletin_open_issue(e, now(), &bi);
+	if (rc == -1)
+		return editor_dberr(e, err_r);
+	if (rc == 1)
+		return editor_fail(err_r, -1, "%s", issue_number ? tr("numéro de bulletin inconnu",
+		    "unknown bulletin issue") : tr("aucun numéro n'est ouvert : précisez-le",
+		    "no issue is open: name one"));
+	if (strcmp(bi.state, "published") == 0)
+		return editor_fail(err_r, -1, tr("le numéro %d est déjà publié",
+		    "issue %d is already published"), bi.number);
+	*id_r = bi.id;
+	return 0;
+}
+
+int
+editor_assign(struct engine *e, int64_t submission_id, const char *committee,
+    int issue_number, const char **err_r)
+{
+	struct editor_sub s;
+	int64_t cid, iid = 0;
+	char audit[96];
+	int rc;
+
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+		return rc;
+	if ((cid = roster_committee_lookup(e->db, committee)) <= 0)
+		return editor_fail(err_r, -1, tr("comité inconnu : %s", "unknown committee: %s"),
+		    committee);
+	if ((rc = editor_assign_issue(e, &s, issue_number, &iid, err_r)) != 0)
+		return rc;
+	snprintf(audit, sizeof audit, "assigned committee=%lld issue=%lld", (long long)cid,
+	    (long long)iid);
+	if (db_run(e->db, "UPDATE submission SET committee_id = ?, issue_id = ?, state = CASE"
+	    " state WHEN 'held' THEN 'new' ELSE state END, hold_reason = '' WHERE id = ?", "iii",
+	    cid, iid, submission_id) == -1)
+		return editor_dberr(e, err_r);
+	roster_audit(e->db, "submission %lld %s", (long long)submission_id, audit);
+	log_info("submission=%lld action=\"%s\"", (long long)submission_id, audit);
+	return 0;
+}
+
 /* ---- commands by email ---- */
 
 static const struct {
@@ -348,6 +403,31 @@ editor_next_line(char **p)
 	return NULL;
 }
 
+/* "ATTRIBUER ID COMITÉ" (ASSIGN too): the id and the committee (slug or
+ * name, the rest of the line), or 0 when the line is not one. */
+static int64_t
+editor_parse_assign(const char *line, char **committee_r)
+{
+	const char *p = line + strspn(line, " \t"), *rest;
+	size_t vlen = strncasecmp(p, "attribuer", 9) == 0 ? 9 : strncasecmp(p, "assign", 6) == 0 ?
+	    6 : 0;
+	char *end;
+	int64_t id;
+
+	*committee_r = NULL;
+	if (vlen == 0 || p[vlen] == '\0' || !strchr(" \t:#", p[vlen]))
+		return 0;
+	p += vlen + strspn(p + vlen, " \t:#");
+	id = strtoll(p, &end, 10);
+	if (end == p || id <= 0 || *end == '\0' || !strchr(" \t:", *end))
+		return 0;
+	rest = end + strspn(end, " \t:");
+	if (*rest == '\0')
+		return 0;
+	*committee_r = str_trim(xstrdup(rest));
+	return id;
+}
+
 /* Does the editor's new text start with a command line? */
 static int
 editor_starts_with_command(const struct editor_mail *em)
@@ -359,9 +439,13 @@ editor_starts_with_command(const struct editor_mail *em)
 
 	if (!em->is_editor || em->text == NULL)
 		return 0;
+	char *committee = NULL;
+
 	p = copy = xstrdup(em->text);
 	line = editor_next_line(&p);
-	rc = line != NULL && editor_parse_line(line, ids, nitems(ids), &n) != NULL;
+	rc = line != NULL && (editor_parse_line(line, ids, nitems(ids), &n) != NULL ||
+	    editor_parse_assign(line, &committee) > 0);
+	free(committee);
 	free(copy);
 	return rc;
 }
@@ -376,6 +460,31 @@ editor_verb_name(const char *state)
 	return tr("ATTENTE", "HOLD");
 }
 
+/* An ATTRIBUER line: applied and answered (1), not one (0), -2. */
+static int
+editor_apply_assign(struct engine *e, const char *who, const char *line, struct buf *out,
+    int *napplied_r)
+{
+	char *committee;
+	int64_t id = editor_parse_assign(line, &committee);
+	const char *err = NULL;
+	int rc;
+
+	if (id <= 0)
+		return 0;
+	rc = editor_assign(e, id, committee, 0, &err);
+	if (rc != -2)
+		buf_printf(out, "%s %lld %s : %s\n", tr("ATTRIBUER", "ASSIGN"), (long long)id,
+		    committee, rc == 0 ? tr("fait", "done") : err);
+	if (rc == 0) {
+		roster_audit(e->db, "submission %lld assigned to %s by %s (email)", (long long)id,
+		    committee, who);
+		(*napplied_r)++;
+	}
+	free(committee);
+	return rc == -2 ? -2 : 1;
+}
+
 /* Apply every command line; results appended to out. -2 on a database error. */
 static int
 editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int *napplied_r)
@@ -386,8 +495,15 @@ editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int
 	size_t n;
 
 	*napplied_r = 0;
-	while ((line = editor_next_line(&p)) != NULL &&
-	    (state = editor_parse_line(line, ids, nitems(ids), &n)) != NULL) {
+	while ((line = editor_next_line(&p)) != NULL) {
+		int done = editor_apply_assign(e, who, line, out, napplied_r);
+
+		if (done == -2)
+			return -2;
+		if (done == 1)
+			continue;
+		if ((state = editor_parse_line(line, ids, nitems(ids), &n)) == NULL)
+			break;
 		for (size_t i = 0; i < n; i++) {
 			int rc = editor_set_state(e, ids[i], state, &err);
 

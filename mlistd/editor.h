@@ -2,8 +2,9 @@
  * editor.h — the editors' work on submissions, shared by mlistctl and by
  * email: accept, reject, hold, edit title/text, order, set the activity
  * date; the daily digest of new submissions; and the one-word commands
- * editors reply with ("ACCEPTER 12", "REFUSER 12", "ATTENTE 12", English
- * ACCEPT/REJECT/HOLD too, any case, accents optional, one per line).
+ * editors reply with ("ACCEPTER 12", "REFUSER 12", "ATTENTE 12",
+ * "ATTRIBUER 12 rennes", English ACCEPT/REJECT/HOLD/ASSIGN too, any case,
+ * accents optional, one per line).
  *
  * All functions return 0, -1 on a rule (err_r says which, in the
  * configured language), -2 on a database error.
@@ -29,6 +30,12 @@ int editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm
 /* Position of a submission in its issue (1 = first). */
 int editor_set_position(struct engine *e, int64_t submission_id, int position,
     const char **err_r);
+/* Give a submission (typically held: unknown sender, no open issue) to a
+ * committee (slug or name) and an issue (issue_number, 0: the one it has,
+ * else the open one); a held one becomes new, to be accepted. Also by
+ * email: "ATTRIBUER ID COMITÉ" (ASSIGN). */
+int editor_assign(struct engine *e, int64_t submission_id, const char *committee,
+    int issue_number, const char **err_r);
 /* A mail to the bulletin address, parsed as m (the caller's): does it come
  * from an editor and start with commands? 1 yes, 0 no (it is a report). */
 int editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);

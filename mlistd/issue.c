@@ -39,6 +39,7 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "image.h"
 #include "issue.h"
 #include "log.h"
 #include "mime.h"
@@ -51,6 +52,9 @@
 extern char **environ;
 
 #define ISSUE_PDF_TIMEOUT	120	/* seconds WeasyPrint may take */
+#define ISSUE_PRINT_WIDTH	800	/* px: about 200 dpi as the PDF prints photos */
+#define ISSUE_JPEG_QUALITY	82
+#define ISSUE_ARCHIVE_MODE	0644	/* every archive file: a web server reads them */
 
 struct issue_photo {
 	int64_t	 file_id;
@@ -293,53 +297,19 @@ issue_entry_by_id(struct issue *is, int64_t id)
 	return bsearch(&id, is->entries, is->n, sizeof *is->entries, issue_id_cmp);
 }
 
-/* Width and height from a JPEG's SOF or a PNG's IHDR; 0 x 0 if unknown. */
-static void
-issue_image_size(const char *path, int *w_r, int *h_r)
-{
-	unsigned char b[10];
-	FILE *f = fopen(path, "rb");
-	int c;
-
-	*w_r = *h_r = 0;
-	if (f == NULL)
-		return;
-	if (fread(b, 1, 2, f) == 2 && b[0] == 0x89 && b[1] == 'P') {
-		if (fseek(f, 16, SEEK_SET) == 0 && fread(b, 1, 8, f) == 8) {
-			*w_r = b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
-			*h_r = b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
-		}
-	} else if (b[0] == 0xff && b[1] == 0xd8) {
-		while ((c = fgetc(f)) != EOF) {
-			if (c != 0xff || (c = fgetc(f)) == EOF || c == 0xff || c == 0xd8 || c == 0x01 ||
-			    (c >= 0xd0 && c <= 0xd7))
-				continue;
-			if (fread(b, 1, 7, f) != 7)
-				break;
-			if (c >= 0xc0 && c <= 0xcf && c != 0xc4 && c != 0xc8 && c != 0xcc) {
-				*h_r = b[3] << 8 | b[4];
-				*w_r = b[5] << 8 | b[6];
-				break;
-			}
-			if (fseek(f, (b[0] << 8 | b[1]) - 7, SEEK_CUR) != 0)
-				break;
-		}
-	}
-	fclose(f);
-	if (*w_r <= 0 || *h_r <= 0 || *w_r > 100000 || *h_r > 100000)
-		*w_r = *h_r = 0;
-}
-
 static void
 issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path)
 {
 	char *full = xasprintf("%s/%s", e->cf->data_dir, path);
 	struct issue_photo *p;
+	struct image_size sz;
+	const char *why = NULL;
 	struct stat sb;
 
-	if (*path == '\0' || strstr(path, "..") || stat(full, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		log_warnx("submission=%lld photo=%s status=skipped reason=\"missing file\"",
-		    (long long)en->id, path);
+	if (*path == '\0' || strstr(path, "..") || stat(full, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    image_file_size(full, &sz, &why) == -1) {
+		log_warnx("submission=%lld photo=%s status=skipped reason=\"%s\"",
+		    (long long)en->id, path, why ? why : "missing file");
 		free(full);
 		return;
 	}
@@ -349,7 +319,8 @@ issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const
 	p->name = xasprintf("s%lld-%lld.jpg", (long long)en->id, (long long)file_id);
 	p->path = xstrdup(path);
 	p->cid = xasprintf("%s@%s", p->name, e->cf->domain);
-	issue_image_size(full, &p->w, &p->h);
+	p->w = sz.width;
+	p->h = sz.height;
 	free(full);
 }
 
@@ -468,7 +439,7 @@ issue_set_row(struct tmpl_dict *part, const struct issue *is, const struct issue
 		struct tmpl_dict *ph = tmpl_add_section(row, "PHOTO");
 		char *src = v->target == ISSUE_MAIL ? xasprintf("cid:%s", p[i].cid) :
 		    v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number, p[i].name) :
-		    xstrdup(p[i].rend);
+		    xstrdup(strrchr(p[i].rend, '/') + 1);
 		char *alt = xasprintf("%s \u2014 %s", en->title, en->committee);
 
 		tmpl_set(ph, "PHOTO_SRC", src);
@@ -711,52 +682,93 @@ issue_doc_free(struct issue_doc *doc)
 
 /* ---- archive ---- */
 
-/* dst as a hard link to src, or a copy when linking is impossible. */
+/* ---- photos: renditions ---- */
+
+/* The rendition of photo p at width (kept as OUT once made: masters never
+ * change, so an existing file is the right one). */
 static int
-issue_link_or_copy(const char *src, const char *dst)
+issue_rendition(struct engine *e, const struct issue_photo *p, int width, const char *out,
+    const char **err_r)
 {
-	char *data;
-	size_t len;
+	char *master;
+	struct image_size sz;
+	const char *why = NULL;
 	int rc;
 
-	if (unlink(dst) == -1 && errno != ENOENT)
-		return -1;
-	if (link(src, dst) == 0)
+	if (access(out, F_OK) == 0)
 		return 0;
-	if (file_read(src, SIZE_MAX / 2, &data, &len) == -1)
-		return -1;
-	rc = file_write_durable(dst, data, len);
-	free(data);
+	master = xasprintf("%s/%s", e->cf->data_dir, p->path);
+	rc = image_rendition_file(master, width, 0, ISSUE_JPEG_QUALITY, out, &sz, &why);
+	if (rc == -1)
+		*err_r = issue_err("photo %s: %s", p->path, why);
+	free(master);
+	return rc == -1 ? -2 : 0;
+}
+
+/* Every photo's rendition at width in data_dir/renditions (shared by the
+ * mail, its proof and the printed page); p->rend names it. */
+static int
+issue_renditions(struct engine *e, struct issue *is, int width, const char **err_r)
+{
+	char *dir = xasprintf("%s/renditions", e->cf->data_dir);
+	int rc = 0;
+
+	if (mkdir_p(dir, 0750) == -1) {
+		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
+		rc = -2;
+	}
+	for (size_t i = 0; rc == 0 && i < is->n; i++)
+		for (size_t j = 0; rc == 0 && j < is->entries[i].nphotos; j++) {
+			struct issue_photo *p = &is->entries[i].photos[j];
+
+			free(p->rend);
+			p->rend = xasprintf("%s/%.*s-w%d.jpg", dir, (int)strlen(p->name) - 4, p->name,
+			    width);
+			rc = issue_rendition(e, p, width, p->rend, err_r);
+		}
+	free(dir);
 	return rc;
 }
 
+/* ---- archive ---- */
+
+/* Everything in the archive is readable by a web server: one mode. */
+static int
+issue_publishable(const char *path, const char **err_r)
+{
+	if (chmod(path, ISSUE_ARCHIVE_MODE) == -1) {
+		*err_r = issue_err("cannot chmod %s: %s", path, strerror(errno));
+		return -2;
+	}
+	return 0;
+}
+
+/* The photos at the archive width beside the page, in bulletin-N/. */
 static int
 issue_archive_photos(struct engine *e, const struct issue *is, const char *dir,
     const char **err_r)
 {
-	if (mkdir_p(dir, 0755) == -1) {
+	int rc = 0;
+
+	if (mkdir_p(dir, 0755) == -1 || chmod(dir, 0755) == -1) {
 		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
 		return -2;
 	}
-	for (size_t i = 0; i < is->n; i++)
-		for (size_t j = 0; j < is->entries[i].nphotos; j++) {
+	for (size_t i = 0; rc == 0 && i < is->n; i++)
+		for (size_t j = 0; rc == 0 && j < is->entries[i].nphotos; j++) {
 			const struct issue_photo *p = &is->entries[i].photos[j];
-			char *src = xasprintf("%s/%s", e->cf->data_dir, p->path);
 			char *dst = xasprintf("%s/%s", dir, p->name);
-			int rc = issue_link_or_copy(src, dst);
 
-			if (rc == -1)
-				*err_r = issue_err("cannot copy %s: %s", p->path, strerror(errno));
-			free(src);
+			rc = issue_rendition(e, p, (int)e->cf->bulletin_archive_photo_width, dst, err_r);
+			if (rc == 0)
+				rc = issue_publishable(dst, err_r);
 			free(dst);
-			if (rc == -1)
-				return -2;
 		}
-	if (fsync_dir(dir) == -1) {
+	if (rc == 0 && fsync_dir(dir) == -1) {
 		*err_r = issue_err("cannot sync %s: %s", dir, strerror(errno));
 		return -2;
 	}
-	return 0;
+	return rc;
 }
 
 static int
@@ -766,7 +778,7 @@ issue_write(const char *path, const char *data, const char **err_r)
 		*err_r = issue_err("cannot write %s: %s", path, strerror(errno));
 		return -2;
 	}
-	return 0;
+	return issue_publishable(path, err_r);
 }
 
 /* bulletin-N.html, bulletin-N.txt and the photos in bulletin-N/. */
@@ -776,10 +788,9 @@ issue_archive_files(struct engine *e, const struct issue *is, const char **err_r
 	char *dir = xasprintf("%s/archive", e->cf->data_dir);
 	char *sub = xasprintf("%s/bulletin-%d", dir, is->number);
 	char *html = xasprintf("%s.html", sub), *txt = xasprintf("%s.txt", sub);
+	struct issue_view v = { ISSUE_ARCHIVE, -1 };
 	struct issue_doc doc;
 	int rc;
-
-	struct issue_view v = { ISSUE_ARCHIVE, -1 };
 
 	rc = issue_render_is(e, is, &v, &doc, err_r);
 	if (rc == 0)
@@ -931,24 +942,49 @@ issue_fsync_file(const char *path)
 	return rc;
 }
 
-/* bulletin-N.pdf from bulletin-N.html (already written): through a
- * temporary file, synced and renamed. -1 with a reason on failure. */
+/* The page WeasyPrint prints: photos at ISSUE_PRINT_WIDTH (about 200 dpi
+ * at their printed size, where the archive's larger ones made 900 dpi and
+ * gigabytes of memory), written beside them in data_dir/renditions. */
+static char *
+issue_print_page(struct engine *e, struct issue *is, const char **err_r)
+{
+	struct issue_view v = { ISSUE_PRINT, -1 };
+	struct issue_doc doc;
+	char *path;
+
+	if (issue_renditions(e, is, ISSUE_PRINT_WIDTH, err_r) != 0 ||
+	    issue_render_is(e, is, &v, &doc, err_r) != 0)
+		return NULL;
+	path = xasprintf("%s/renditions/bulletin-%d.print.html", e->cf->data_dir, is->number);
+	if (file_write_durable(path, doc.html, strlen(doc.html)) == -1) {
+		*err_r = issue_err("cannot write %s: %s", path, strerror(errno));
+		free(path);
+		path = NULL;
+	}
+	issue_doc_free(&doc);
+	return path;
+}
+
+/* bulletin-N.pdf from the printed page: through a temporary file, synced
+ * and renamed. -1 with a reason on failure. */
 static int
-issue_archive_pdf(struct engine *e, int number, const char **err_r)
+issue_archive_pdf(struct engine *e, struct issue *is, const char **err_r)
 {
 	char *dir = xasprintf("%s/archive", e->cf->data_dir);
-	char *html = xasprintf("%s/bulletin-%d.html", dir, number);
-	char *pdf = xasprintf("%s/bulletin-%d.pdf", dir, number);
-	char *tmp = xasprintf("%s/.bulletin-%d.pdf.tmp", dir, number);
-	int rc = issue_weasyprint(html, tmp, err_r);
+	char *html = issue_print_page(e, is, err_r);
+	char *pdf = xasprintf("%s/bulletin-%d.pdf", dir, is->number);
+	char *tmp = xasprintf("%s/.bulletin-%d.pdf.tmp", dir, is->number);
+	int rc = html ? issue_weasyprint(html, tmp, err_r) : -1;
 
-	if (rc == 0 && (issue_fsync_file(tmp) == -1 || rename(tmp, pdf) == -1 ||
-	    fsync_dir(dir) == -1)) {
+	if (rc == 0 && (issue_fsync_file(tmp) == -1 || chmod(tmp, ISSUE_ARCHIVE_MODE) == -1 ||
+	    rename(tmp, pdf) == -1 || fsync_dir(dir) == -1)) {
 		*err_r = issue_err("cannot write %s: %s", pdf, strerror(errno));
 		rc = -1;
 	}
 	if (rc == -1)
 		unlink(tmp);
+	if (html)
+		unlink(html);
 	free(dir);
 	free(html);
 	free(pdf);
@@ -965,9 +1001,9 @@ issue_archive(struct engine *e, int number, int with_pdf, const char **err_r)
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
 		return rc;
 	rc = issue_archive_files(e, &is, err_r);
-	issue_clear(&is);
 	if (rc == 0 && with_pdf)
-		rc = issue_archive_pdf(e, number, err_r);
+		rc = issue_archive_pdf(e, &is, err_r);
+	issue_clear(&is);
 	if (rc == 0)
 		log_info("bulletin=%d status=archived pdf=%s", number, with_pdf ? "yes" : "no");
 	return rc;
@@ -975,42 +1011,147 @@ issue_archive(struct engine *e, int number, int with_pdf, const char **err_r)
 
 /* ---- the mail ---- */
 
-/* The bulletin as a prepared CRLF message (caller frees), headers as for a
- * broadcast: To the list, From the bulletin address, List-* headers. */
-static char *
-issue_mail(struct engine *e, const struct issue *is, const struct issue_doc *doc,
-    const char *subject, size_t *len_r)
+/* The photos a mail view shows, in order, from their renditions. */
+static struct mime_inline *
+issue_mail_images(const struct issue *is, const struct issue_view *v, size_t *n_r)
 {
-	const struct config *cf = e->cf;
-	char *from = engine_addr(e, cf->bulletin_address, NULL), *out;
-	char *list_id = xasprintf("\"%s\" <%s.%s>", cf->list_name, cf->national_address, cf->domain);
-	char *help = xasprintf("<mailto:%s?subject=aide>", e->request_addr);
-	char *unsub = xasprintf("<mailto:%s?subject=arret>", e->request_addr);
-	const char *hdrs[] = { "List-Id", list_id, "List-Help", help, "List-Unsubscribe", unsub,
-	    "Precedence", "list", "X-Loop", e->list_addr, NULL };
 	struct mime_inline *imgs = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < is->n; i++)
-		for (size_t j = 0; j < is->entries[i].nphotos; j++) {
+		for (size_t j = 0; j < issue_shown(&is->entries[i], v); j++) {
 			const struct issue_photo *p = &is->entries[i].photos[j];
 
 			imgs = xrealloc(imgs, (n + 1) * sizeof *imgs);
 			imgs[n].cid = p->cid;
 			imgs[n].content_type = "image/jpeg";
 			imgs[n].filename = p->name;
-			imgs[n++].path = xasprintf("%s/%s", cf->data_dir, p->path);
+			imgs[n++].path = p->rend;
 		}
-	out = mime_build_alternative(cf->list_name, from, e->list_addr, subject, doc->text,
-	    doc->html, imgs, n, hdrs, 1, len_r);
-	for (size_t i = 0; i < n; i++)
-		free((char *)imgs[i].path);
+	*n_r = n;
+	return imgs;
+}
+
+/* The bulletin as a prepared CRLF message (caller frees), headers as for a
+ * broadcast: To the list, From the bulletin address, List-* headers; its
+ * Message-ID and Reply-To (retour+TOKEN@, answered like a broadcast) carry
+ * the token of its message row. */
+static char *
+issue_mail_build(struct engine *e, const struct issue *is, const struct issue_view *v,
+    const char *token, int proof, size_t *len_r, const char **err_r)
+{
+	const struct config *cf = e->cf;
+	char *from = engine_addr(e, cf->bulletin_address, NULL), *out = NULL, *subject;
+	char *list_id = xasprintf("\"%s\" <%s.%s>", cf->list_name, cf->national_address, cf->domain);
+	char *help = xasprintf("<mailto:%s?subject=aide>", e->request_addr);
+	char *unsub = xasprintf("<mailto:%s?subject=arret>", e->request_addr);
+	char *reply_to = engine_addr(e, cf->reply_prefix, token);
+	char *mid = xasprintf("<%s@%s>", token, cf->domain);
+	const char *hdrs[] = { "Message-ID", mid, "Reply-To", reply_to, "List-Id", list_id,
+	    "List-Help", help, "List-Unsubscribe", unsub, "Precedence", "list", "X-Loop",
+	    e->list_addr, NULL };
+	struct mime_inline *imgs;
+	struct issue_doc doc;
+	size_t n;
+
+	if (issue_render_is(e, is, v, &doc, err_r) != 0)
+		goto done;
+	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
+	    doc.subject) : xstrdup(doc.subject);
+	imgs = issue_mail_images(is, v, &n);
+	out = mime_build_alternative(cf->list_name, from, e->list_addr, subject, doc.text,
+	    doc.html, imgs, n, hdrs, 1, len_r);
+	if (out == NULL)
+		*err_r = issue_err("cannot read a photo of the issue");
 	free(imgs);
+	free(subject);
+	issue_doc_free(&doc);
+done:
+	free(mid);
+	free(reply_to);
 	free(unsub);
 	free(help);
 	free(list_id);
 	free(from);
 	return out;
+}
+
+/* What the photos of view v add to the mail, base64 with part headers. */
+static size_t
+issue_mail_photo_bytes(const struct issue *is, const struct issue_view *v)
+{
+	size_t total = 0;
+	struct stat sb;
+
+	for (size_t i = 0; i < is->n; i++)
+		for (size_t j = 0; j < issue_shown(&is->entries[i], v); j++)
+			if (stat(is->entries[i].photos[j].rend, &sb) == 0)
+				total += ((size_t)sb.st_size + 2) / 3 * 4 * 78 / 76 + 300;
+	return total;
+}
+
+static int
+issue_max_photos(const struct issue *is)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < is->n; i++)
+		max = is->entries[i].nphotos > max ? is->entries[i].nphotos : max;
+	return (int)max;
+}
+
+/* Build candidate v if its photos alone leave room; the message when it
+ * fits bulletin_mail_max. */
+static char *
+issue_mail_try(struct engine *e, const struct issue *is, const struct issue_view *v,
+    const char *token, int proof, size_t *len_r, const char **err_r)
+{
+	size_t max = (size_t)e->cf->bulletin_mail_max;
+	char *msg;
+
+	if (issue_mail_photo_bytes(is, v) >= max)
+		return NULL;
+	if ((msg = issue_mail_build(e, is, v, token, proof, len_r, err_r)) != NULL &&
+	    *len_r <= max)
+		return msg;
+	free(msg);
+	return NULL;
+}
+
+/*
+ * The mail within bulletin_mail_max: every photo at the mail width, then
+ * at 3/4 and 1/2 of it, then fewer photos per report (the first ones of
+ * each: the mail then says how many more and where the full issue is).
+ * NULL with err_r set when even the text alone is too large.
+ */
+static char *
+issue_mail(struct engine *e, struct issue *is, const char *token, int proof, size_t *len_r,
+    const char **err_r)
+{
+	int w0 = (int)e->cf->bulletin_mail_photo_width, widths[] = { w0, w0 * 3 / 4, w0 / 2 };
+	struct issue_view v = { ISSUE_MAIL, -1 };
+	const char *why = NULL;
+	char *msg = NULL;
+	int w = w0;
+
+	for (size_t i = 0; msg == NULL && i < nitems(widths); i++) {
+		w = widths[i] < 200 ? 200 : widths[i];
+		if (issue_renditions(e, is, w, err_r) != 0)
+			return NULL;
+		msg = issue_mail_try(e, is, &v, token, proof, len_r, &why);
+	}
+	for (v.max_photos = issue_max_photos(is) - 1; msg == NULL && v.max_photos >= 0;
+	    v.max_photos--)
+		msg = issue_mail_try(e, is, &v, token, proof, len_r, &why);
+	if (msg == NULL) {
+		*err_r = why ? why : issue_err("bulletin %d: the text alone is larger than"
+		    " bulletin_mail_max (%ld bytes)", is->number, e->cf->bulletin_mail_max);
+		return NULL;
+	}
+	log_info("bulletin=%d mail bytes=%zu photo_width=%d photos_per_report=%s%d", is->number,
+	    *len_r, w, v.max_photos < 0 ? "all/" : "", v.max_photos < 0 ? issue_max_photos(is) :
+	    v.max_photos + 1);
+	return msg;
 }
 
 struct issue_rcpts {
@@ -1053,31 +1194,126 @@ issue_rcpts_query(struct engine *e, struct issue_rcpts *r, const char *sql)
 	return rc;
 }
 
-/* Render the mail version and queue it to rcpts as kind; the message id or -1. */
-static int64_t
-issue_queue(struct engine *e, const struct issue *is, const char *kind, int proof,
-    const struct issue_rcpts *r, const char **err_r)
+/* The proof (one row each) or the publication as a mailing of the issue:
+ * "bulletin show" counts the copies of its message. */
+static int
+issue_mailing_record(struct engine *e, const struct issue *is, const char *kind, int64_t id)
 {
-	struct issue_doc doc;
-	char token[33], *subject, *msg;
-	size_t len;
-	int64_t id = -1;
+	char *k = strcmp(kind, "proof") == 0 ? xasprintf("proof-%lld", (long long)id) :
+	    xstrdup("publication");
+	int rc = db_run(e->db, "INSERT INTO bulletin_mailing (issue_id, kind, committee_id, sent,"
+	    " message_id) VALUES (?, ?, 0, ?, ?)", "isii", is->id, k, (int64_t)now(), id);
 
+	free(k);
+	return rc;
+}
+
+/* The subject as the text template writes it (ÉPREUVE before a proof's). */
+static char *
+issue_subject(struct engine *e, const struct issue *is, int proof, const char **err_r)
+{
 	struct issue_view v = { ISSUE_MAIL, -1 };
+	struct issue_doc doc;
+	char *subject;
 
 	if (issue_render_is(e, is, &v, &doc, err_r) != 0)
-		return -1;
+		return NULL;
 	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
 	    doc.subject) : xstrdup(doc.subject);
-	msg = issue_mail(e, is, &doc, subject, &len);
-	if (msg == NULL)
-		*err_r = issue_err("cannot read a photo of the issue");
-	else if ((id = queue_message(e, kind, subject, msg, len, r->list, r->n, token)) == -1)
-		*err_r = issue_err("%s", db_errmsg(e->db));
-	free(msg);
-	free(subject);
 	issue_doc_free(&doc);
+	return subject;
+}
+
+/* The mail of an issue stored once, as data_dir/mailings/TOKEN.eml, the
+ * one body every copy is sent from. */
+struct issue_stored {
+	char	 token[33];
+	char	*rel;		/* relative to data_dir */
+	char	*subject;
+};
+
+static void
+issue_stored_free(struct engine *e, struct issue_stored *st, int remove)
+{
+	if (remove && st->rel) {
+		char *path = xasprintf("%s/%s", e->cf->data_dir, st->rel);
+
+		unlink(path);
+		free(path);
+	}
+	free(st->rel);
+	free(st->subject);
+	memset(st, 0, sizeof *st);
+}
+
+/* Build the mail (within its budget) and write it: 0, -1 (too large), -2. */
+static int
+issue_store(struct engine *e, struct issue *is, int proof, const char *token,
+    struct issue_stored *st, const char **err_r)
+{
+	char *msg, *path, *dir = xasprintf("%s/mailings", e->cf->data_dir);
+	size_t len;
+	int rc = 0;
+
+	memset(st, 0, sizeof *st);
+	if (token)
+		snprintf(st->token, sizeof st->token, "%s", token);
+	else
+		engine_token(st->token, 16);
+	if ((msg = issue_mail(e, is, st->token, proof, &len, err_r)) == NULL ||
+	    (st->subject = issue_subject(e, is, proof, err_r)) == NULL) {
+		free(msg);
+		free(dir);
+		return -1;
+	}
+	st->rel = xasprintf("mailings/%s.eml", st->token);
+	path = xasprintf("%s/%s", e->cf->data_dir, st->rel);
+	if (mkdir_p(dir, 0750) == -1 || file_write_durable(path, msg, len) == -1) {
+		*err_r = issue_err("cannot write %s: %s", path, strerror(errno));
+		issue_stored_free(e, st, 1);
+		rc = -2;
+	}
+	free(path);
+	free(dir);
+	free(msg);
+	return rc;
+}
+
+/* Queue the stored mail to rcpts and record it as a mailing of the issue
+ * (inside the caller's transaction): the message id, or -1. */
+static int64_t
+issue_enqueue(struct engine *e, const struct issue *is, const char *kind,
+    const struct issue_stored *st, const struct issue_rcpts *r)
+{
+	int64_t id = queue_message_file(e, kind, st->subject, st->token, st->rel, r->list, r->n);
+
+	if (id == -1 || issue_mailing_record(e, is, kind, id) == -1)
+		return -1;
 	return id;
+}
+
+/* Earlier proofs of the issue whose copies are all out lose their body:
+ * only the last proof is kept to be read again. */
+static int
+issue_drop_old_proofs(struct engine *e, const struct issue *is, int64_t keep)
+{
+	struct db_stmt *st = db_query(e->db, "UPDATE message SET body_file = NULL WHERE id IN"
+	    " (SELECT message_id FROM bulletin_mailing WHERE issue_id = ? AND kind LIKE 'proof-%'"
+	    " AND message_id <> ?) AND body_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+	    " delivery d WHERE d.message_id = message.id AND d.state IN ('queued', 'deferred'))"
+	    " RETURNING body_file", "ii", is->id, keep);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		char *path = xasprintf("%s/%s", e->cf->data_dir, db_col_text(st, 0));
+
+		unlink(path);
+		free(path);
+	}
+	db_finalize(&st);
+	return rc == 0 ? 0 : -1;
 }
 
 /* The issue, refused (-1) when it has no accepted entry. */
@@ -1092,6 +1328,28 @@ issue_load_nonempty(struct engine *e, int number, struct issue *is, const char *
 		return -1;
 	}
 	return rc;
+}
+
+static int
+issue_proof_queue(struct engine *e, struct issue *is, const struct issue_rcpts *r,
+    const char **err_r)
+{
+	struct issue_stored st;
+	int64_t id;
+	int rc = issue_store(e, is, 1, NULL, &st, err_r);
+
+	if (rc != 0)
+		return rc;
+	if (db_begin(e->db) == -1 || (id = issue_enqueue(e, is, "proof", &st, r)) == -1 ||
+	    issue_drop_old_proofs(e, is, id) == -1 || db_commit(e->db) == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		db_rollback(e->db);
+		issue_stored_free(e, &st, 1);
+		return -2;
+	}
+	log_info("bulletin=%d status=proof msgid=%s rcpts=%zu", is->number, st.token, r->n);
+	issue_stored_free(e, &st, 0);
+	return 0;
 }
 
 int
@@ -1114,9 +1372,7 @@ issue_proof(struct engine *e, int number, const char **err_r)
 	} else {
 		for (size_t i = 0; i < neds; i++)
 			issue_rcpt_add(&r, eds[i].email, 0, 0);
-		rc = issue_queue(e, &is, "proof", 1, &r, err_r) == -1 ? -2 : 0;
-		if (rc == 0)
-			log_info("bulletin=%d status=proof rcpts=%zu", number, r.n);
+		rc = issue_proof_queue(e, &is, &r, err_r);
 	}
 	roster_senders_free(eds, neds);
 	issue_rcpts_free(&r);
@@ -1152,13 +1408,14 @@ issue_index(struct engine *e, const struct issue *is)
 	return 0;
 }
 
-/* Queue, index and mark published, in one transaction. */
+/* Queue the stored mail, index and mark published, in one transaction. */
 static int
-issue_publish_db(struct engine *e, const struct issue *is, const char **err_r)
+issue_publish_db(struct engine *e, const struct issue *is, const struct issue_stored *st,
+    const char **err_r)
 {
 	struct issue_rcpts r = { 0 };
 	char *state;
-	int64_t id;
+	int64_t id = -1;
 
 	if (db_begin(e->db) == -1) {
 		*err_r = issue_err("%s", db_errmsg(e->db));
@@ -1172,22 +1429,18 @@ issue_publish_db(struct engine *e, const struct issue *is, const char **err_r)
 		return -1;
 	}
 	free(state);
-	if (issue_audience(e, &r) == -1)
-		id = -1;
-	else if ((id = issue_queue(e, is, "bulletin", 0, &r, err_r)) == -1)
-		id = -2;	/* err_r set */
-	if (id < 0 || issue_index(e, is) == -1 ||
+	if (issue_audience(e, &r) == -1 || (id = issue_enqueue(e, is, "bulletin", st, &r)) == -1 ||
+	    issue_index(e, is) == -1 ||
 	    db_run(e->db, "UPDATE bulletin_issue SET state = 'published', published = ?,"
 	    " message_id = ? WHERE id = ?", "iii", (int64_t)now(), id, is->id) == -1 ||
 	    db_commit(e->db) == -1) {
-		if (id != -2)
-			*err_r = issue_err("%s", db_errmsg(e->db));
+		*err_r = issue_err("%s", db_errmsg(e->db));
 		db_rollback(e->db);
 		issue_rcpts_free(&r);
 		return -2;
 	}
-	log_info("bulletin=%d status=published msgid=%lld rcpts=%zu entries=%zu", is->number,
-	    (long long)id, r.n, is->n);
+	log_info("bulletin=%d status=published msgid=%s rcpts=%zu entries=%zu", is->number,
+	    st->token, r.n, is->n);
 	issue_rcpts_free(&r);
 	return 0;
 }
@@ -1195,6 +1448,7 @@ issue_publish_db(struct engine *e, const struct issue *is, const char **err_r)
 int
 issue_publish(struct engine *e, int number, const char **err_r)
 {
+	struct issue_stored st;
 	struct issue is;
 	const char *pdf_err = NULL;
 	int rc;
@@ -1207,10 +1461,131 @@ issue_publish(struct engine *e, int number, const char **err_r)
 		return -1;
 	}
 	rc = issue_archive_files(e, &is, err_r);
-	if (rc == 0 && issue_archive_pdf(e, number, &pdf_err) == -1)
+	if (rc == 0 && issue_archive_pdf(e, &is, &pdf_err) == -1)
 		log_warnx("bulletin=%d status=no-pdf reason=\"%s\"", number, pdf_err);
 	if (rc == 0)
-		rc = issue_publish_db(e, &is, err_r);
+		rc = issue_store(e, &is, 0, NULL, &st, err_r);
+	if (rc == 0) {
+		rc = issue_publish_db(e, &is, &st, err_r);
+		issue_stored_free(e, &st, rc != 0);
+	}
+	issue_clear(&is);
+	return rc;
+}
+
+/* ---- sending again ---- */
+
+struct issue_sent {
+	int64_t	 id;		/* the publication's message */
+	char	*token;
+	char	*body_file;	/* NULL: the body is a blob (before migration 6) */
+	int64_t	 size;		/* of the stored body */
+};
+
+static int
+issue_sent_load(struct engine *e, const struct issue *is, struct issue_sent *m)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT m.id, m.token, m.body_file, length(m.body)"
+	    " FROM bulletin_issue i JOIN message m ON m.id = i.message_id WHERE i.id = ?", "i",
+	    is->id);
+	int rc = st ? db_step(st) : -1;
+	struct stat sb;
+
+	memset(m, 0, sizeof *m);
+	if (rc == 1) {
+		m->id = db_col_int(st, 0);
+		m->token = xstrdup(db_col_text(st, 1));
+		m->body_file = db_col_null(st, 2) ? NULL : xstrdup(db_col_text(st, 2));
+		m->size = db_col_int(st, 3);
+	}
+	db_finalize(&st);
+	if (rc == 1 && m->body_file) {
+		char *path = xasprintf("%s/%s", e->cf->data_dir, m->body_file);
+
+		m->size = stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+		free(path);
+	}
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+static void
+issue_sent_free(struct issue_sent *m)
+{
+	free(m->token);
+	free(m->body_file);
+	memset(m, 0, sizeof *m);
+}
+
+/* A stored body missing or over today's bulletin_mail_max (the relay
+ * refused it as too large, the setting was lowered): built again, same
+ * token, so replies and references still name the publication. */
+static int
+issue_restore(struct engine *e, struct issue *is, const struct issue_sent *m, const char **err_r)
+{
+	struct issue_stored st;
+	int rc;
+
+	if (m->size >= 0 && m->size <= e->cf->bulletin_mail_max)
+		return 0;
+	if ((rc = issue_store(e, is, 0, m->token, &st, err_r)) != 0)
+		return rc;
+	if (db_run(e->db, "UPDATE message SET body = NULL, body_file = ? WHERE id = ?", "si", st.rel,
+	    m->id) == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		issue_stored_free(e, &st, 0);
+		return -2;
+	}
+	log_info("bulletin=%d msgid=%s status=rebuilt bytes_before=%lld", is->number, m->token,
+	    (long long)m->size);
+	issue_stored_free(e, &st, 0);
+	return 0;
+}
+
+/* Queue again the failed copies (all: the sent ones too) of the
+ * publication, and forget its refusal report so a new one can go. */
+static int
+issue_requeue(struct engine *e, const struct issue *is, const struct issue_sent *m,
+    int failed_only, long *n_r, const char **err_r)
+{
+	char kind[40];
+
+	snprintf(kind, sizeof kind, "refused-%lld", (long long)m->id);
+	if (db_begin(e->db) == -1 || db_run(e->db, "UPDATE delivery SET state = 'queued',"
+	    " attempts = 0, next_try = ?, last_code = NULL, last_reply = NULL WHERE message_id = ?"
+	    " AND (state = 'failed' OR (? AND state = 'sent'))", "iid", (int64_t)now(), m->id,
+	    !failed_only) == -1)
+		goto fail;
+	*n_r = db_changes(e->db);
+	if (db_run(e->db, "UPDATE message SET state = 'sending', released = ? WHERE id = ?", "ii",
+	    (int64_t)now(), m->id) == -1 || db_run(e->db, "DELETE FROM bulletin_mailing WHERE"
+	    " issue_id = ? AND kind = ?", "is", is->id, kind) == -1 || db_commit(e->db) == -1)
+		goto fail;
+	return 0;
+fail:
+	*err_r = issue_err("%s", db_errmsg(e->db));
+	db_rollback(e->db);
+	return -2;
+}
+
+int
+issue_resend(struct engine *e, int number, int failed_only, long *n_r, const char **err_r)
+{
+	struct issue_sent m;
+	struct issue is;
+	int rc;
+
+	*n_r = 0;
+	if ((rc = issue_load(e, number, &is, err_r)) != 0)
+		return rc;
+	if ((rc = issue_sent_load(e, &is, &m)) != 0) {
+		*err_r = rc == 1 ? issue_err("issue %d is not published", number) :
+		    issue_err("%s", db_errmsg(e->db));
+		rc = rc == 1 ? -1 : -2;
+	} else if ((rc = issue_restore(e, &is, &m, err_r)) == 0 &&
+	    (rc = issue_requeue(e, &is, &m, failed_only, n_r, err_r)) == 0)
+		log_info("bulletin=%d msgid=%s status=resend copies=%ld only_failed=%s", number,
+		    m.token, *n_r, failed_only ? "yes" : "no");
+	issue_sent_free(&m);
 	issue_clear(&is);
 	return rc;
 }

@@ -17,6 +17,32 @@
  * every confirmed public subscriber, through the delivery queue; entries
  * indexed for search; the issue becomes 'published' (once).
  *
+ * The mail stays within bulletin_mail_max bytes (photos at
+ * bulletin_mail_photo_width, then 3/4 and 1/2 of it, then fewer photos per
+ * report; the mail then says how many more and where the full issue is).
+ * It is built once and stored once, as data_dir/mailings/TOKEN.eml, the
+ * body every copy is sent from; a proof's body is dropped once a later
+ * proof is queued and its own copies are out. Each proof and the
+ * publication is a row of bulletin_mailing naming its message, whose
+ * deliveries say sent / deferred / failed ("mlistctl bulletin show").
+ * The mail's Reply-To is retour+TOKEN@ (a reply reaches the office like a
+ * reply to a broadcast) and its Message-ID <TOKEN@domain>.
+ *
+ * Pages: the mail shows photos as cid: parts; the archive page
+ * (bulletin-N.html, mode 0644 like every archive file) photos at
+ * bulletin_archive_photo_width beside it in bulletin-N/; the PDF is printed
+ * from a page whose photos are 800 px wide (about 200 dpi as printed).
+ * Photos sit in a grid of two per row (a last landscape one alone takes the
+ * full width). Template keys: LIST_NAME LIST_ADDRESS REQUEST_ADDRESS
+ * BULLETIN_ADDRESS ISSUE_NUMBER PERIOD PUBLISH_DATE NENTRIES NCOMMITTEES;
+ * sections NEXT_DEADLINE (DEADLINE), TOO_LARGE and MORE_PHOTOS (MORE_COUNT,
+ * MORE_PLURAL) with FULL_URL (FULL_URL) or NO_URL, TOC_REGION / REGION
+ * (REGION_NAME REGION_ANCHOR, REGION_NAMED or REGION_UNNAMED) holding
+ * TOC_COMMITTEE / COMMITTEE (COMMITTEE_NAME COMMITTEE_ANCHOR) holding
+ * TOC_ENTRY / ENTRY (ENTRY_TITLE ENTRY_ANCHOR ENTRY_DATE ENTRY_TEXT, TXTPHOTO
+ * with PHOTO_REF, and PART holding PARA with LINE (LINE_TEXT) or ROW with
+ * PHOTO (PHOTO_SRC PHOTO_ALT PHOTO_PCT PHOTO_WIDTH) and ROW_GAP).
+ *
  * Return 0, -1 with err_r (rule or missing issue), -2 database/disk error.
  */
 #ifndef MLISTD_ISSUE_H
@@ -37,5 +63,9 @@ void issue_doc_free(struct issue_doc *doc);
 int issue_archive(struct engine *e, int number, int with_pdf, const char **err_r);
 int issue_proof(struct engine *e, int number, const char **err_r);
 int issue_publish(struct engine *e, int number, const char **err_r);
+/* Send the published issue again: its failed copies (failed_only), or
+ * every copy already sent or failed; *n_r = how many were queued. The
+ * stored body is built again first when it is over bulletin_mail_max. */
+int issue_resend(struct engine *e, int number, int failed_only, long *n_r, const char **err_r);
 
 #endif

@@ -151,14 +151,24 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 		printf(" %s %lld", ctl_state_name(db_col_text(st, 0)), (long long)db_col_int(st, 1));
 	printf("\n");
 	db_finalize(&st);
-	st = db_query(e->db, "SELECT kind, count(*), min(sent) FROM bulletin_mailing WHERE"
-	    " issue_id = ? GROUP BY kind ORDER BY min(sent)", "i", bi->id);
+	st = db_query(e->db, "SELECT kind, count(*), min(sent), max(message_id), (SELECT count(*)"
+	    " FROM delivery d WHERE d.message_id = max(b.message_id) AND d.state = 'sent'),"
+	    " (SELECT count(*) FROM delivery d WHERE d.message_id = max(b.message_id) AND d.state IN"
+	    " ('queued', 'deferred')), (SELECT count(*) FROM delivery d WHERE d.message_id ="
+	    " max(b.message_id) AND d.state = 'failed') FROM bulletin_mailing b WHERE issue_id = ?"
+	    " AND kind NOT LIKE 'refused-%' GROUP BY kind ORDER BY min(sent)", "i", bi->id);
 	while (st && db_step(st) == 1) {
 		char when[20];
 
 		time_iso((time_t)db_col_int(st, 2), when, sizeof when);
-		printf("%s %s, %lld, %s\n", tr("envoi :", "mailing:"), db_col_text(st, 0),
-		    (long long)db_col_int(st, 1), when);
+		if (db_col_null(st, 3))
+			printf("%s %s, %lld, %s\n", tr("envoi :", "mailing:"), db_col_text(st, 0),
+			    (long long)db_col_int(st, 1), when);
+		else
+			printf(tr("envoi : %s, %s : envoyés %lld, en attente %lld, refusés %lld\n",
+			    "mailing: %s, %s: sent %lld, deferred %lld, failed %lld\n"),
+			    db_col_text(st, 0), when, (long long)db_col_int(st, 4),
+			    (long long)db_col_int(st, 5), (long long)db_col_int(st, 6));
 	}
 	db_finalize(&st);
 }
@@ -615,6 +625,60 @@ cmd_bulletin_publish(struct ctl *ctl, int argc, char **argv)
 }
 
 static int
+cmd_bulletin_resend(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "failed", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
+	};
+	const char *err = NULL;
+	struct engine e;
+	int64_t n;
+	long copies;
+	int c, rc, failed = 0;
+
+	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (c != 'f')
+			return ctl_bad_usage();
+		failed = 1;
+	}
+	if (optind != argc - 1 || ctl_number(argv[optind], &n) == -1)
+		return ctl_bad_usage();
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
+		return rc;
+	rc = issue_resend(&e, (int)n, failed, &copies, &err);
+	if (rc == 0)
+		printf(tr("bulletin n°%lld : %ld exemplaire(s) remis en envoi\n", "bulletin no. %lld:"
+		    " %ld copies queued again\n"), (long long)n, copies);
+	return ctl_editor_rc(&e, rc, err);
+}
+
+static int
+cmd_bulletin_assign(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "issue", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 },
+	};
+	const char *err = NULL;
+	struct engine e;
+	int64_t id, issue = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+		if (c != 'i' || ctl_number(optarg, &issue) == -1)
+			return ctl_bad_usage();
+	}
+	if (optind != argc - 2 || ctl_number(argv[optind], &id) == -1)
+		return ctl_bad_usage();
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
+		return rc;
+	rc = editor_assign(&e, id, argv[optind + 1], (int)issue, &err);
+	if (rc == 0)
+		printf(tr("contribution %lld : comité %s\n", "submission %lld: committee %s\n"),
+		    (long long)id, argv[optind + 1]);
+	return ctl_editor_rc(&e, rc, err);
+}
+
+static int
 cmd_search(struct ctl *ctl, int argc, char **argv)
 {
 	struct buf words;
@@ -668,6 +732,12 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	  "envoie l'épreuve d'un numéro aux rédacteurs", "mail an issue's proof to the editors" },
 	{ "bulletin publish", cmd_bulletin_publish, 1, "N",
 	  "publie un numéro : envoi à tous et archive", "publish an issue: send it and archive it" },
+	{ "bulletin resend", cmd_bulletin_resend, 1, "N [--failed]",
+	  "renvoie un numéro publié (--failed : les exemplaires refusés seulement)",
+	  "send a published issue again (--failed: only the refused copies)" },
+	{ "bulletin assign", cmd_bulletin_assign, 1, "ID COMITÉ [--issue N]",
+	  "donne une contribution en attente à un comité (et un numéro)",
+	  "give a held submission to a committee (and an issue)" },
 	{ "search", cmd_search, 1, "MOTS...",
 	  "cherche dans les archives (envois et bulletins)",
 	  "search the archive (broadcasts and bulletins)" },

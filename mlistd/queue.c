@@ -24,7 +24,9 @@
  * transaction, because each contact has its own VERP return path; the
  * setting would only matter for mail without VERP, and there is none.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,19 @@ struct queue_batch {
 	long			 sent, deferred, failed;
 };
 
+/* A body stored as a file (relative to data_dir), read once per run. */
+static int
+queue_body_file(struct engine *e, const char *rel, struct queue_body *qb)
+{
+	char *path = xasprintf("%s/%s", e->cf->data_dir, rel);
+	int rc = file_read(path, SIZE_MAX / 2, &qb->data, &qb->len);
+
+	if (rc == -1)
+		log_warnx("body=%s status=error reason=\"%s\"", rel, strerror(errno));
+	free(path);
+	return rc;
+}
+
 static struct queue_body *
 queue_body(struct queue_batch *b, int64_t message_id)
 {
@@ -91,18 +106,26 @@ queue_body(struct queue_batch *b, int64_t message_id)
 	for (size_t i = 0; i < b->nbodies; i++)
 		if (b->bodies[i]->message_id == message_id)
 			return b->bodies[i];
-	st = db_query(b->e->db, "SELECT body, token, kind, coalesce(released, received) FROM"
-	    " message WHERE id = ?", "i", message_id);
-	if (st == NULL || db_step(st) != 1 || db_col_null(st, 0)) {
+	st = db_query(b->e->db, "SELECT body, token, kind, coalesce(released, received),"
+	    " body_file FROM message WHERE id = ?", "i", message_id);
+	if (st == NULL || db_step(st) != 1 || (db_col_null(st, 0) && db_col_null(st, 4))) {
 		db_finalize(&st);
 		return NULL;
 	}
+	qb = xcalloc(1, sizeof *qb);
+	if (db_col_null(st, 0) && queue_body_file(b->e, db_col_text(st, 4), qb) == -1) {
+		free(qb);
+		db_finalize(&st);
+		return NULL;
+	} else if (!db_col_null(st, 0)) {
+		const void *p = db_col_blob(st, 0, &qb->len);
+
+		qb->data = xmalloc(qb->len + 1);
+		memcpy(qb->data, p, qb->len);
+		qb->data[qb->len] = '\0';
+	}
 	b->bodies = xrealloc(b->bodies, (b->nbodies + 1) * sizeof *b->bodies);
-	qb = b->bodies[b->nbodies++] = xcalloc(1, sizeof *qb);
-	const void *p = db_col_blob(st, 0, &qb->len);
-	qb->data = xmalloc(qb->len + 1);
-	memcpy(qb->data, p, qb->len);
-	qb->data[qb->len] = '\0';
+	b->bodies[b->nbodies++] = qb;
 	qb->message_id = message_id;
 	qb->token = xstrdup(db_col_text(st, 1));
 	qb->null_sender = strcmp(db_col_text(st, 2), "notice") == 0;
@@ -507,18 +530,20 @@ queue_next_due(struct engine *e)
 	return t > now() ? (long)(t - now()) : 0;
 }
 
-int64_t
-queue_message(struct engine *e, const char *kind, const char *subject, const char *body,
-    size_t len, const struct queue_rcpt *rcpts, size_t n, char token_r[33])
+/* The message row (body in the row, or the name of its file) and one
+ * delivery per distinct address, in one transaction. */
+static int64_t
+queue_insert(struct engine *e, const char *kind, const char *subject, const char *token,
+    const char *body, size_t len, const char *body_file, const struct queue_rcpt *rcpts,
+    size_t n)
 {
 	int64_t id, t = now();
 
-	engine_token(token_r, 16);
 	if (db_begin(e->db) == -1)
 		return -1;
 	if (db_run(e->db, "INSERT INTO message (token, kind, state, author, subject, received,"
-	    " released, body) VALUES (?, ?, 'sending', ?, ?, ?, ?, ?)", "ssssiib", token_r, kind,
-	    e->list_addr, subject, t, t, body, len) == -1)
+	    " released, body, body_file) VALUES (?, ?, 'sending', ?, ?, ?, ?, ?, ?)", "ssssiibs",
+	    token, kind, e->list_addr, subject, t, t, body, len, body_file) == -1)
 		goto fail;
 	id = db_last_id(e->db);
 	for (size_t i = 0; i < n; i++) {
@@ -534,10 +559,25 @@ queue_message(struct engine *e, const char *kind, const char *subject, const cha
 	}
 	if (db_commit(e->db) == -1)
 		goto fail;
-	log_info("msgid=%s kind=%s rcpts=%zu status=queued", token_r, kind, n);
+	log_info("msgid=%s kind=%s rcpts=%zu status=queued", token, kind, n);
 	return id;
 fail:
 	log_warnx("kind=%s status=error reason=\"%s\"", kind, db_errmsg(e->db));
 	db_rollback(e->db);
 	return -1;
+}
+
+int64_t
+queue_message(struct engine *e, const char *kind, const char *subject, const char *body,
+    size_t len, const struct queue_rcpt *rcpts, size_t n, char token_r[33])
+{
+	engine_token(token_r, 16);
+	return queue_insert(e, kind, subject, token_r, body, len, NULL, rcpts, n);
+}
+
+int64_t
+queue_message_file(struct engine *e, const char *kind, const char *subject, const char *token,
+    const char *body_file, const struct queue_rcpt *rcpts, size_t n)
+{
+	return queue_insert(e, kind, subject, token, NULL, 0, body_file, rcpts, n);
 }

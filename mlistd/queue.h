@@ -32,6 +32,14 @@ struct queue_rcpt {
 int64_t queue_message(struct engine *e, const char *kind, const char *subject,
     const char *body, size_t len, const struct queue_rcpt *rcpts, size_t n, char token_r[33]);
 
+/* The same for a large message sent to many (the bulletin): its body is
+ * the file body_file (relative to data_dir, written durably by the caller
+ * and kept while the message may be sent again), read once per queue run
+ * and shared by every copy; the token is the caller's (engine_token), so
+ * the message can name itself (Reply-To retour+TOKEN@, Message-ID). */
+int64_t queue_message_file(struct engine *e, const char *kind, const char *subject,
+    const char *token, const char *body_file, const struct queue_rcpt *rcpts, size_t n);
+
 /* Send what is due now. Returns the number of deliveries attempted, -1 on
  * a database error. */
 long queue_run(struct engine *e);

@@ -22,6 +22,7 @@
  * transaction: a crash before the commit handles the file again, after it
  * never twice.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,7 +36,12 @@
 #include "mime.h"
 #include "queue.h"
 #include "reply.h"
+#include "roster.h"
 #include "util.h"
+
+/* The messages whose Reply-To is retour+TOKEN@. */
+#define REPLY_KINDS "('broadcast', 'bulletin', 'proof', 'bulletin-call', 'bulletin-reminder')"
+#define REPLY_TOKEN_LEN 32
 
 /* What one reply is about; every string owned here (reply_ctx_free). */
 struct reply_ctx {
@@ -68,8 +74,9 @@ reply_ctx_free(struct reply_ctx *c)
 static void
 reply_broadcast(struct engine *e, const char *token, struct reply_ctx *c)
 {
-	struct db_stmt *st = db_query(e->db, "SELECT id, author FROM message WHERE token ="
-	    " lower(?) AND kind = 'broadcast' AND released IS NOT NULL", "s", token);
+	struct db_stmt *st = db_query(e->db, "SELECT id, CASE kind WHEN 'broadcast' THEN author"
+	    " ELSE '' END FROM message WHERE token = lower(?) AND kind IN " REPLY_KINDS " AND"
+	    " released IS NOT NULL", "s", token);
 
 	if (st && db_step(st) == 1) {
 		c->bcast_id = db_col_int(st, 0);
@@ -137,9 +144,21 @@ reply_insert(struct engine *e, const struct reply_ctx *c, const char *auto_why,
 	    auto_why, forward_id);
 }
 
+/* The first national sender (a reply to the bulletin, no address set). */
+static char *
+reply_first_national(struct engine *e)
+{
+	size_t n;
+	char **office = roster_office(e->db, "", &n), *first;
+
+	first = office && n > 0 ? xstrdup(office[0]) : NULL;
+	roster_office_free(office);
+	return first;
+}
+
 /* Where the forward goes (caller frees); NULL when nowhere is configured. */
 static char *
-reply_office(const struct engine *e, const struct reply_ctx *c)
+reply_office(struct engine *e, const struct reply_ctx *c)
 {
 	if (*e->cf->national_replies_to)
 		return xstrdup(e->cf->national_replies_to);
@@ -147,7 +166,7 @@ reply_office(const struct engine *e, const struct reply_ctx *c)
 		return xstrdup(c->bcast_author);
 	if (*e->cf->admin_address)
 		return xstrdup(e->cf->admin_address);
-	return NULL;
+	return reply_first_national(e);
 }
 
 /* "[Rennes] Re: ..." or "[inconnu] Re: ..." (caller frees). */
@@ -246,6 +265,75 @@ reply_forward(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	return reply_record_in(e, in, c, "done", "");
 }
 
+/* Was this reply (its Message-ID) already taken for the same mail of ours?
+ * Reply-All brings it to retour+TOKEN@ and to national@ both. */
+static int
+reply_seen(struct engine *e, const struct inmsg *in, const struct reply_ctx *c)
+{
+	int64_t n = 0;
+
+	if (c->mid == NULL || *c->mid == '\0')
+		return 0;
+	return db_int(e->db, &n, "SELECT count(*) FROM message WHERE kind = 'reply' AND"
+	    " message_id = ? AND target = ? AND state = 'done'", "ss", c->mid, in->ext) == 1 &&
+	    n > 0;
+}
+
+/* The header block of a raw message (up to the first empty line). */
+static size_t
+reply_header_len(const char *data, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (data[i] == '\n' && (data[i + 1] == '\n' || (data[i + 1] == '\r' && i + 2 < len &&
+		    data[i + 2] == '\n')))
+			return i + 1;
+	return len;
+}
+
+/* In header line h (with its continuation lines, up to end), the first
+ * "<TOKEN@domain>" naming a mail of ours that takes replies. */
+static int
+reply_scan_ids(struct engine *e, const char *h, const char *end, int publication_only,
+    char token_r[33])
+{
+	size_t dlen = strlen(e->cf->domain);
+
+	for (const char *p = h; p < end && (p == h || *p != '\n' || (p + 1 < end &&
+	    (p[1] == ' ' || p[1] == '\t'))); p++) {
+		int64_t n = 0;
+
+		if (*p != '<' || end - p < REPLY_TOKEN_LEN + 3 + (ptrdiff_t)dlen ||
+		    p[1 + REPLY_TOKEN_LEN] != '@' || strncasecmp(p + 2 + REPLY_TOKEN_LEN,
+		    e->cf->domain, dlen) != 0 || p[2 + REPLY_TOKEN_LEN + dlen] != '>')
+			continue;
+		memcpy(token_r, p + 1, REPLY_TOKEN_LEN);
+		token_r[REPLY_TOKEN_LEN] = '\0';
+		if (strspn(token_r, "0123456789abcdef") == REPLY_TOKEN_LEN &&
+		    db_int(e->db, &n, "SELECT count(*) FROM message WHERE token = ? AND (kind ="
+		    " 'bulletin' OR (NOT ? AND kind IN ('proof', 'bulletin-call',"
+		    " 'bulletin-reminder')))", "sd", token_r, publication_only) == 1 &&
+		    n > 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+reply_names_bulletin(struct engine *e, const char *data, size_t len, int publication_only,
+    char token_r[33])
+{
+	const char *end = data + reply_header_len(data, len);
+
+	for (const char *h = data; h < end; h++) {
+		if (h != data && h[-1] != '\n')
+			continue;
+		if ((strncasecmp(h, "In-Reply-To:", 12) == 0 || strncasecmp(h, "References:", 11) == 0)
+		    && reply_scan_ids(e, h, end, publication_only, token_r))
+			return 1;
+	}
+	return 0;
+}
+
 /* Decide and record; in one transaction opened by the caller. */
 static int
 reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
@@ -258,6 +346,8 @@ reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 		c.why = "loop: our X-Loop";
 	else if (c.bcast_id <= 0)
 		c.why = "unknown token";
+	else if (reply_seen(e, in, &c))
+		c.why = "duplicate: the same reply came to another of our addresses";
 	if (c.why) {
 		log_info("msgid=%s kind=reply from=%s status=dropped reason=\"%s\"", in->ext, c.from,
 		    c.why);

@@ -48,6 +48,20 @@ router_rcpt_check(void *cf, const char *rcpt)
 	return router_role(cf, rcpt) == ROLE_NONE ? 1 : 0;
 }
 
+/* A mail to national@ or bulletin@ that answers our bulletin, its proof or
+ * its call (Reply-All, or a client ignoring Reply-To): handled as a reply
+ * to that mail, with its token, never as a broadcast or a report. */
+static int
+router_bulletin_reply(struct engine *e, struct inmsg *in, int publication_only)
+{
+	static __thread char token[33];
+
+	if (!reply_names_bulletin(e, in->data, in->len, publication_only, token))
+		return 0;
+	in->ext = token;
+	return 1;
+}
+
 static enum engine_result
 router_one_rcpt(struct engine *e, struct inmsg *in, const char **error_r)
 {
@@ -57,10 +71,14 @@ router_one_rcpt(struct engine *e, struct inmsg *in, const char **error_r)
 	addr_split_ours(in->rcpt, e->cf->domain, &local, &ext);
 	in->ext = ext ? ext : "";
 	switch (router_role(e->cf, in->rcpt)) {
-	case ROLE_NATIONAL: r = broadcast_accept(e, in, error_r); break;
+	case ROLE_NATIONAL:
+		r = router_bulletin_reply(e, in, 0) ? reply_accept(e, in, error_r) :
+		    broadcast_accept(e, in, error_r);
+		break;
 	case ROLE_CONFIRM: r = broadcast_confirm(e, in, error_r); break;
-	case ROLE_BULLETIN:
-		r = report_accept(e, in, error_r);	/* or an editor's commands */
+	case ROLE_BULLETIN:	/* a report, an editor's commands, or a reply to our bulletin */
+		r = router_bulletin_reply(e, in, 1) ? reply_accept(e, in, error_r) :
+		    report_accept(e, in, error_r);
 		break;
 	case ROLE_REQUEST: r = request_accept(e, in, error_r); break;
 	case ROLE_REPLY: r = reply_accept(e, in, error_r); break;

@@ -184,6 +184,14 @@ const char *const db_migrations[] = {
 	"  PRIMARY KEY (spool_id, rcpt)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO handled (spool_id, rcpt, at) SELECT spool_id, rcpt, received"
 	"  FROM message WHERE spool_id IS NOT NULL AND rcpt != '';",
+
+	/* 7: the bulletin as tracked mailings: a large body kept as a file
+	 * (data_dir/mailings/TOKEN.eml) instead of a blob; each proof and the
+	 * publication recorded with its message, whose deliveries tell sent,
+	 * deferred and failed */
+	"ALTER TABLE message ADD COLUMN body_file TEXT;"
+	"ALTER TABLE bulletin_mailing ADD COLUMN message_id INTEGER REFERENCES message(id)"
+	"  ON DELETE SET NULL;",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -279,8 +279,12 @@ for f in bulletin-1.html bulletin-1.txt bulletin-1.pdf; do [ -s "$arch/$f" ] || 
 [ "$(head -c 4 "$arch/bulletin-1.pdf")" = "%PDF" ] || fail "bulletin-1.pdf is no PDF"
 ok "archive: bulletin-1.html, .txt and .pdf (a PDF) written"
 img=$(grep -o 'src="[^"]*"' "$arch/bulletin-1.html" | head -1 | sed 's/src="//; s/"$//')
-[ -n "$img" ] && cmp -s "$arch/$img" "$top/tests/data/bulletin/photo.jpg" || fail "photo '$img' not beside the HTML"
-ok "the photo is beside the HTML ($img), byte for byte"
+[ -n "$img" ] && [ "$(identify -format '%m %wx%h' "$arch/$img")" = "JPEG 48x32" ] || fail "photo '$img' not beside the HTML"
+for f in "$arch"/bulletin-1.html "$arch"/bulletin-1.txt "$arch"/bulletin-1.pdf "$arch/$img"; do
+    [ "$(stat -c %a "$f")" = 644 ] || fail "$f: mode $(stat -c %a "$f"), wanted 644 (readable by a web server)"
+done
+[ "$(stat -c %a "$arch/bulletin-1")" = 755 ] || fail "bulletin-1/: mode $(stat -c %a "$arch/bulletin-1")"
+ok "the photo is beside the HTML ($img, a JPEG rendition); every archive file has mode 0644"
 for f in bulletin-1.html bulletin-1.txt; do
     iconv -f UTF-8 -t UTF-8 "$arch/$f" >/dev/null || fail "$f: not UTF-8"
     for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier au village" \
@@ -349,6 +353,61 @@ page "$arch/bulletin-1.html" 1 "${accepted[@]}" || fail "the archive page"
 page "mail:$(echo "$pub" | head -1)" 1 "${accepted[@]}" || fail "the bulletin mail's HTML part"
 page "mail:$proof" 1 "${accepted[@]}" || fail "the proof's HTML part"
 ok "archive page, bulletin and proof HTML parsed: doctype first, no template markup, the 5 texts, the 1 photo"
+# 7b. The publication is a tracked mailing; replies to it reach the office.
+ctl bulletin show 1 >"$work/out" 2>&1
+expect_out "publication, .*envoyés 40, en attente 0, refusés 0" "bulletin show counts the 40 copies sent"
+first=$(echo "$pub" | head -1)
+rt=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print(m["Reply-To"].strip(), m["Message-ID"].strip())' "$first")
+reply_to=${rt% *}; bmid=${rt#* }
+case "$reply_to" in retour+*@$bdom) ;; *) fail "the bulletin's Reply-To is '$reply_to'";; esac
+[ -n "$(ls "$work/data/mailings/" 2>/dev/null)" ] || fail "no stored body in data/mailings"
+[ "$(ls "$work/data/mailings/" | wc -l)" -le 2 ] || fail "more than the proof and the publication stored"
+ok "the bulletin carries Reply-To $reply_to; its body is stored once, as a file"
+thanks() {	# thanks RCPT SUBJECT: a member's reply to the bulletin
+    printf 'From: Anne Le Goff <anne.legoff@rennes.example.org>\nTo: %s\nCc: national@%s\nSubject: %s\nMessage-ID: <thanks-%s@rennes.example.org>\nIn-Reply-To: %s\nReferences: %s\nDate: Tue, 03 Mar 2026 09:00:00 +0100\n\nMerci pour ce bulletin !\n' \
+        "$1" "$bdom" "$2" "$3" "$bmid" "$bmid" >"$work/thanks.eml"
+}
+# Reply-All: one copy to retour+TOKEN@, one to national@ (same Message-ID).
+thanks "$reply_to" "Re: National — Bulletin n° 1" all
+ctl inject --rcpt "$reply_to" --sender anne.legoff@rennes.example.org <"$work/thanks.eml" || fail "inject reply"
+ctl inject --rcpt "national@$bdom" --sender anne.legoff@rennes.example.org <"$work/thanks.eml" || fail "inject reply-all"
+# A client that ignores Reply-To: the thanks reaches bulletin@.
+thanks "bulletin@$bdom" "Re: National — Bulletin n° 1" bulletin
+ctl inject --rcpt "bulletin@$bdom" --sender anne.legoff@rennes.example.org <"$work/thanks.eml" || fail "inject reply to bulletin@"
+before=$(ls "$work/sink" | wc -l)
+mark=$(wc -l <"$work/daemon.log")
+once
+sleep 0.5
+index
+tail -n +$((mark + 1)) "$work/daemon.log" >"$work/replies.log"
+fw=$(with '^\[Rennes\] Re: National — Bulletin n° 1$')
+[ "$(echo "$fw" | grep -c .)" -eq 2 ] || { cat "$work/replies.log"; fail "$(echo "$fw" | grep -c .) forwards of the thanks, wanted 2 (retour and bulletin@; the Reply-All copy once)"; }
+grep -q "^X-Rcpt-Args: <bureau@national.example.org>" $fw || fail "the thanks did not reach the office"
+[ -z "$(with 'refus|Refus|non distribu' anne.legoff@rennes.example.org)" ] || fail "the member got a refusal"
+grep -q 'status=dropped reason="duplicate' "$work/replies.log" || fail "the Reply-All copy was not recognised"
+ctl bulletin submissions 2 --all >"$work/subs" 2>&1; ctl bulletin submissions 1 --all >>"$work/subs" 2>&1
+! grep -q "Merci\|Re: National" "$work/subs" || { cat "$work/subs"; fail "the thanks became a report"; }
+ok "a reply to the bulletin reaches the office once (Reply-All too), is never a report nor refused"
+
+# 7c. A relay that refuses every copy (5xx at the end of data): counted,
+# the editors told once, and the refused copies sent again later.
+stop_sink
+start_sink "$sink_port" "$work/sink" -f .
+expect_rc 0 "bulletin resend 1 (every copy)" ctl bulletin resend 1
+mark=$(wc -l <"$work/daemon.log")
+once; once
+tail -n +$((mark + 1)) "$work/daemon.log" >"$work/refused.log"
+grep -q "mailing=publication sent=0 deferred=0 failed=40 editors=1 .*status=reported" "$work/refused.log" || { cat "$work/refused.log"; fail "the editors were not told of the 40 refusals"; }
+[ "$(grep -c 'status=reported' "$work/refused.log")" -eq 1 ] || fail "refusals reported more than once"
+ctl bulletin show 1 >"$work/out" 2>&1; expect_out "publication, .*envoyés 0, en attente 0, refusés 40" "bulletin show: 40 refused"
+stop_sink
+start_sink "$sink_port" "$work/sink"
+before=$(ls "$work/sink" | wc -l)
+expect_rc 0 "bulletin resend 1 --failed" ctl bulletin resend 1 --failed
+expect_out "40 exemplaire" "resend queues the 40 refused copies"
+once
+wait_files "$work/sink" $((before + 40))
+ctl bulletin show 1 >"$work/out" 2>&1; expect_out "publication, .*envoyés 40, en attente 0, refusés 0" "after the resend, the 40 copies are sent"
 ctl search kermesse >"$work/out" 2>&1; expect_out "Kermesse de janvier" "search finds an accepted text"
 ctl search calendriers >"$work/out" 2>&1; expect_out "aucun résultat" "search does not find the rejected text"
 

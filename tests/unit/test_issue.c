@@ -19,7 +19,10 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "bulletin.h"
+#include "editor.h"
 #include "issue.h"
+#include "reply.h"
 #include "mime.h"
 #include "roster.h"
 #include "testlib.h"
@@ -31,8 +34,7 @@ struct fx {
 	struct engine	 e;
 };
 
-static const unsigned char jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F',
-    0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xd9 };
+#define PHOTO	"tests/data/bulletin/photo.jpg"	/* 48 x 32, a real JPEG */
 
 static void
 run(struct fx *fx, const char *sql)
@@ -97,8 +99,8 @@ populate(struct fx *fx)
 	path = xasprintf("%s/files/3", fx->dir);
 	assert_int_equal(mkdir_p(path, 0755), 0);
 	free(path);
-	path = xasprintf("%s/files/3/1.jpg", fx->dir);
-	assert_int_equal(file_write_durable(path, jpeg, sizeof jpeg), 0);
+	path = xasprintf("cp " PHOTO " %s/files/3/1.jpg", fx->dir);
+	assert_int_equal(system(path), 0);
 	free(path);
 }
 
@@ -227,6 +229,16 @@ slurp(const struct fx *fx, const char *rel)
 	return data;
 }
 
+/* The text of the first row of sql with one integer parameter (caller frees). */
+static char *
+test_str(struct fx *fx, const char *sql, int64_t arg)
+{
+	char *v = strchr(sql, '?') ? db_str(fx->e.db, sql, "i", arg) : db_str(fx->e.db, sql, "");
+
+	assert_non_null(v);
+	return v;
+}
+
 static int
 weasyprint_installed(void)
 {
@@ -340,12 +352,17 @@ test_mail(void **state)
 	struct mime_attachment *att;
 	size_t len, n;
 	const char *body;
-	char *s;
+	char *s, *file, *tok;
 
 	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
-	st = db_query(fx->e.db, "SELECT body FROM message WHERE kind = 'proof'", "");
+	/* one body, as a file: not a blob in the database */
+	st = db_query(fx->e.db, "SELECT body IS NULL, body_file, token FROM message WHERE kind ="
+	    " 'proof'", "");
 	assert_int_equal(db_step(st), 1);
-	body = db_col_blob(st, 0, &len);
+	assert_int_equal(db_col_int(st, 0), 1);
+	file = slurp(fx, db_col_text(st, 1));
+	len = strlen(file);
+	body = file;
 	assert_int_equal(mime_parse(body, len, &m, &err), 0);
 	assert_non_null(memmem(body, len, "multipart/related", 17));
 	assert_non_null(memmem(body, len, "multipart/alternative", 21));
@@ -358,8 +375,7 @@ test_mail(void **state)
 	assert_string_equal(att[0].content_type, "image/jpeg");
 	assert_string_equal(att[0].content_id, "s3-1.jpg@comites.example.org");
 	assert_true(att[0].inline_image);
-	assert_int_equal(att[0].len, sizeof jpeg);
-	assert_memory_equal(att[0].data, jpeg, sizeof jpeg);
+	assert_memory_equal(att[0].data, "\xff\xd8\xff", 3);	/* a JPEG rendition */
 	mime_attachments_free(att, n);
 	s = mime_subject(m);
 	assert_non_null(strstr(s, "ÉPREUVE"));
@@ -379,8 +395,20 @@ test_mail(void **state)
 	s = mime_header(m, "X-Loop");
 	assert_string_equal(s, "national@comites.example.org");
 	free(s);
+	/* replies reach the office through retour+TOKEN@; the message names itself */
+	s = mime_header(m, "Reply-To");
+	tok = xasprintf("retour+%s@comites.example.org", db_col_text(st, 2));
+	assert_string_equal(s, tok);
+	free(tok);
+	free(s);
+	s = mime_header(m, "Message-ID");
+	tok = xasprintf("<%s@comites.example.org>", db_col_text(st, 2));
+	assert_string_equal(s, tok);
+	free(tok);
+	free(s);
 	mime_free(&m);
 	db_finalize(&st);
+	free(file);
 }
 
 /* Without images: multipart/alternative alone. */
@@ -400,6 +428,127 @@ test_mail_no_image(void **state)
 	    "Sujet", "texte", "<p>texte</p>", &bad, 1, NULL, 1, &len));
 }
 
+
+/* The mail's size budget: over it, fewer photos per report (here none),
+ * the mail saying so at its top and under the entry; the text alone over
+ * it: refused. The archive keeps every photo. */
+static void
+test_budget(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t full, small;
+	char *file, *s;
+
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	full = test_int(fx->e.db, "SELECT max(id) FROM message WHERE kind = 'proof'", "");
+	file = xasprintf("mailings/%s.eml", test_str(fx, "SELECT token FROM message WHERE id = ?",
+	    full));
+	s = slurp(fx, file);
+	fx->cf.bulletin_mail_max = (long)strlen(s) - 200;	/* no room for the photo */
+	free(s);
+	free(file);
+	free(fx->cf.bulletin_archive_url);
+	fx->cf.bulletin_archive_url = xstrdup("https://www.example.org/bulletin/");
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	small = test_int(fx->e.db, "SELECT max(id) FROM message WHERE kind = 'proof'", "");
+	file = xasprintf("mailings/%s.eml", test_str(fx, "SELECT token FROM message WHERE id = ?",
+	    small));
+	s = slurp(fx, file);
+	assert_true(strlen(s) <= (size_t)fx->cf.bulletin_mail_max);
+	assert_null(strstr(s, "Content-Type: image/jpeg"));
+	assert_non_null(strstr(s, "multipart/alternative"));
+	assert_non_null(strstr(s, "https://www.example.org/bulletin/bulletin-4.html"));
+	free(s);
+	free(file);
+	/* the earlier proof's body is dropped (its copies were all out) */
+	run(fx, "UPDATE delivery SET state = 'sent'");
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message WHERE kind = 'proof' AND"
+	    " body_file IS NOT NULL", ""), 1);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM bulletin_mailing WHERE kind LIKE"
+	    " 'proof-%' AND message_id IS NOT NULL", ""), 3);
+
+	fx->cf.bulletin_mail_max = 2000;		/* not even the text */
+	assert_int_equal(issue_proof(&fx->e, 4, &err), -1);
+	assert_non_null(strstr(err, "bulletin_mail_max"));
+}
+
+/* Refused copies: the editors told once, how many and why; resend
+ * --failed queues them again (and a new report may follow). */
+static void
+test_refused_resend(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char *pathenv = xstrdup(getenv("PATH"));
+	long n;
+
+	assert_int_equal(issue_resend(&fx->e, 4, 1, &n, &err), -1);	/* not published */
+	setenv("PATH", "/nonexistent", 1);
+	assert_int_equal(issue_publish(&fx->e, 4, &err), 0);
+	setenv("PATH", pathenv, 1);
+	free(pathenv);
+	run(fx, "UPDATE delivery SET state = 'failed', last_code = 552, last_reply ="
+	    " '552 5.3.4 Message size exceeds fixed limit' WHERE id IN (SELECT id FROM delivery"
+	    " ORDER BY id LIMIT 3); UPDATE delivery SET state = 'sent' WHERE state = 'queued'");
+	assert_int_equal(bulletin_tick(&fx->e), 0);
+	assert_int_equal(bulletin_tick(&fx->e), 0);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM message m JOIN delivery d ON"
+	    " d.message_id = m.id WHERE m.kind = 'notice' AND m.subject LIKE '%3 envois refusés%'",
+	    ""), 2);	/* one mail, to each of the two editors */
+	assert_int_equal(issue_resend(&fx->e, 4, 1, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
+	    " m.id = d.message_id WHERE m.kind = 'bulletin' AND d.state = 'queued'", ""), 3);
+	assert_int_equal(issue_resend(&fx->e, 4, 0, &n, &err), 0);	/* every copy */
+	assert_int_equal(n, 2);	/* the 2 sent ones; 3 are already queued */
+}
+
+/* A held report without committee or issue is placed by an editor. */
+static void
+test_assign(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+
+	run(fx, "INSERT INTO submission (id, issue_id, committee_id, sender, title, body,"
+	    " activity_date, state, hold_reason, received) VALUES (7, NULL, NULL,"
+	    " 'x@example.org', 'Sans comité', 'Texte.', '2026-01-10', 'held', 'unknown sender', 0)");
+	assert_int_equal(editor_set_state(&fx->e, 7, "accepted", &err), -1);
+	assert_int_equal(editor_assign(&fx->e, 7, "nowhere", 4, &err), -1);
+	assert_non_null(strstr(err, "nowhere"));
+	assert_int_equal(editor_assign(&fx->e, 7, "brest", 4, &err), 0);
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM submission WHERE id = 7 AND"
+	    " state = 'new' AND issue_id = 1 AND committee_id = (SELECT id FROM committee WHERE"
+	    " slug = 'brest')", ""), 1);
+	assert_int_equal(editor_set_state(&fx->e, 7, "accepted", &err), 0);
+}
+
+/* Replies to our bulletin mails are recognised from their references. */
+static void
+test_reply_names(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	char tok[33], *hdr, *proof;
+
+	assert_int_equal(issue_proof(&fx->e, 4, &err), 0);
+	proof = test_str(fx, "SELECT token FROM message WHERE kind = 'proof'", 0);
+	hdr = xasprintf("From: a1@example.org\nReferences: <x@example.org>\n"
+	    " <%s@comites.example.org>\nSubject: Re\n\nMerci\n", proof);
+	assert_int_equal(reply_names_bulletin(&fx->e, hdr, strlen(hdr), 0, tok), 1);
+	assert_string_equal(tok, proof);
+	assert_int_equal(reply_names_bulletin(&fx->e, hdr, strlen(hdr), 1, tok), 0);
+	free(hdr);
+	/* only in the header, only in In-Reply-To / References */
+	hdr = xasprintf("From: a1@example.org\nMessage-ID: <%s@comites.example.org>\n\n"
+	    "References: <%s@comites.example.org>\n", proof, proof);
+	assert_int_equal(reply_names_bulletin(&fx->e, hdr, strlen(hdr), 0, tok), 0);
+	free(hdr);
+	free(proof);
+}
+
 int
 main(void)
 {
@@ -410,6 +559,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail, setup, teardown),
 		cmocka_unit_test(test_mail_no_image),
+		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
