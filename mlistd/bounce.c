@@ -905,7 +905,7 @@ bounce_tell_office(struct engine *e, const struct bounce_contact *c, const char 
 		    " national sender\"");
 	else if (notice_render_dict(e, "contact-disabled", d, &subject, &body, &err) == -1) {
 		log_warnx("notice=contact-disabled status=error reason=\"%s\"", err);
-		rc = -1;	/* a notice that cannot be queued: retried (engine.h) */
+		rc = engine_failf(e, "notice contact-disabled: %s", err);	/* retried (engine.h) */
 	} else {
 		struct buf to;
 

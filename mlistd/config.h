@@ -48,6 +48,7 @@ struct config {
 	char	*bounce_prefix;
 	char	*confirm_prefix;
 	char	*admin_address;
+	char	*postmaster;		/* told of held spool files; "" = postmaster@domain */
 	char	*templates_dir;
 	long	 min_contacts;
 	long	 max_contacts;
@@ -83,6 +84,8 @@ struct config {
 	long	 retry_max;
 	long	 queue_lifetime;
 	long	 queue_run_interval;
+	long	 handler_max_attempts;	/* failed handlings of a spool file before hold/ */
+	long	 handler_retry_min;	/* seconds before the first retry (doubles, <= 1 h) */
 	/* replies, bounces, coverage, request address */
 	char	*national_replies_to;
 	long	 bounce_score_threshold;

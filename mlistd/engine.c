@@ -1,4 +1,5 @@
 /* engine.c — see engine.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,21 @@ engine_result_name(enum engine_result r)
 enum engine_result
 engine_dberr(struct engine *e, const char **error_r)
 {
-	*error_r = db_errmsg(e->db);
+	*error_r = *e->error ? e->error : db_errmsg(e->db);
 	return ENGINE_TEMPFAIL;
+}
+
+int
+engine_failf(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*e->error == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(e->error, sizeof e->error, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }
 
 int
@@ -126,6 +140,7 @@ engine_run(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *ar
 	const char *err = NULL;
 	enum engine_result r;
 
+	*e->error = '\0';	/* for engine_failf() */
 	if (db_begin(e->db) == -1)
 		r = engine_dberr(e, &err);
 	else if ((r = engine_txn(e, in, fn, arg, &err)) == ENGINE_DONE &&
@@ -134,7 +149,8 @@ engine_run(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *ar
 	if (r == ENGINE_DONE)
 		return r;
 	/* copied before the rollback: err may be the database's message */
-	snprintf(e->error, sizeof e->error, "%s", err ? err : "no reason given");
+	if (err != e->error)
+		snprintf(e->error, sizeof e->error, "%s", err ? err : "no reason given");
 	db_rollback(e->db);
 	*error_r = e->error;
 	return r;

@@ -71,8 +71,13 @@ typedef enum engine_result engine_handler_fn(struct engine *e, const struct inms
 /* Parse in->data (ENGINE_CORRUPT if it cannot be) and engine_run() fn. */
 enum engine_result engine_run_parsed(struct engine *e, const struct inmsg *in,
     engine_handler_fn *fn, const char **error_r);
-/* For handlers: ENGINE_TEMPFAIL, the database's message in *error_r. */
+/* For handlers: ENGINE_TEMPFAIL, and in *error_r the reason a lower layer
+ * gave with engine_failf() during this engine_run(), else the database's
+ * message. */
 enum engine_result engine_dberr(struct engine *e, const char **error_r);
+/* For what handlers call (notices, the queue): keep the reason of a
+ * failure for the handler's result (the first one wins); returns -1. */
+int engine_failf(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "done", "tempfail", "refused", "corrupt" (for logs). */
 const char *engine_result_name(enum engine_result r);
 /* Was (spool_id, rcpt) handled? 1 yes, 0 no, -1 database error. */

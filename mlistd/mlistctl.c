@@ -20,6 +20,7 @@
 
 static const struct ctl_cmd *const ctl_tables[] = {
 	ctl_admin_cmds, ctl_roster_cmds, ctl_mail_cmds, ctl_coverage_cmds, ctl_bulletin_cmds,
+	ctl_spool_cmds,
 };
 
 static const struct ctl_cmd *ctl_cur;

@@ -54,5 +54,6 @@ extern const struct ctl_cmd ctl_admin_cmds[];
 extern const struct ctl_cmd ctl_mail_cmds[];
 extern const struct ctl_cmd ctl_coverage_cmds[];
 extern const struct ctl_cmd ctl_bulletin_cmds[];
+extern const struct ctl_cmd ctl_spool_cmds[];
 
 #endif

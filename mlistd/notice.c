@@ -126,6 +126,7 @@ notice_queue(struct engine *e, const char *rcpt, const char *subject, const char
 	return 0;
 fail:
 	log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, db_errmsg(e->db));
+	engine_failf(e, "notice %s not queued: %s", name, db_errmsg(e->db));
 	db_rollback(e->db);
 	return -1;
 }
@@ -150,7 +151,7 @@ notice_send_opts(struct engine *e, const char *name, const char *rcpt,
 		hdrs[n++] = "In-Reply-To", hdrs[n++] = o->in_reply_to;
 	if (notice_render(e, name, vars, &subject, &body, &err) == -1) {
 		log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, err);
-		return -1;
+		return engine_failf(e, "notice %s: %s", name, err);
 	}
 	msg = mime_build_text(e->cf->list_name, o && o->from ? o->from : e->request_addr, rcpt,
 	    subject, body, hdrs, 1, &len);

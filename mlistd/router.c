@@ -10,6 +10,8 @@
 #include "db.h"
 #include "engine.h"
 #include "log.h"
+#include "mime.h"
+#include "notice.h"
 #include "reply.h"
 #include "report.h"
 #include "request.h"
@@ -120,31 +122,115 @@ router_message(struct engine *e, const struct spool_msg *sm, const char **error_
 	return worst;
 }
 
-/* The outcome of one spool file in active/. */
+/* Tell the postmaster (postmaster setting, else postmaster@domain) that
+ * a spool file is in hold/. A failure is logged: the file stays held. */
 static void
-router_outcome(struct engine *e, const char *id, enum engine_result r, const char *err)
+router_tell_postmaster(struct engine *e, const struct spool_msg *sm, const char *id,
+    const struct spool_note *n)
 {
-	char *path;
+	char *to = *e->cf->postmaster ? xstrdup(e->cf->postmaster) :
+	    config_address(e->cf, "postmaster");
+	char *subject = NULL, attempts[16], date[SPOOL_DATE_SIZE];
+	struct mime_msg *m;
+	const char *err;
+	struct buf rcpts;
 
-	switch (r) {
-	case ENGINE_DONE:
-		path = spool_path(e->sp, SPOOL_ACTIVE, id);
-		unlink(path);	/* its handled rows go at the next start (router_prune) */
-		free(path);
-		break;
-	case ENGINE_CORRUPT:
-		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", id, err);
-		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_CORRUPT);
-		break;
-	case ENGINE_REFUSED:
-		log_warnx("spoolid=%s status=held reason=\"%s\"", id, err);
-		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_HOLD);
-		break;
-	case ENGINE_TEMPFAIL:
-		log_warnx("spoolid=%s status=tempfail reason=\"%s\"", id, err);
-		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_INCOMING);
-		break;
+	buf_init(&rcpts);
+	for (size_t i = 0; sm && i < sm->nrcpt; i++)
+		buf_printf(&rcpts, "%s%s", i ? ", " : "", sm->rcpts[i]);
+	if (sm && mime_parse(sm->data, sm->len, &m, &err) == 0) {
+		subject = mime_subject(m);
+		mime_free(&m);
 	}
+	snprintf(attempts, sizeof attempts, "%d", n->attempts);
+	spool_id_date(id, date);
+	if (notice_send(e, "spool-held", to, (const char *[]){ "ID", id, "DATE", date,
+	    "SENDER", sm && *sm->sender ? sm->sender : "<>", "RCPTS", buf_cstr(&rcpts),
+	    "SUBJECT", subject && *subject ? subject : "-", "ATTEMPTS", attempts,
+	    "REASON", n->reason, NULL }) == -1)
+		log_warnx("spoolid=%s postmaster=%s status=untold reason=\"%s\"", id, to,
+		    db_errmsg(e->db));
+	buf_free(&rcpts);
+	free(subject);
+	free(to);
+}
+
+/* The next try after n failed attempts: handler_retry_min, doubled after
+ * each failure, at most an hour (or handler_retry_min if longer). */
+static time_t
+router_backoff(const struct config *cf, int attempts)
+{
+	long d = cf->handler_retry_min, cap = d > 3600 ? d : 3600;
+
+	for (int i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/* What became of one spool file in active/, the worst result of its
+ * recipients; sm is NULL when the file could not be read. */
+static void
+router_outcome(struct engine *e, const char *id, const struct spool_msg *sm,
+    enum engine_result r, const char *err)
+{
+	struct spool_note n;
+
+	if (r == ENGINE_DONE) {
+		spool_remove(e->sp, SPOOL_ACTIVE, id);	/* handled rows go at the next start */
+		return;
+	}
+	spool_note_read(e->sp, id, &n);
+	n.attempts++;
+	if (n.first_failure == 0)
+		n.first_failure = now();
+	snprintf(n.reason, sizeof n.reason, "%s", err ? err : "no reason given");
+	n.next_try = 0;
+	if (r == ENGINE_TEMPFAIL && n.attempts < e->cf->handler_max_attempts)
+		n.next_try = now() + router_backoff(e->cf, n.attempts);
+	spool_note_write(e->sp, id, &n);
+	if (r == ENGINE_CORRUPT) {
+		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", id, n.reason);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_CORRUPT);
+	} else if (n.next_try) {
+		log_warnx("spoolid=%s status=deferred attempts=%d retry_in=%llds reason=\"%s\"", id,
+		    n.attempts, (long long)(n.next_try - now()), n.reason);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_DEFERRED);
+	} else {
+		log_warnx("spoolid=%s status=held attempts=%d reason=\"%s\" (mlistctl spool list)",
+		    id, n.attempts, n.reason);
+		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_HOLD);
+		router_tell_postmaster(e, sm, id, &n);
+	}
+}
+
+/* Handle one spool file of queue q: 1 done or held (mail may have been
+ * queued), 0 not (deferred, corrupt, gone). */
+static int
+router_file(struct engine *e, const char *id, enum spool_queue q)
+{
+	struct spool_msg *sm = NULL;
+	const char *err = NULL;
+	enum engine_result r;
+
+	if (spool_move(e->sp, id, q, SPOOL_ACTIVE) == -1)
+		return 0;
+	if (spool_read(e->sp, SPOOL_ACTIVE, id, &sm, &err) == -1)
+		r = ENGINE_CORRUPT;
+	else
+		r = router_message(e, sm, &err);
+	router_outcome(e, id, sm, r, err);	/* one message's failure stops nothing */
+	spool_msg_free(&sm);
+	return r == ENGINE_DONE || r == ENGINE_REFUSED || (r == ENGINE_TEMPFAIL &&
+	    spool_find(e->sp, id, &q) == 1 && q == SPOOL_HOLD);
+}
+
+/* Is the deferred file id due? (No note: yes.) */
+static int
+router_due(struct engine *e, const char *id)
+{
+	struct spool_note n;
+
+	return spool_note_read(e->sp, id, &n) != 1 || n.next_try <= now();
 }
 
 int
@@ -156,22 +242,14 @@ router_run(struct engine *e)
 
 	if (spool_list(e->sp, SPOOL_INCOMING, &ids, &n) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct spool_msg *sm;
-		const char *err = NULL;
-		enum engine_result r;
-
-		if (spool_move(e->sp, ids[i], SPOOL_INCOMING, SPOOL_ACTIVE) == -1)
-			continue;
-		if (spool_read(e->sp, SPOOL_ACTIVE, ids[i], &sm, &err) == -1)
-			r = ENGINE_CORRUPT;
-		else {
-			r = router_message(e, sm, &err);
-			spool_msg_free(&sm);
-		}
-		router_outcome(e, ids[i], r, err);	/* one message's failure stops nothing */
-		handled += r == ENGINE_DONE;
-	}
+	for (size_t i = 0; i < n; i++)
+		handled += router_file(e, ids[i], SPOOL_INCOMING);
+	spool_list_free(ids, n);
+	if (spool_list(e->sp, SPOOL_DEFERRED, &ids, &n) == -1)
+		return handled;
+	for (size_t i = 0; i < n; i++)
+		if (router_due(e, ids[i]))
+			handled += router_file(e, ids[i], SPOOL_DEFERRED);
 	spool_list_free(ids, n);
 	return handled;
 }

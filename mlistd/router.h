@@ -8,9 +8,17 @@
  * engine_run() (engine.h): the outcome and handled(spool_id, rcpt) are
  * committed together, so a recipient handled before a crash (between the
  * commit and the unlink) is never handled again. Then, by the worst
- * result of its recipients: done, the file is removed; corrupt, it goes
- * to corrupt/; refused, to hold/; tempfail, back to incoming/. One
- * message's failure never stops the pass for the messages behind it.
+ * result of its recipients:
+ *   done      the file is removed;
+ *   tempfail  deferred/, retried on its own after handler_retry_min,
+ *             doubled after each failure (at most an hour); after
+ *             handler_max_attempts failures, as refused;
+ *   refused   hold/, one log line and one mail to the postmaster; the
+ *             admin acts with mlistctl spool list|retry|drop;
+ *   corrupt   corrupt/, one log line.
+ * The attempts, the first failure, the next try and the last reason are
+ * in the file's spool note (spool.h). One message's failure never stops
+ * the pass for the messages behind it.
  */
 #ifndef MLISTD_ROUTER_H
 #define MLISTD_ROUTER_H
@@ -26,7 +34,9 @@ enum router_role router_role(const struct config *cf, const char *rcpt);
 /* For the LMTP listener: 0 ours, 1 not ours. */
 int router_rcpt_check(void *cf, const char *rcpt);
 /* Handle every message in incoming/ (router_recover() has put back what a
- * crash left in active/). Returns the number handled, -1 if the spool cannot be read. */
+ * crash left in active/), then those of deferred/ that are due. Returns
+ * the number done or held (both may queue mail), -1 if incoming/ cannot
+ * be read. */
 int router_run(struct engine *e);
 /* At start-up: active/ -> incoming/, clean tmp/, forget the handled rows
  * of spool files that are gone. */

@@ -45,6 +45,7 @@ static const char *const spool_qnames[] = {
 
 struct spool {
 	char	*dirs[nitems(spool_qnames)];
+	char	*notes;		/* ROOT/notes: spool_note files, named by message id */
 };
 
 struct spool_writer {
@@ -80,6 +81,12 @@ spool_open(const char *root, struct spool **sp_r, const char **error_r)
 			return -1;
 		}
 	}
+	sp->notes = xasprintf("%s/notes", root);
+	if (mkdir(sp->notes, 0750) == -1 && errno != EEXIST) {
+		*error_r = "cannot create the notes directory";
+		spool_close(&sp);
+		return -1;
+	}
 	*sp_r = sp;
 	return 0;
 }
@@ -93,6 +100,7 @@ spool_close(struct spool **spp)
 		return;
 	for (size_t i = 0; i < nitems(spool_qnames); i++)
 		free(sp->dirs[i]);
+	free(sp->notes);
 	free(sp);
 	*spp = NULL;
 }
@@ -525,4 +533,105 @@ spool_find(struct spool *sp, const char *id, enum spool_queue *q_r)
 			return -1;
 	}
 	return 0;
+}
+
+const char *
+spool_queue_name(enum spool_queue q)
+{
+	return spool_queue_valid(q) ? spool_qnames[q] : "?";
+}
+
+static char *
+spool_note_path(struct spool *sp, const char *id)
+{
+	return spool_id_valid(id) ? xasprintf("%s/%s", sp->notes, id) : NULL;
+}
+
+int
+spool_note_read(struct spool *sp, const char *id, struct spool_note *n)
+{
+	char *path = spool_note_path(sp, id), *data = NULL, *line, *save = NULL;
+	size_t len;
+	int rc;
+
+	memset(n, 0, sizeof *n);
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = file_read(path, 4096, &data, &len);
+	free(path);
+	if (rc == -1)
+		return errno == ENOENT ? 0 : -1;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "attempts ", 9) == 0)
+			n->attempts = atoi(line + 9);
+		else if (strncmp(line, "first ", 6) == 0)
+			n->first_failure = (time_t)strtoll(line + 6, NULL, 10);
+		else if (strncmp(line, "next ", 5) == 0)
+			n->next_try = (time_t)strtoll(line + 5, NULL, 10);
+		else if (strncmp(line, "reason ", 7) == 0)
+			snprintf(n->reason, sizeof n->reason, "%s", line + 7);
+	}
+	free(data);
+	return 1;
+}
+
+int
+spool_note_write(struct spool *sp, const char *id, const struct spool_note *n)
+{
+	char *path = spool_note_path(sp, id), *text, *p;
+	int rc;
+
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	text = xasprintf("attempts %d\nfirst %lld\nnext %lld\nreason %s\n", n->attempts,
+	    (long long)n->first_failure, (long long)n->next_try, n->reason);
+	for (p = strstr(text, "reason ") + 7; *p && p[1]; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';	/* one line, whatever the reason says */
+	rc = file_write_durable(path, text, strlen(text));
+	free(text);
+	free(path);
+	return rc;
+}
+
+void
+spool_note_remove(struct spool *sp, const char *id)
+{
+	char *path = spool_note_path(sp, id);
+
+	if (path)
+		unlink(path);
+	free(path);
+}
+
+int
+spool_remove(struct spool *sp, enum spool_queue q, const char *id)
+{
+	char *path = spool_path(sp, q, id);
+	int rc;
+
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = unlink(path);
+	free(path);
+	if (rc == 0)
+		spool_note_remove(sp, id);
+	return rc;
+}
+
+void
+spool_id_date(const char *id, char out[SPOOL_DATE_SIZE])
+{
+	if (strlen(id) < 15 || id[8] != 'T') {
+		snprintf(out, SPOOL_DATE_SIZE, "?");
+		return;
+	}
+	snprintf(out, SPOOL_DATE_SIZE, "%.4s-%.2s-%.2s %.2s:%.2s UTC", id, id + 4, id + 6, id + 9,
+	    id + 11);
 }

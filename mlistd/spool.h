@@ -5,9 +5,13 @@
  *   ROOT/tmp/       being written; never acknowledged; removed by spool_clean_tmp
  *   ROOT/incoming/  committed (durable) and not yet looked at
  *   ROOT/active/    being processed
- *   ROOT/deferred/  waiting for a retry
- *   ROOT/hold/      waiting for a person (confirmation, moderation)
+ *   ROOT/deferred/  a handler failed for the time being: waiting for a retry
+ *   ROOT/hold/      a handler refused it or failed too often: waiting for
+ *                   the admin (mlistctl spool retry|drop)
  *   ROOT/corrupt/   unreadable; kept for a person to look at, never deleted
+ *                   by the daemon
+ *   ROOT/notes/ID   what went wrong with message ID (spool_note), while it
+ *                   is in deferred/, hold/ or corrupt/
  *
  * A message file is a tiny envelope followed by the message with LF line ends:
  *
@@ -100,6 +104,28 @@ char *spool_path(struct spool *sp, enum spool_queue q, const char *id);
  * never acknowledged, so safe to drop). Call it at startup, or with a cutoff
  * older than any transaction still running. Returns how many, or -1. */
 int spool_clean_tmp(struct spool *sp, time_t older_than);
+/* What went wrong with a message: how many failed attempts, since when,
+ * when to try again (deferred/), and the last reason (one line). */
+struct spool_note {
+	int	attempts;
+	time_t	first_failure;
+	time_t	next_try;
+	char	reason[400];
+};
+
+/* 1 read, 0 no note (*n zeroed), -1 error (errno). */
+int spool_note_read(struct spool *sp, const char *id, struct spool_note *n);
+/* Write atomically (a new file renamed over the old one). -1 with errno. */
+int spool_note_write(struct spool *sp, const char *id, const struct spool_note *n);
+void spool_note_remove(struct spool *sp, const char *id);
+/* Remove a message from a queue, and its note. -1 with errno. */
+int spool_remove(struct spool *sp, enum spool_queue q, const char *id);
+#define SPOOL_DATE_SIZE 24
+/* When message id arrived, "YYYY-MM-DD HH:MM UTC" (from the id). */
+void spool_id_date(const char *id, char out[SPOOL_DATE_SIZE]);
+/* "incoming", "hold"... */
+const char *spool_queue_name(enum spool_queue q);
+
 /* Which queue holds message id (tmp/ not looked at)? 1 found (*q_r),
  * 0 in none, -1 error (EINVAL: not an id). */
 int spool_find(struct spool *sp, const char *id, enum spool_queue *q_r);

@@ -211,13 +211,93 @@ test_poison_blocks_nothing(void **state)
 	char *id2 = spool_put(fx, "nat@example.org", aide, 1, m2);
 	char *id3 = spool_put(fx, "nat@example.org", bul, 1, m3);
 
-	assert_int_equal(router_run(&fx->e), 2);
+	struct spool_note n;
+
+	assert_int_equal(router_run(&fx->e), 3);
 	assert_int_equal(queued(fx, SPOOL_INCOMING) + queued(fx, SPOOL_ACTIVE), 0);
 	assert_int_equal(queued(fx, SPOOL_HOLD), 1);
+	assert_int_equal(spool_note_read(fx->e.sp, id1, &n), 1);
+	assert_int_equal(n.attempts, 1);
+	assert_non_null(strstr(n.reason, "roster has none"));
+	assert_int_equal(count(fx, "SELECT count(*) FROM delivery WHERE rcpt ="
+	    " 'postmaster@example.org'"), 1);
 	assert_int_equal(count(fx, "SELECT count(*) FROM message WHERE kind = 'broadcast'"), 0);
 	assert_int_equal(count(fx, "SELECT count(*) FROM submission"), 1);
 	assert_int_equal(count(fx, "SELECT count(*) FROM message m JOIN delivery d ON"
 	    " d.message_id = m.id WHERE m.kind = 'notice' AND d.rcpt = 'nat@example.org'"), 2);
+	free(id1);
+	free(id2);
+	free(id3);
+	free(m1);
+	free(m2);
+	free(m3);
+}
+
+/* A copy of the French templates without the one a poison message needs. */
+static void
+templates_without(struct fx *fx, const char *name)
+{
+	char *dir = xasprintf("%s/tpl", fx->dir), *cmd, *gone;
+
+	cmd = xasprintf("mkdir -p %s && cp -r templates/fr %s/", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	gone = xasprintf("%s/fr/%s", dir, name);
+	assert_int_equal(unlink(gone), 0);
+	test_set(&fx->cf.templates_dir, dir);
+	free(gone);
+	free(cmd);
+	free(dir);
+}
+
+/*
+ * A message whose handler fails for the time being (a notice it must send
+ * has no template) is retried on its own, with back-off, while the others
+ * are handled; after handler_max_attempts it goes to hold/ and the
+ * postmaster is told once.
+ */
+static void
+test_poison_backoff(void **state)
+{
+	struct fx *fx = *state;
+	const char *nat[] = { "national+nowhere@example.org" }, *aide[] = { "aide@example.org" };
+	char *m1 = mail("nat@example.org", nat[0], "À personne", "Bonjour.");
+	char *m2 = mail("nat@example.org", aide[0], "aide", "AIDE"), *m3;
+	char *id1 = spool_put(fx, "nat@example.org", nat, 1, m1), *id2, *id3;
+	struct spool_note n;
+
+	templates_without(fx, "broadcast-unknown-target.txt");
+	fx->cf.handler_max_attempts = 3;
+	fx->cf.handler_retry_min = 60;
+	id2 = spool_put(fx, "nat@example.org", aide, 1, m2);
+	assert_int_equal(router_run(&fx->e), 1);		/* the request */
+	assert_int_equal(queued(fx, SPOOL_DEFERRED), 1);
+	assert_int_equal(spool_note_read(fx->e.sp, id1, &n), 1);
+	assert_int_equal(n.attempts, 1);
+	assert_true(n.next_try >= now() + 59 && n.next_try <= now() + 61);
+	assert_string_equal(n.reason, "notice broadcast-unknown-target: template not found");
+	/* not due: left alone, and a new message goes by */
+	m3 = mail("nat@example.org", aide[0], "aide", "AIDE");
+	id3 = spool_put(fx, "nat@example.org", aide, 1, m3);
+	assert_int_equal(router_run(&fx->e), 1);
+	assert_int_equal(spool_note_read(fx->e.sp, id1, &n), 1);
+	assert_int_equal(n.attempts, 1);
+	/* due at every pass from now on */
+	fx->cf.handler_retry_min = 0;
+	n.next_try = 0;
+	assert_int_equal(spool_note_write(fx->e.sp, id1, &n), 0);
+	assert_int_equal(router_run(&fx->e), 0);
+	assert_int_equal(queued(fx, SPOOL_DEFERRED), 1);
+	assert_int_equal(router_run(&fx->e), 1);		/* the third failure: held */
+	assert_int_equal(queued(fx, SPOOL_DEFERRED), 0);
+	assert_int_equal(queued(fx, SPOOL_HOLD), 1);
+	assert_int_equal(spool_note_read(fx->e.sp, id1, &n), 1);
+	assert_int_equal(n.attempts, 3);
+	assert_int_equal(router_run(&fx->e), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM message WHERE kind = 'broadcast'"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM delivery WHERE rcpt ="
+	    " 'postmaster@example.org'"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM delivery WHERE rcpt ="
+	    " 'nat@example.org'"), 2);
 	free(id1);
 	free(id2);
 	free(id3);
@@ -233,6 +313,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poison_blocks_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poison_backoff, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
