@@ -399,6 +399,8 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 
 	if (why == NULL && author == NULL)
 		why = "no From address";
+	else if (why == NULL && roster_is_own_address(e->cf, author))
+		why = "From is one of the list's own addresses";
 	if (why) {
 		if (broadcast_insert(e, in, m, author, "dropped", why, NULL, token, &id) == -1)
 			r = engine_dberr(e, error_r);

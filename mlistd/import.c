@@ -129,6 +129,9 @@ import_row(struct db *db, const struct config *cf, const struct csv *csv, size_t
 	if (str_is_empty(cname))
 		return import_bad(report, st, csv_line(csv, row), tr("comité manquant",
 		    "missing committee")), 0;
+	if (roster_check_text(tr("nom du contact", "contact name"), name, &err) != 0 ||
+	    roster_check_text(tr("comité", "committee"), cname, &err) != 0)
+		return import_bad(report, st, csv_line(csv, row), err), 0;
 	if ((addr = addr_normalize(email ? email : "")) == NULL) {
 		char *why = xasprintf(tr("adresse invalide : %s", "invalid address: %s"), email);
 

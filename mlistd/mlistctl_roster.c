@@ -391,7 +391,7 @@ cmd_sender_add(struct ctl *ctl, int argc, char **argv)
 
 	if (ctl_parse(argc, argv, &a, 1, 1) == -1 || a.role == NULL)
 		return ctl_bad_usage();
-	return ctl_roster_rc(roster_sender_add(ctl->db, a.rest[0], a.role, a.name, &err), err);
+	return ctl_roster_rc(roster_sender_add(ctl->db, &ctl->cf, a.rest[0], a.role, a.name, &err), err);
 }
 
 static int

@@ -51,6 +51,91 @@ roster_audit(struct db *db, const char *fmt, ...)
 	db_run(db, "INSERT INTO audit (at, what) VALUES (?, ?)", "is", (int64_t)now(), what);
 }
 
+/* The code point of the UTF-8 sequence at p (*len_r bytes), or -1 when
+ * invalid. */
+static long
+roster_utf8_at(const unsigned char *p, size_t *len_r)
+{
+	size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+	    (*p & 0xf8) == 0xf0 ? 4 : 0;
+	long cp = n == 1 ? *p : n == 2 ? (*p & 0x1f) : n == 3 ? (*p & 0x0f) : (*p & 0x07);
+
+	if (n == 0 || !utf8_valid((const char *)p, n))
+		return -1;
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (p[i] & 0x3f);
+	*len_r = n;
+	return cp;
+}
+
+/* Characters a name may not hold: C0 controls (LF, CR, TAB...), DEL, C1
+ * controls, and the bidirectional overrides that make text read otherwise
+ * than it is stored (U+202A-U+202E, U+2066-U+2069). */
+static int
+roster_forbidden(long cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int
+roster_check_text(const char *what, const char *s, const char **err_r)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n;
+	long cp;
+
+	for (; *p; p += n) {
+		if ((cp = roster_utf8_at(p, &n)) == -1)
+			return roster_fail(err_r, ROSTER_EDATA, tr("%s\xc2\xa0: texte qui n'est pas de l'UTF-8"
+			    " valide", "%s: text that is not valid UTF-8"), what);
+		if (roster_forbidden(cp))
+			return roster_fail(err_r, ROSTER_EDATA, tr("%s\xc2\xa0: caractère de contrôle interdit"
+			    " (U+%04lX)", "%s: control character not allowed (U+%04lX)"), what, cp);
+	}
+	return 0;
+}
+
+int
+roster_is_own_address(const struct config *cf, const char *addr)
+{
+	const char *own[] = { cf->national_address, cf->bulletin_address, cf->request_address,
+	    cf->reply_prefix, cf->bounce_prefix, cf->confirm_prefix };
+	char *local, *ext;
+	int found = 0;
+
+	if (addr == NULL || cf->domain == NULL || *cf->domain == '\0' ||
+	    !addr_split_ours(addr, cf->domain, &local, &ext))
+		return 0;
+	for (size_t i = 0; !found && i < nitems(own); i++)
+		found = own[i] && strcasecmp(local, own[i]) == 0;
+	free(local);
+	free(ext);
+	return found;
+}
+
+static int
+roster_own_address(const struct config *cf, const char *addr, const char **err_r)
+{
+	if (!roster_is_own_address(cf, addr))
+		return 0;
+	return roster_fail(err_r, ROSTER_EDATA, tr("%s est une adresse de la liste elle-même\xc2\xa0:"
+	    " elle ne peut être ni contact ni expéditeur", "%s is one of the list's own addresses:"
+	    " it can be neither a contact nor a sender"), addr);
+}
+
+/* The committee's free texts. */
+static int
+roster_check_committee(const char *name, const char *region, const char *department,
+    const char *tags, const char **err_r)
+{
+	if (roster_check_text(tr("nom du comité", "committee name"), name, err_r) != 0 ||
+	    roster_check_text(tr("région", "region"), region, err_r) != 0 ||
+	    roster_check_text(tr("département", "department"), department, err_r) != 0)
+		return ROSTER_EDATA;
+	return roster_check_text(tr("étiquettes", "tags"), tags, err_r);
+}
+
 /* Normalised tag list: slugs, comma separated, duplicates dropped. */
 static char *
 roster_tags_norm(const char *tags)
@@ -107,6 +192,10 @@ roster_committee_add(struct db *db, const char *name, const char *slug,
 		free(s);
 		return roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
 		    "empty committee name"));
+	}
+	if (roster_check_committee(name, region, department, tags, err_r) != 0) {
+		free(s);
+		return ROSTER_EDATA;
 	}
 	if ((rc = db_int(db, &same, "SELECT id FROM committee WHERE slug = ?", "s", s)) != 0) {
 		if (rc == -1) {
@@ -251,6 +340,8 @@ int
 roster_committee_update(struct db *db, int64_t id, const char *region,
     const char *department, const char *tags, const char **err_r)
 {
+	if (roster_check_committee(NULL, region, department, tags, err_r) != 0)
+		return ROSTER_EDATA;
 	if ((region && db_run(db, "UPDATE committee SET region = ? WHERE id = ?", "si",
 	    region, id) == -1) ||
 	    (department && db_run(db, "UPDATE committee SET department = ? WHERE id = ?", "si",
@@ -280,6 +371,8 @@ roster_committee_rename(struct db *db, const char *key, const char *new_name,
 	else if (new_name && str_is_empty(new_name))
 		rc = roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
 		    "empty committee name"));
+	else if (roster_check_committee(new_name, NULL, NULL, NULL, err_r) != 0)
+		rc = ROSTER_EDATA;
 	else if ((new_name && db_run(db, "UPDATE committee SET name = ? WHERE id = ?", "si",
 	    new_name, id) == -1) || (slug && db_run(db, "UPDATE committee SET slug = ? "
 	    "WHERE id = ?", "si", slug, id) == -1))
@@ -363,6 +456,11 @@ roster_contact_add(struct db *db, const struct config *cf, const char *key,
 
 	if (addr == NULL)
 		return roster_bad_address(email, err_r);
+	if ((rc = roster_own_address(cf, addr, err_r)) != 0 ||
+	    (rc = roster_check_text(tr("nom du contact", "contact name"), name, err_r)) != 0) {
+		free(addr);
+		return rc;
+	}
 	if (db_begin(db) == -1) {
 		free(addr);
 		return roster_dberr(db, err_r);
@@ -536,7 +634,7 @@ roster_role_ok(const char *role, const char **err_r)
 }
 
 int
-roster_sender_add(struct db *db, const char *email, const char *role,
+roster_sender_add(struct db *db, const struct config *cf, const char *email, const char *role,
     const char *name, const char **err_r)
 {
 	char *addr = email ? addr_normalize(email) : NULL;
@@ -546,6 +644,9 @@ roster_sender_add(struct db *db, const char *email, const char *role,
 		return roster_bad_address(email, err_r);
 	if (!roster_role_ok(role, err_r))
 		rc = ROSTER_EDATA;
+	else if ((rc = roster_own_address(cf, addr, err_r)) != 0 ||
+	    (rc = roster_check_text(tr("nom", "name"), name, err_r)) != 0)
+		;
 	else if (roster_is_sender(db, addr, role))
 		rc = roster_fail(err_r, ROSTER_EDATA, tr("%s a déjà le rôle %s",
 		    "%s already has the role %s"), addr, role);

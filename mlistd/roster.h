@@ -2,7 +2,9 @@
  * roster.h — committees, their designated contacts, and the national
  * senders and editors (roles), with the association's rules:
  * a committee has at most max_contacts active contacts; an address is
- * unique within a committee (case-insensitive); slugs are unique.
+ * unique within a committee (case-insensitive); slugs are unique; names
+ * hold no control character; the list's own addresses are neither
+ * contacts nor senders.
  *
  * Return values: 0 done, ROSTER_EDATA (-1) the request breaks a rule or
  * names nothing (err_r says which, in the configured language),
@@ -81,9 +83,9 @@ int roster_contacts(struct db *db, const char *key, struct roster_contact **list
     size_t *n_r, const char **err_r);
 void roster_contacts_free(struct roster_contact *list, size_t n);
 
-/* Roles: "national" or "editor". */
-int roster_sender_add(struct db *db, const char *email, const char *role,
-    const char *name, const char **err_r);
+/* Roles: "national" or "editor". The list's own addresses are refused. */
+int roster_sender_add(struct db *db, const struct config *cf, const char *email,
+    const char *role, const char *name, const char **err_r);
 int roster_sender_remove(struct db *db, const char *email, const char *role,
     const char **err_r);
 /* 1 when email has the role; 0 when not or on a database error (no rights). */
@@ -101,6 +103,16 @@ void roster_senders_free(struct roster_sender *list, size_t n);
  * array of *n_r new strings; free with roster_office_free. */
 char **roster_office(struct db *db, const char *admin_address, size_t *n_r);
 void roster_office_free(char **list);
+
+/* Text typed by a person (names, region, tags): 0, or ROSTER_EDATA when it
+ * holds a control character (LF, CR, TAB, DEL, C1), a bidirectional
+ * override or invalid UTF-8; err_r names what (e.g. "nom du contact") and
+ * the character. Every add, update and rename checks its texts. */
+int roster_check_text(const char *what, const char *s, const char **err_r);
+/* Is addr one of the list's own addresses (national@, bulletin@, aide@,
+ * retour+...@, rebonds+...@, confirm+...@ at the list's domain, any case,
+ * any extension)? Such an address is never a contact nor a sender. */
+int roster_is_own_address(const struct config *cf, const char *addr);
 
 /* Audit trail of roster changes (who was added, moved, removed, when). */
 void roster_audit(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -166,11 +166,27 @@ import email, email.policy, os, sys
 n = 0
 for name in os.listdir(sys.argv[1]):
     msg = email.message_from_bytes(open(os.path.join(sys.argv[1], name), "rb").read(), policy=email.policy.default)
-    if "bureau@national.example.org" in str(msg["X-Rcpt-Args"]) and msg["Subject"].startswith("Message non envoyé : Enorme"):
+    if "bureau@national.example.org" in str(msg["X-Rcpt-Args"]) and msg["Subject"].startswith("Message non envoyé\u00a0: Enorme"):
         n += "65536 octets" in msg.get_body(("plain",)).get_content()
 print(n)
 EOF
 )
 [ "$n" -eq 1 ] || fail "the author got $n notices"
 ok "a 1 MB header: refused, one log line, one notice to the author"
+
+# 7. The roster: the list's own addresses and control characters refused,
+# with a French error (and the CSV line on import), exit 65 (EX_DATAERR).
+expect_rc 65 "contact add national+bretagne@ refused" ctl contact add brest national+bretagne@comites.example.org
+expect_out "national+bretagne@comites.example.org est une adresse de la liste elle-même" "its French error"
+expect_rc 65 "sender add retour+x@ refused" ctl sender add RETOUR+x@Comites.example.org --role national
+expect_rc 65 "sender add aide@ as editor refused" ctl sender add aide@comites.example.org --role editor
+expect_rc 65 "a contact name with a line feed refused" ctl contact add brest carl@example.org --name "$(printf 'Carl\nBcc: x@example.org')"
+expect_out "nom du contact.*caractère de contrôle interdit (U+000A)" "its French error"
+expect_rc 65 "a committee name with an escape refused" ctl committee add "$(printf 'Morlaix\033[2J')"
+printf 'comité;région;département;nom;courriel\nBrest;Bretagne;29;"Dan\nLe Bris";dan@example.org\nBrest;Bretagne;29;Liste;bulletin@comites.example.org\n' >"$work/bad.csv"
+ctl committee import "$work/bad.csv" >"$work/out" 2>&1
+grep -q "! ligne 2 : nom du contact.*(U+000A)" "$work/out" && grep -q "! ligne 4 : bulletin@comites.example.org est une adresse de la liste" "$work/out" ||
+    { cat "$work/out"; fail "import errors"; }
+ctl contact list | grep -q "dan@example.org\|bulletin@" && fail "a refused row was imported"
+ok "import: each refused row told with its CSV line, nothing of it imported"
 finish

@@ -269,7 +269,7 @@ setup(void **state)
 	    "Alice Le Bras", &err), 0);
 	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "bob@example.org",
 	    "Bob Kermarrec", &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, "bureau@example.org", "national",
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "bureau@example.org", "national",
 	    "Bureau", &err), 0);
 	fx->alice = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'alice@example.org'", "");
 	fx->bob = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'bob@example.org'", "");

@@ -198,7 +198,7 @@ roster(struct fx *fx)
 		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, contacts[i][0], contacts[i][1],
 		    NULL, &err), 0);
 	assert_int_equal(roster_contact_set_active(fx->e.db, "c2@example.org", 0, "test", &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, "ed@example.org", "editor", "Ed", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 0);
 }
 
 static void

@@ -202,7 +202,7 @@ test_disabled_and_empty_committee(void **state)
 	    &lorient, &err), 0);
 	test_set(&f->cf.admin_address, "");
 	err = NULL;
-	assert_int_equal(roster_sender_add(f->e.db, "boss@example.org", "national", "", &err), 0);
+	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "boss@example.org", "national", "", &err), 0);
 	fx_now(T0 + 2 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 2);
 	assert_int_equal(fx_alerts(f, quimper), 1);
@@ -240,8 +240,8 @@ test_office(void **state)
 	assert_int_equal(n, 0);
 	assert_null(o[0]);
 	free(o);
-	assert_int_equal(roster_sender_add(f->e.db, "boss@example.org", "national", "", &err), 0);
-	assert_int_equal(roster_sender_add(f->e.db, "chief@example.org", "national", "", &err), 0);
+	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "boss@example.org", "national", "", &err), 0);
+	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "chief@example.org", "national", "", &err), 0);
 	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 2);
 	assert_null(o[2]);

@@ -46,8 +46,8 @@ setup(void **state)
 	    &fx->rennes, &err), 0);
 	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
 	    &fx->brest, &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, "ed@example.org", "editor", "Ed", &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, "nat@example.org", "national", "", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 0);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "", &err), 0);
 	*state = fx;
 	return 0;
 }

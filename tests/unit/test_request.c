@@ -433,7 +433,7 @@ test_stop(void **state)
 	free(mail);
 	/* without admin_address: the national senders */
 	test_set(&fx->cf.admin_address, "");
-	assert_int_equal(roster_sender_add(fx->e.db, "office@example.org", "national", "Office",
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "office@example.org", "national", "Office",
 	    &(const char *){ NULL }), 0);
 	assert_int_equal(send_cmd(fx, "g@example.org", "ARRET", ""), 0);
 	assert_int_equal(mails_to(fx, "office@example.org"), 1);

@@ -154,10 +154,10 @@ test_senders(void **state)
 	struct fx *fx = *state;
 	const char *err = NULL;
 
-	assert_int_equal(roster_sender_add(fx->db, "office@example.org", "national", NULL, &err), 0);
-	assert_int_equal(roster_sender_add(fx->db, "Office@example.org", "national", NULL, &err),
+	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "office@example.org", "national", NULL, &err), 0);
+	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "Office@example.org", "national", NULL, &err),
 	    ROSTER_EDATA);
-	assert_int_equal(roster_sender_add(fx->db, "office@example.org", "king", NULL, &err),
+	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "office@example.org", "king", NULL, &err),
 	    ROSTER_EDATA);
 	assert_true(roster_is_sender(fx->db, "OFFICE@example.org", "national"));
 	assert_false(roster_is_sender(fx->db, "office@example.org", "editor"));
@@ -225,7 +225,7 @@ test_privacy(void **state)
 	add_committee(fx, "Rennes");
 	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "p@example.org", "Paul",
 	    &err), 0);
-	assert_int_equal(roster_sender_add(fx->db, "p@example.org", "editor", NULL, &err), 0);
+	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "p@example.org", "editor", NULL, &err), 0);
 	f = open_memstream(&out, &outlen);
 	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), 0);
 	fclose(f);
@@ -241,6 +241,133 @@ test_privacy(void **state)
 	free(out);
 }
 
+/* ---- forged and malformed names and addresses (issue 11, case 7) ---- */
+
+static const char *const bad_texts[] = {
+	"Anne\nLe Goff", "Anne\r\nBcc: x@example.org", "Anne\tLe Goff", "Anne\x7f",
+	"Anne\x01", "Anne \xc2\x85" "Goff", "\xe2\x80\xae" "ffoG eL ennA", "Anne\xe2\x81\xa6x",
+	"Anne \xff", "Anne \xc3",
+};
+
+static void
+test_forged_names(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t id;
+
+	add_committee(fx, "Rennes");
+	for (size_t i = 0; i < sizeof bad_texts / sizeof bad_texts[0]; i++) {
+		const char *t = bad_texts[i];
+
+		print_message("bad text %zu\n", i);
+		assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "a@example.org", t,
+		    &err), ROSTER_EDATA);
+		assert_non_null(strstr(err, "nom du contact"));
+		assert_int_equal(roster_committee_add(fx->db, t, "slug-ok", "", "", "", &id, &err),
+		    ROSTER_EDATA);
+		assert_int_equal(roster_committee_add(fx->db, "Quimper", NULL, t, "", "", &id, &err),
+		    ROSTER_EDATA);
+		assert_int_equal(roster_committee_add(fx->db, "Quimper", NULL, "", "", t, &id, &err),
+		    ROSTER_EDATA);
+		assert_int_equal(roster_committee_rename(fx->db, "rennes", t, NULL, &err),
+		    ROSTER_EDATA);
+		assert_int_equal(roster_committee_update(fx->db, roster_committee_lookup(fx->db,
+		    "rennes"), NULL, t, NULL, &err), ROSTER_EDATA);
+		assert_int_equal(roster_sender_add(fx->db, &fx->cf, "s@example.org", "national", t,
+		    &err), ROSTER_EDATA);
+	}
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "a@example.org", "Anne\n",
+	    &err), ROSTER_EDATA);
+	assert_string_equal(err, "nom du contact\xc2\xa0: caractère de contrôle interdit (U+000A)");
+	/* what people write is fine: accents, apostrophes, emoji, non-breaking spaces */
+	assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", "a@example.org",
+	    "Zoé d'Arc-en-Ciel\xc2\xa0\xf0\x9f\x8c\x88", &err), 0);
+	assert_int_equal(roster_committee_lookup(fx->db, "Quimper"), 0);
+	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "s@example.org", "national", NULL,
+	    &err), 0);
+}
+
+static void
+test_own_addresses(void **state)
+{
+	static const char *const own[] = {
+		"national@comites.example.org", "NATIONAL@Comites.Example.Org",
+		"national+bretagne@comites.example.org", "bulletin@comites.example.org",
+		"aide@comites.example.org", "retour+0123abcd@comites.example.org",
+		"rebonds+ffff@comites.example.org", "confirm+x@comites.example.org",
+		"<national@comites.example.org>",
+	};
+	static const char *const others[] = {
+		"national@other.example.org", "nationale@comites.example.org",
+		"president@comites.example.org", "aide@national.comites.example.org",
+	};
+	struct fx *fx = *state;
+	const char *err = NULL;
+
+	free(fx->cf.domain);
+	fx->cf.domain = xstrdup("comites.example.org");
+	add_committee(fx, "Rennes");
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+		print_message("own %s\n", own[i]);
+		assert_int_equal(roster_is_own_address(&fx->cf, own[i][0] == '<' ? "national@comites"
+		    ".example.org" : own[i]), 1);
+		assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", own[i], NULL, &err),
+		    ROSTER_EDATA);
+		assert_non_null(strstr(err, "adresse de la liste elle-même"));
+		assert_int_equal(roster_sender_add(fx->db, &fx->cf, own[i], "national", NULL, &err),
+		    ROSTER_EDATA);
+		assert_int_equal(roster_sender_add(fx->db, &fx->cf, own[i], "editor", NULL, &err),
+		    ROSTER_EDATA);
+	}
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		assert_int_equal(roster_is_own_address(&fx->cf, others[i]), 0);
+		assert_int_equal(roster_contact_add(fx->db, &fx->cf, "rennes", others[i], NULL, &err),
+		    0);
+		assert_int_equal(roster_contact_remove(fx->db, others[i], "rennes", &err), 0);
+		assert_int_equal(roster_sender_add(fx->db, &fx->cf, others[i], "national", NULL, &err),
+		    0);
+	}
+}
+
+static void
+test_import_forged(void **state)
+{
+	struct fx *fx = *state;
+	struct import_stats st;
+	const char *err = NULL;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *report = open_memstream(&out, &outlen);
+	const char csv[] = "comité;région;département;nom;courriel\n"
+	    "Rennes;Bretagne;35;Anne Le Goff;anne@example.org\n"
+	    "Rennes;Bretagne;35;\"Bob\nBcc: victim@example.org\";bob@example.org\n"
+	    "Rennes;Bretagne;35;Liste;national@comites.example.org\n"
+	    "Rennes;Bretagne;35;Retour;retour+abc@comites.example.org\n"
+	    "\"Brest\x01\";Bretagne;29;Carl;carl@example.org\n"
+	    "Rennes;Bretagne;35;\"Dan\x1b[31m\";dan@example.org\n"
+	    "Rennes;Bretagne;35;Eve;eve@example.org\n";
+
+	free(fx->cf.domain);
+	fx->cf.domain = xstrdup("comites.example.org");
+	assert_int_equal(import_roster(fx->db, &fx->cf, csv, sizeof csv - 1, 0, report, &st, &err), 0);
+	fclose(report);
+	assert_int_equal(st.contacts_added, 2);
+	assert_int_equal(st.bad_rows, 5);
+	assert_non_null(strstr(out, "! ligne 3 : nom du contact\xc2\xa0: caractère de contrôle"
+	    " interdit (U+000A)\n"));
+	/* the quoted LF makes row 3 two lines long: the next row is line 5 */
+	assert_non_null(strstr(out, "! ligne 5 : national@comites.example.org est une adresse de"
+	    " la liste elle-même"));
+	assert_non_null(strstr(out, "! ligne 6 : retour+abc@comites.example.org est une adresse"));
+	assert_non_null(strstr(out, "! ligne 7 : comité\xc2\xa0: caractère de contrôle interdit"
+	    " (U+0001)"));
+	assert_non_null(strstr(out, "! ligne 8 : nom du contact\xc2\xa0: caractère de contrôle"
+	    " interdit (U+001B)"));
+	assert_null(strstr(out, "victim"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -251,6 +378,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_forged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
