@@ -761,5 +761,5 @@ bulletin_tick(struct engine *e)
 		return -1;
 	if (bulletin_open_mailings(e, today) == -1 || bulletin_refusals(e) == -1)
 		return -1;
-	return editor_digest(e) == -2 ? -1 : 0;
+	return editor_digest(e) == -1 ? -1 : 0;
 }

@@ -61,7 +61,7 @@ editor_fail(const char **err_r, int code, const char *fmt, ...)
 static int
 editor_dberr(struct engine *e, const char **err_r)
 {
-	return editor_fail(err_r, -2, "%s: %s", tr("base de données", "database"),
+	return editor_fail(err_r, -1, "%s: %s", tr("base de données", "database"),
 	    db_errmsg(e->db));
 }
 
@@ -72,8 +72,8 @@ struct editor_sub {
 	int64_t	 committee_id;	/* 0: none */
 };
 
-/* Load a submission that may still be changed: 0, -1 (unknown, replaced,
- * published), -2. */
+/* Load a submission that may still be changed: 1, 0 (unknown, replaced,
+ * published), -1. */
 static int
 editor_load(struct engine *e, int64_t id, struct editor_sub *s, const char **err_r)
 {
@@ -94,16 +94,16 @@ editor_load(struct engine *e, int64_t id, struct editor_sub *s, const char **err
 	if (rc == -1)
 		return editor_dberr(e, err_r);
 	if (rc == 0)
-		return editor_fail(err_r, -1, tr("contribution %lld inconnue",
+		return editor_fail(err_r, 0, tr("contribution %lld inconnue",
 		    "unknown submission %lld"), (long long)id);
 	if (strcmp(s->state, "replaced") == 0)
-		return editor_fail(err_r, -1, tr("la contribution %lld a été remplacée par une"
+		return editor_fail(err_r, 0, tr("la contribution %lld a été remplacée par une"
 		    " correction", "submission %lld was replaced by a correction"), (long long)id);
 	if (strcmp(s->issue_state, "published") == 0)
-		return editor_fail(err_r, -1, tr("la contribution %lld appartient à un numéro déjà"
+		return editor_fail(err_r, 0, tr("la contribution %lld appartient à un numéro déjà"
 		    " publié", "submission %lld belongs to an issue already published"),
 		    (long long)id);
-	return 0;
+	return 1;
 }
 
 /* Run an UPDATE on one submission and audit it. */
@@ -117,7 +117,7 @@ editor_update(struct engine *e, const char **err_r, const char *audit, int64_t i
 		return editor_dberr(e, err_r);
 	roster_audit(e->db, "submission %lld %s", (long long)id, audit);
 	log_info("submission=%lld action=\"%s\"", (long long)id, audit);
-	return 0;
+	return 1;
 }
 
 int
@@ -133,16 +133,16 @@ editor_set_state(struct engine *e, int64_t submission_id, const char *state,
 		if (state && strcmp(state, states[i]) == 0)
 			break;
 	if (i == nitems(states))
-		return editor_fail(err_r, -1, tr("état inconnu : %s", "unknown state: %s"),
+		return editor_fail(err_r, 0, tr("état inconnu : %s", "unknown state: %s"),
 		    state ? state : "");
-	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	if (strcmp(state, "accepted") == 0 && (s.committee_id == 0 || s.issue_id == 0))
-		return editor_fail(err_r, -1, tr("la contribution %lld n'a pas de comité ou de numéro"
+		return editor_fail(err_r, 0, tr("la contribution %lld n'a pas de comité ou de numéro"
 		    " de bulletin : elle ne peut pas être acceptée", "submission %lld has no committee"
 		    " or no issue: it cannot be accepted"), (long long)submission_id);
 	if (strcmp(s.state, state) == 0)
-		return 0;
+		return 1;
 	return editor_update(e, err_r, state, submission_id,
 	    "UPDATE submission SET state = ? WHERE id = ?", "si", state, NULL);
 }
@@ -157,7 +157,7 @@ editor_set_text(struct engine *e, int64_t submission_id, const char *title,
 
 	if (title == NULL || body == NULL || !utf8_valid(title, strlen(title)) ||
 	    !utf8_valid(body, strlen(body)))
-		return editor_fail(err_r, -1, "%s", tr("texte illisible (UTF-8 attendu)",
+		return editor_fail(err_r, 0, "%s", tr("texte illisible (UTF-8 attendu)",
 		    "unreadable text (UTF-8 expected)"));
 	t = xstrdup(title);
 	for (char *p = t; *p; p++)
@@ -165,8 +165,8 @@ editor_set_text(struct engine *e, int64_t submission_id, const char *title,
 			*p = ' ';
 	str_trim(t);
 	if (*t == '\0')
-		rc = editor_fail(err_r, -1, "%s", tr("titre vide", "empty title"));
-	else if ((rc = editor_load(e, submission_id, &s, err_r)) == 0)
+		rc = editor_fail(err_r, 0, "%s", tr("titre vide", "empty title"));
+	else if ((rc = editor_load(e, submission_id, &s, err_r)) == 1)
 		rc = editor_update(e, err_r, "edited", submission_id,
 		    "UPDATE submission SET title = ?, body = ? WHERE id = ?", "ssi", t, body);
 	free(t);
@@ -182,9 +182,9 @@ editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm_dd,
 	int rc;
 
 	if (!bulletin_date_valid(yyyy_mm_dd))
-		return editor_fail(err_r, -1, tr("date invalide : %s (attendu AAAA-MM-JJ)",
+		return editor_fail(err_r, 0, tr("date invalide : %s (attendu AAAA-MM-JJ)",
 		    "invalid date: %s (expected YYYY-MM-DD)"), yyyy_mm_dd ? yyyy_mm_dd : "");
-	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	snprintf(audit, sizeof audit, "date %s", yyyy_mm_dd);
 	return editor_update(e, err_r, audit, submission_id,
@@ -239,12 +239,12 @@ editor_set_position(struct engine *e, int64_t submission_id, int position,
 	int rc;
 
 	if (position < 1)
-		return editor_fail(err_r, -1, "%s", tr("la position commence à 1",
+		return editor_fail(err_r, 0, "%s", tr("la position commence à 1",
 		    "positions start at 1"));
-	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	if (s.issue_id == 0)
-		return editor_fail(err_r, -1, tr("la contribution %lld n'a pas de numéro de bulletin",
+		return editor_fail(err_r, 0, tr("la contribution %lld n'a pas de numéro de bulletin",
 		    "submission %lld has no issue"), (long long)submission_id);
 	if (db_begin(e->db) == -1)
 		return editor_dberr(e, err_r);
@@ -259,11 +259,11 @@ editor_set_position(struct engine *e, int64_t submission_id, int position,
 	}
 	free(ids);
 	roster_audit(e->db, "submission %lld position %d", (long long)submission_id, position);
-	return 0;
+	return 1;
 }
 
 /* The issue a held submission goes to: issue_number, else the one it
- * has, else the issue open now. 0 and *id_r, or -1 with err_r. */
+ * has, else the issue open now. 1 and *id_r, or 0 / -1 with err_r. */
 static int
 editor_assign_issue(struct engine *e, const struct editor_sub *s, int issue_number,
     int64_t *id_r, const char **err_r)
@@ -273,20 +273,20 @@ editor_assign_issue(struct engine *e, const struct editor_sub *s, int issue_numb
 
 	if (issue_number == 0 && s->issue_id != 0) {
 		*id_r = s->issue_id;
-		return 0;
+		return 1;
 	}
 	rc = issue_number ? bulletin_get(e, issue_number, &bi) : bulletin_open_issue(e, now(), &bi);
 	if (rc == -1)
 		return editor_dberr(e, err_r);
 	if (rc == 1)
-		return editor_fail(err_r, -1, "%s", issue_number ? tr("numéro de bulletin inconnu",
+		return editor_fail(err_r, 0, "%s", issue_number ? tr("numéro de bulletin inconnu",
 		    "unknown bulletin issue") : tr("aucun numéro n'est ouvert : précisez-le",
 		    "no issue is open: name one"));
 	if (strcmp(bi.state, "published") == 0)
-		return editor_fail(err_r, -1, tr("le numéro %d est déjà publié",
+		return editor_fail(err_r, 0, tr("le numéro %d est déjà publié",
 		    "issue %d is already published"), bi.number);
 	*id_r = bi.id;
-	return 0;
+	return 1;
 }
 
 int
@@ -298,12 +298,12 @@ editor_assign(struct engine *e, int64_t submission_id, const char *committee,
 	char audit[96];
 	int rc;
 
-	if ((rc = editor_load(e, submission_id, &s, err_r)) != 0)
+	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	if ((cid = roster_committee_lookup(e->db, committee)) <= 0)
-		return editor_fail(err_r, -1, tr("comité inconnu : %s", "unknown committee: %s"),
+		return editor_fail(err_r, 0, tr("comité inconnu : %s", "unknown committee: %s"),
 		    committee);
-	if ((rc = editor_assign_issue(e, &s, issue_number, &iid, err_r)) != 0)
+	if ((rc = editor_assign_issue(e, &s, issue_number, &iid, err_r)) != 1)
 		return rc;
 	snprintf(audit, sizeof audit, "assigned committee=%lld issue=%lld", (long long)cid,
 	    (long long)iid);
@@ -313,7 +313,7 @@ editor_assign(struct engine *e, int64_t submission_id, const char *committee,
 		return editor_dberr(e, err_r);
 	roster_audit(e->db, "submission %lld %s", (long long)submission_id, audit);
 	log_info("submission=%lld action=\"%s\"", (long long)submission_id, audit);
-	return 0;
+	return 1;
 }
 
 /* ---- commands by email ---- */
@@ -460,7 +460,7 @@ editor_verb_name(const char *state)
 	return tr("ATTENTE", "HOLD");
 }
 
-/* An ATTRIBUER line: applied and answered (1), not one (0), -2. */
+/* An ATTRIBUER line: applied and answered (1), not one (0), -1. */
 static int
 editor_apply_assign(struct engine *e, const char *who, const char *line, struct buf *out,
     int *napplied_r)
@@ -473,19 +473,19 @@ editor_apply_assign(struct engine *e, const char *who, const char *line, struct 
 	if (id <= 0)
 		return 0;
 	rc = editor_assign(e, id, committee, 0, &err);
-	if (rc != -2)
+	if (rc != -1)
 		buf_printf(out, "%s %lld %s : %s\n", tr("ATTRIBUER", "ASSIGN"), (long long)id,
-		    committee, rc == 0 ? tr("fait", "done") : err);
-	if (rc == 0) {
+		    committee, rc == 1 ? tr("fait", "done") : err);
+	if (rc == 1) {
 		roster_audit(e->db, "submission %lld assigned to %s by %s (email)", (long long)id,
 		    committee, who);
 		(*napplied_r)++;
 	}
 	free(committee);
-	return rc == -2 ? -2 : 1;
+	return rc == -1 ? -1 : 1;
 }
 
-/* Apply every command line; results appended to out. -2 on a database error. */
+/* Apply every command line; results appended to out. 0, or -1 on a database error. */
 static int
 editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int *napplied_r)
 {
@@ -498,8 +498,8 @@ editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int
 	while ((line = editor_next_line(&p)) != NULL) {
 		int done = editor_apply_assign(e, who, line, out, napplied_r);
 
-		if (done == -2)
-			return -2;
+		if (done == -1)
+			return -1;
 		if (done == 1)
 			continue;
 		if ((state = editor_parse_line(line, ids, nitems(ids), &n)) == NULL)
@@ -507,11 +507,11 @@ editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int
 		for (size_t i = 0; i < n; i++) {
 			int rc = editor_set_state(e, ids[i], state, &err);
 
-			if (rc == -2)
-				return -2;
+			if (rc == -1)
+				return -1;
 			buf_printf(out, "%s %lld : %s\n", editor_verb_name(state), (long long)ids[i],
-			    rc == 0 ? tr("fait", "done") : err);
-			if (rc == 0) {
+			    rc == 1 ? tr("fait", "done") : err);
+			if (rc == 1) {
 				roster_audit(e->db, "submission %lld %s by %s (email)",
 				    (long long)ids[i], state, who);
 				(*napplied_r)++;
@@ -544,7 +544,7 @@ editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m
 
 	editor_mail_open(e, in, m, &em);
 	buf_init(&out);
-	if (editor_apply(e, em.from, em.text ? em.text : "", &out, &n) == -2) {
+	if (editor_apply(e, em.from, em.text ? em.text : "", &out, &n) == -1) {
 		buf_free(&out);
 		editor_mail_free(&em);
 		return engine_dberr(e, error_r);
@@ -704,29 +704,29 @@ editor_digest(struct engine *e)
 
 	if (db_int(e->db, &pending, "SELECT count(*) FROM submission s WHERE "
 	    EDITOR_DIGEST_WHERE, "") == -1)
-		return -2;
+		return -1;
 	if (pending == 0)
 		return 0;
 	if (bulletin_current(e, now(), &cur) == -1)
-		return -2;
+		return -1;
 	t = now();
 	localtime_r(&t, &tm);
 	strftime(kind, sizeof kind, "digest-%Y-%m-%d", &tm);	/* the local day */
 	if (db_int(e->db, &sent, "SELECT count(*) FROM bulletin_mailing WHERE issue_id = ? AND"
 	    " kind = ?", "is", cur.id, kind) == -1)
-		return -2;
+		return -1;
 	if (sent != 0)
 		return 0;
 	if (roster_senders(e->db, "editor", &eds, &n) != 0) {
 		roster_senders_free(eds, n);
-		return -2;
+		return -1;
 	}
 	if (n == 0)
 		return 0;	/* nobody to tell: they stay undigested */
 	rcpts = xcalloc(n, sizeof *rcpts);
 	for (size_t i = 0; i < n; i++)
 		rcpts[i].email = eds[i].email;
-	rc = editor_digest_send(e, cur.id, kind, rcpts, n) == 0 ? 0 : -2;
+	rc = editor_digest_send(e, cur.id, kind, rcpts, n) == 0 ? 0 : -1;
 	free(rcpts);
 	roster_senders_free(eds, n);
 	return rc;

@@ -6,8 +6,9 @@
  * "ATTRIBUER 12 rennes", English ACCEPT/REJECT/HOLD/ASSIGN too, any case,
  * accents optional, one per line).
  *
- * All functions return 0, -1 on a rule (err_r says which, in the
- * configured language), -2 on a database error.
+ * The editor_set_* and editor_assign functions return 1 done, 0 refused by
+ * a rule (err_r says which, in the configured language), -1 database
+ * error (err_r).
  */
 #ifndef MLISTD_EDITOR_H
 #define MLISTD_EDITOR_H
@@ -43,7 +44,8 @@ int editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime
  * results; inside engine_run()'s transaction (a message handler, engine.h). */
 enum engine_result editor_command_mail(struct engine *e, const struct inmsg *in,
     struct mime_msg *m, const char **error_r);
-/* The daily digest of new submissions to every editor (called by bulletin_tick). */
+/* The daily digest of new submissions to every editor (called by
+ * bulletin_tick): 0, or -1 on an error (logged). */
 int editor_digest(struct engine *e);
 
 #endif

@@ -654,6 +654,14 @@ issue_render_is(struct engine *e, const struct issue *is, const struct issue_vie
 	return 0;
 }
 
+/* Inside this file 0 is done, -1 refused (a rule, a missing issue), -2 an
+ * error; the API (issue.h) says 1, 0, -1 like every module. */
+static int
+issue_result(int rc)
+{
+	return rc == 0 ? 1 : rc == -1 ? 0 : -1;
+}
+
 int
 issue_render(struct engine *e, int number, int for_archive, struct issue_doc *doc,
     const char **err_r)
@@ -665,10 +673,10 @@ issue_render(struct engine *e, int number, int for_archive, struct issue_doc *do
 
 	memset(doc, 0, sizeof *doc);
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
-		return rc;
+		return issue_result(rc);
 	rc = issue_render_is(e, &is, &v, doc, err_r);
 	issue_clear(&is);
-	return rc;
+	return issue_result(rc);
 }
 
 void
@@ -999,14 +1007,14 @@ issue_archive(struct engine *e, int number, int with_pdf, const char **err_r)
 	int rc;
 
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
-		return rc;
+		return issue_result(rc);
 	rc = issue_archive_files(e, &is, err_r);
-	if (rc == 0 && with_pdf)
-		rc = issue_archive_pdf(e, &is, err_r);
+	if (rc == 0 && with_pdf && issue_archive_pdf(e, &is, err_r) == -1)
+		rc = -2;	/* an error (no WeasyPrint, disk), not a rule */
 	issue_clear(&is);
 	if (rc == 0)
 		log_info("bulletin=%d status=archived pdf=%s", number, with_pdf ? "yes" : "no");
-	return rc;
+	return issue_result(rc);
 }
 
 /* ---- the mail ---- */
@@ -1362,7 +1370,7 @@ issue_proof(struct engine *e, int number, const char **err_r)
 	int rc;
 
 	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
-		return rc;
+		return issue_result(rc);
 	if (roster_senders(e->db, "editor", &eds, &neds) != 0) {
 		*err_r = issue_err("%s", db_errmsg(e->db));
 		rc = -2;
@@ -1377,7 +1385,7 @@ issue_proof(struct engine *e, int number, const char **err_r)
 	roster_senders_free(eds, neds);
 	issue_rcpts_free(&r);
 	issue_clear(&is);
-	return rc;
+	return issue_result(rc);
 }
 
 /* Every active contact, then every confirmed subscriber (queue_message
@@ -1454,11 +1462,11 @@ issue_publish(struct engine *e, int number, const char **err_r)
 	int rc;
 
 	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
-		return rc;
+		return issue_result(rc);
 	if (strcmp(is.state, "published") == 0) {
 		*err_r = issue_err("issue %d is already published", number);
 		issue_clear(&is);
-		return -1;
+		return 0;
 	}
 	rc = issue_archive_files(e, &is, err_r);
 	if (rc == 0 && issue_archive_pdf(e, &is, &pdf_err) == -1)
@@ -1470,7 +1478,7 @@ issue_publish(struct engine *e, int number, const char **err_r)
 		issue_stored_free(e, &st, rc != 0);
 	}
 	issue_clear(&is);
-	return rc;
+	return issue_result(rc);
 }
 
 /* ---- sending again ---- */
@@ -1576,7 +1584,7 @@ issue_resend(struct engine *e, int number, int failed_only, long *n_r, const cha
 
 	*n_r = 0;
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
-		return rc;
+		return issue_result(rc);
 	if ((rc = issue_sent_load(e, &is, &m)) != 0) {
 		*err_r = rc == 1 ? issue_err("issue %d is not published", number) :
 		    issue_err("%s", db_errmsg(e->db));
@@ -1587,5 +1595,5 @@ issue_resend(struct engine *e, int number, int failed_only, long *n_r, const cha
 		    m.token, *n_r, failed_only ? "yes" : "no");
 	issue_sent_free(&m);
 	issue_clear(&is);
-	return rc;
+	return issue_result(rc);
 }

@@ -43,7 +43,8 @@
  * with PHOTO_REF, and PART holding PARA with LINE (LINE_TEXT) or ROW with
  * PHOTO (PHOTO_SRC PHOTO_ALT PHOTO_PCT PHOTO_WIDTH) and ROW_GAP).
  *
- * Return 0, -1 with err_r (rule or missing issue), -2 database/disk error.
+ * Return 1 done, 0 refused with err_r (a rule, a missing issue), -1 error
+ * with err_r (database, disk, PDF).
  */
 #ifndef MLISTD_ISSUE_H
 #define MLISTD_ISSUE_H

@@ -372,14 +372,14 @@ cmd_bulletin_submissions(struct ctl *ctl, int argc, char **argv)
 	return EX_OK;
 }
 
-/* Run an editor action on submission ID; message printed on success. */
+/* The exit code of an editor or issue action (1 done, 0 refused, -1 error). */
 static int
 ctl_editor_rc(struct engine *e, int rc, const char *err)
 {
 	engine_close(e);
-	if (rc == 0)
+	if (rc == 1)
 		return EX_OK;
-	return ctl_fail(rc == -1 ? EX_DATAERR : EX_TEMPFAIL, "%s", err ? err : "?");
+	return ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err ? err : "?");
 }
 
 static int
@@ -395,7 +395,7 @@ ctl_set_state(struct ctl *ctl, int argc, char **argv, const char *state)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = editor_set_state(&e, id, state, &err);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("contribution %lld : %s\n", "submission %lld: %s\n"), (long long)id,
 		    ctl_state_name(state));
 	return ctl_editor_rc(&e, rc, err);
@@ -512,11 +512,12 @@ ctl_edit(struct engine *e, int64_t id, const char *title, const char *body)
 		printf(tr("contribution %lld : rien n'a changé\n", "submission %lld: nothing"
 		    " changed\n"), (long long)id);
 		rc = EX_OK;
-	} else if ((rc = editor_set_text(e, id, nt, nb, &err)) == 0)
+	} else if ((rc = editor_set_text(e, id, nt, nb, &err)) == 1) {
 		printf(tr("contribution %lld : texte enregistré\n", "submission %lld: text saved\n"),
 		    (long long)id);
-	else
-		rc = ctl_fail(rc == -1 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
+		rc = EX_OK;
+	} else
+		rc = ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
 	unlink(path);
 	free(path);
 	free(nt);
@@ -563,7 +564,7 @@ cmd_bulletin_order(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = editor_set_position(&e, id, (int)pos, &err);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("contribution %lld : position %lld\n", "submission %lld: position %lld\n"),
 		    (long long)id, (long long)pos);
 	return ctl_editor_rc(&e, rc, err);
@@ -582,7 +583,7 @@ cmd_bulletin_set_date(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = editor_set_date(&e, id, argv[2], &err);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("contribution %lld : date %s\n", "submission %lld: date %s\n"),
 		    (long long)id, argv[2]);
 	return ctl_editor_rc(&e, rc, err);
@@ -603,10 +604,10 @@ ctl_issue_action(struct ctl *ctl, int argc, char **argv, int publish)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = publish ? issue_publish(&e, (int)n, &err) : issue_proof(&e, (int)n, &err);
-	if (rc == 0 && publish)
+	if (rc == 1 && publish)
 		printf(tr("bulletin n°%lld publié : envoi en cours, archive écrite\n", "bulletin"
 		    " no. %lld published: sending, archive written\n"), (long long)n);
-	else if (rc == 0)
+	else if (rc == 1)
 		printf(tr("épreuve du bulletin n°%lld envoyée aux rédacteurs\n", "proof of bulletin"
 		    " no. %lld sent to the editors\n"), (long long)n);
 	return ctl_editor_rc(&e, rc, err);
@@ -646,7 +647,7 @@ cmd_bulletin_resend(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = issue_resend(&e, (int)n, failed, &copies, &err);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("bulletin n°%lld : %ld exemplaire(s) remis en envoi\n", "bulletin no. %lld:"
 		    " %ld copies queued again\n"), (long long)n, copies);
 	return ctl_editor_rc(&e, rc, err);
@@ -672,7 +673,7 @@ cmd_bulletin_assign(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
 		return rc;
 	rc = editor_assign(&e, id, argv[optind + 1], (int)issue, &err);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("contribution %lld : comité %s\n", "submission %lld: committee %s\n"),
 		    (long long)id, argv[optind + 1]);
 	return ctl_editor_rc(&e, rc, err);

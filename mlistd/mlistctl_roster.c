@@ -359,7 +359,7 @@ cmd_contact_export(struct ctl *ctl, int argc, char **argv)
 		return EX_DATAERR;
 	rc = privacy_export(ctl->db, addr, stdout, &err);
 	free(addr);
-	return rc == 0 ? EX_OK : ctl_fail(rc == -1 ? EX_NOUSER : EX_TEMPFAIL, "%s: %s",
+	return rc == 1 ? EX_OK : ctl_fail(rc == 0 ? EX_NOUSER : EX_TEMPFAIL, "%s: %s",
 	    a.rest[0], err);
 }
 
@@ -377,9 +377,9 @@ cmd_contact_erase(struct ctl *ctl, int argc, char **argv)
 		return EX_DATAERR;
 	rc = privacy_erase(ctl->db, addr, &err);
 	free(addr);
-	if (rc == 0)
+	if (rc == 1)
 		printf(tr("%s effacé\n", "%s erased\n"), a.rest[0]);
-	return rc == 0 ? EX_OK : ctl_fail(rc == -1 ? EX_NOUSER : EX_TEMPFAIL, "%s: %s",
+	return rc == 1 ? EX_OK : ctl_fail(rc == 0 ? EX_NOUSER : EX_TEMPFAIL, "%s: %s",
 	    a.rest[0], err);
 }
 

@@ -77,7 +77,7 @@ int
 privacy_export(struct db *db, const char *email, FILE *out, const char **err_r)
 {
 	struct buf b;
-	int nrows = 0, rc = 0;
+	int nrows = 0, rc = 0, ret = 1;
 
 	buf_init(&b);
 	buf_adds(&b, "{\n  \"email\": ");
@@ -88,13 +88,13 @@ privacy_export(struct db *db, const char *email, FILE *out, const char **err_r)
 	}
 	buf_adds(&b, "\n}\n");
 	if (rc != 0)
-		*err_r = db_errmsg(db), rc = -2;
+		*err_r = db_errmsg(db), ret = -1;
 	else if (nrows == 0)
-		*err_r = tr("personne inconnue", "unknown person"), rc = -1;
+		*err_r = tr("personne inconnue", "unknown person"), ret = 0;
 	else
 		fputs(buf_cstr(&b), out);
 	buf_free(&b);
-	return rc;
+	return ret;
 }
 
 int
@@ -114,15 +114,15 @@ privacy_erase(struct db *db, const char *email, const char **err_r)
 	if (changed == 0) {
 		db_rollback(db);
 		*err_r = tr("personne inconnue", "unknown person");
-		return -1;
+		return 0;
 	}
 	if (db_run(db, "INSERT INTO audit (at, what) VALUES (?, 'person erased')", "i",
 	    (int64_t)now()) == -1 || db_commit(db) == -1) {
 		db_rollback(db);
 		goto dberr;
 	}
-	return 0;
+	return 1;
 dberr:
 	*err_r = db_errmsg(db);
-	return -2;
+	return -1;
 }

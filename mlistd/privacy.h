@@ -12,7 +12,7 @@
 
 struct db;
 
-/* 0, or -1 unknown person (err_r), -2 database error (err_r). */
+/* 1 done, 0 unknown person (err_r), -1 database error (err_r). */
 int privacy_export(struct db *db, const char *email, FILE *out, const char **err_r);
 int privacy_erase(struct db *db, const char *email, const char **err_r);
 

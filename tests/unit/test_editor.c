@@ -104,21 +104,21 @@ test_states(void **state)
 	int64_t held = submit(fx, 0, 0, "held", "Inconnu", "Texte");
 	int64_t old = submit(fx, fx->brest, 1, "replaced", "Ancien", "Texte");
 
-	assert_int_equal(editor_set_state(&fx->e, 9999, "accepted", &err), -1);
+	assert_int_equal(editor_set_state(&fx->e, 9999, "accepted", &err), 0);
 	assert_non_null(strstr(err, "9999"));
-	assert_int_equal(editor_set_state(&fx->e, a, "bogus", &err), -1);
-	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 0);
+	assert_int_equal(editor_set_state(&fx->e, a, "bogus", &err), 0);
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 1);
 	assert_field(fx, "state", a, "accepted");
-	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 0);	/* idempotent */
-	assert_int_equal(editor_set_state(&fx->e, a, "held", &err), 0);
-	assert_int_equal(editor_set_state(&fx->e, a, "rejected", &err), 0);
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 1);	/* idempotent */
+	assert_int_equal(editor_set_state(&fx->e, a, "held", &err), 1);
+	assert_int_equal(editor_set_state(&fx->e, a, "rejected", &err), 1);
 	assert_field(fx, "state", a, "rejected");
-	assert_int_equal(editor_set_state(&fx->e, held, "accepted", &err), -1);	/* no committee */
-	assert_int_equal(editor_set_state(&fx->e, held, "rejected", &err), 0);
-	assert_int_equal(editor_set_state(&fx->e, old, "accepted", &err), -1);	/* replaced */
+	assert_int_equal(editor_set_state(&fx->e, held, "accepted", &err), 0);	/* no committee */
+	assert_int_equal(editor_set_state(&fx->e, held, "rejected", &err), 1);
+	assert_int_equal(editor_set_state(&fx->e, old, "accepted", &err), 0);	/* replaced */
 	assert_int_equal(db_run(fx->e.db, "UPDATE bulletin_issue SET state = 'published'", ""), 0);
-	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), -1);
-	assert_int_equal(editor_set_text(&fx->e, a, "T", "B", &err), -1);
+	assert_int_equal(editor_set_state(&fx->e, a, "accepted", &err), 0);
+	assert_int_equal(editor_set_text(&fx->e, a, "T", "B", &err), 0);
 	assert_true(test_int(fx->e.db, "SELECT count(*) FROM audit WHERE what LIKE"
 	    " 'submission %'", "") >= 4);
 }
@@ -130,16 +130,16 @@ test_text_and_date(void **state)
 	const char *err = NULL;
 	int64_t a = submit(fx, fx->rennes, 1, "new", "Fête", "Texte");
 
-	assert_int_equal(editor_set_text(&fx->e, a, "  \n ", "x", &err), -1);
-	assert_int_equal(editor_set_text(&fx->e, a, "Titre\xff", "x", &err), -1);
+	assert_int_equal(editor_set_text(&fx->e, a, "  \n ", "x", &err), 0);
+	assert_int_equal(editor_set_text(&fx->e, a, "Titre\xff", "x", &err), 0);
 	assert_int_equal(editor_set_text(&fx->e, a, " Grande\nfête ", "Un texte\nsur deux lignes",
-	    &err), 0);
+	    &err), 1);
 	assert_field(fx, "title", a, "Grande fête");
 	assert_field(fx, "body", a, "Un texte\nsur deux lignes");
-	assert_int_equal(editor_set_text(&fx->e, 4242, "T", "B", &err), -1);
-	assert_int_equal(editor_set_date(&fx->e, a, "2026-02-30", &err), -1);
-	assert_int_equal(editor_set_date(&fx->e, a, "12/01/2026", &err), -1);
-	assert_int_equal(editor_set_date(&fx->e, a, "2026-01-05", &err), 0);
+	assert_int_equal(editor_set_text(&fx->e, 4242, "T", "B", &err), 0);
+	assert_int_equal(editor_set_date(&fx->e, a, "2026-02-30", &err), 0);
+	assert_int_equal(editor_set_date(&fx->e, a, "12/01/2026", &err), 0);
+	assert_int_equal(editor_set_date(&fx->e, a, "2026-01-05", &err), 1);
 	assert_field(fx, "activity_date", a, "2026-01-05");
 }
 
@@ -153,10 +153,10 @@ test_order(void **state)
 
 	for (int i = 0; i < 4; i++)
 		id[i] = submit(fx, fx->rennes, 1, "new", "T", "B");
-	assert_int_equal(editor_set_position(&fx->e, id[2], 1, &err), 0);
-	assert_int_equal(editor_set_position(&fx->e, id[0], 99, &err), 0);	/* last */
-	assert_int_equal(editor_set_position(&fx->e, id[0], 0, &err), -1);
-	assert_int_equal(editor_set_position(&fx->e, 777, 1, &err), -1);
+	assert_int_equal(editor_set_position(&fx->e, id[2], 1, &err), 1);
+	assert_int_equal(editor_set_position(&fx->e, id[0], 99, &err), 1);	/* last */
+	assert_int_equal(editor_set_position(&fx->e, id[0], 0, &err), 0);
+	assert_int_equal(editor_set_position(&fx->e, 777, 1, &err), 0);
 	order = db_str(fx->e.db, "SELECT group_concat(id - ?, ',') FROM (SELECT id FROM submission"
 	    " ORDER BY position)", "i", id[0]);
 	assert_string_equal(order, "2,1,3,0");

@@ -227,16 +227,16 @@ test_privacy(void **state)
 	    &err), 0);
 	assert_int_equal(roster_sender_add(fx->db, &fx->cf, "p@example.org", "editor", NULL, &err), 0);
 	f = open_memstream(&out, &outlen);
-	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), 0);
+	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), 1);
 	fclose(f);
 	assert_non_null(strstr(out, "\"name\": \"Paul\""));
 	assert_non_null(strstr(out, "\"role\": \"editor\""));
 	free(out);
-	assert_int_equal(privacy_erase(fx->db, "p@example.org", &err), 0);
+	assert_int_equal(privacy_erase(fx->db, "p@example.org", &err), 1);
 	assert_int_equal(test_int(fx->db, "SELECT count(*) FROM audit WHERE what LIKE "
 	    "'%p@example.org%'", ""), 0);
 	f = open_memstream(&out, &outlen);
-	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), -1);
+	assert_int_equal(privacy_export(fx->db, "p@example.org", f, &err), 0);
 	fclose(f);
 	free(out);
 }
