@@ -1553,6 +1553,184 @@ mime_attachments(const struct mime_msg *m, struct mime_attachment **list_r,
 	return 0;
 }
 
+/* ---- the content in reading order ---- */
+
+struct mime_content_ctx {
+	struct mime_att_ctx	 att;
+	struct mime_piece	*list;
+	size_t			 n, cap;
+};
+
+static struct mime_piece *
+mime_piece_new(struct mime_content_ctx *cc)
+{
+	if (cc->n == cc->cap) {
+		cc->cap = cc->cap ? cc->cap * 2 : 8;
+		cc->list = xrealloc(cc->list, cc->cap * sizeof *cc->list);
+	}
+	memset(&cc->list[cc->n], 0, sizeof *cc->list);
+	return &cc->list[cc->n++];
+}
+
+/* Quote depth of a flowed line ('>' count) and its length. */
+static size_t
+mime_flowed_depth(const char *s)
+{
+	size_t d = 0;
+
+	while (s[d] == '>')
+		d++;
+	return d;
+}
+
+/* RFC 3676 (see mime.h). */
+char *
+mime_unflow(const char *text, int delsp)
+{
+	struct buf b;
+	int joining = 0;
+	size_t prev_depth = 0;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n"), depth = mime_flowed_depth(p);
+		const char *c = p + depth + (p[depth] == ' '), *end = p + len;
+		int soft = end > c && end[-1] == ' ' && !(end - c == 3 && strncmp(c, "-- ", 3) == 0);
+
+		if (joining && depth != prev_depth)
+			buf_addc(&b, '\n');	/* quote depth changed: a hard break */
+		if (!joining || depth != prev_depth) {
+			buf_add(&b, p, depth);
+			if (depth > 0)
+				buf_addc(&b, ' ');
+		}
+		buf_add(&b, c, (size_t)(end - c) - (soft && delsp ? 1 : 0));
+		if (!soft)
+			buf_addc(&b, '\n');
+		joining = soft;
+		prev_depth = depth;
+		p = *end ? end + 1 : end;
+	}
+	if (joining)
+		buf_addc(&b, '\n');
+	return buf_steal(&b);
+}
+
+static void
+mime_content_text(struct mime_content_ctx *cc, GMimeObject *obj)
+{
+	const char *fmt = g_mime_object_get_content_type_parameter(obj, "format");
+	const char *delsp = g_mime_object_get_content_type_parameter(obj, "delsp");
+	struct mime_piece *pc = mime_piece_new(cc);
+
+	pc->text = mime_part_text(GMIME_PART(obj));
+	pc->is_html = mime_is_text(obj, "html");
+	if (!pc->is_html && fmt && g_ascii_strcasecmp(fmt, "flowed") == 0) {
+		char *t = mime_unflow(pc->text, delsp && g_ascii_strcasecmp(delsp, "yes") == 0);
+
+		free(pc->text);
+		pc->text = t;
+	}
+}
+
+/* Does obj (a branch of an alternative) hold an attachment? */
+static int
+mime_visit_has_att(GMimeObject *obj, void *ctx)
+{
+	char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
+	int wanted = type && mime_att_wanted(obj, type);
+
+	g_free(type);
+	return wanted;
+}
+
+/* The branch of a multipart/alternative to read (see mime_content). */
+static GMimeObject *
+mime_alternative_pick(GMimeMultipart *mp)
+{
+	int n = g_mime_multipart_get_count(mp);
+	GMimeObject *plain = NULL;
+
+	for (int i = n - 1; i >= 0; i--) {
+		GMimeObject *c = g_mime_multipart_get_part(mp, i);
+
+		if (GMIME_IS_MULTIPART(c) && mime_walk(c, mime_visit_has_att, NULL, 0))
+			return c;
+		if (mime_is_text(c, "plain"))
+			plain = c;
+	}
+	return plain ? plain : n > 0 ? g_mime_multipart_get_part(mp, n - 1) : NULL;
+}
+
+static int mime_content_walk(struct mime_content_ctx *cc, GMimeObject *obj, int depth);
+
+static int
+mime_content_multipart(struct mime_content_ctx *cc, GMimeMultipart *mp, int depth)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(mp));
+
+	if (g_mime_content_type_is_type(ct, "multipart", "alternative"))
+		return mime_content_walk(cc, mime_alternative_pick(mp), depth + 1);
+	for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+		if (mime_content_walk(cc, g_mime_multipart_get_part(mp, i), depth + 1))
+			return 1;
+	return 0;
+}
+
+/* Depth-first in order; 1 stops (attachments over the total). */
+static int
+mime_content_walk(struct mime_content_ctx *cc, GMimeObject *obj, int depth)
+{
+	size_t before = cc->att.n;
+
+	if (obj == NULL || depth > MIME_MAX_DEPTH)
+		return 0;
+	if (GMIME_IS_MULTIPART(obj))
+		return mime_content_multipart(cc, GMIME_MULTIPART(obj), depth);
+	if ((mime_is_text(obj, "plain") || mime_is_text(obj, "html")) &&
+	    !(mime_is_attachment(obj) && g_mime_part_get_filename(GMIME_PART(obj)))) {
+		mime_content_text(cc, obj);
+		return 0;
+	}
+	if (mime_visit_att(obj, &cc->att))
+		return 1;
+	if (cc->att.n > before)
+		mime_piece_new(cc)->att = before;
+	return 0;
+}
+
+int
+mime_content(const struct mime_msg *m, size_t max_total, struct mime_piece **pieces_r,
+    size_t *npieces_r, struct mime_attachment **att_r, size_t *natt_r)
+{
+	struct mime_content_ctx cc;
+
+	memset(&cc, 0, sizeof cc);
+	cc.att.max_total = max_total;
+	*pieces_r = NULL;
+	*att_r = NULL;
+	*npieces_r = *natt_r = 0;
+	if (mime_content_walk(&cc, g_mime_message_get_mime_part(m->msg), 0) || cc.att.over) {
+		mime_pieces_free(cc.list, cc.n);
+		mime_attachments_free(cc.att.list, cc.att.n);
+		return -1;
+	}
+	*pieces_r = cc.list;
+	*npieces_r = cc.n;
+	*att_r = cc.att.list;
+	*natt_r = cc.att.n;
+	return 0;
+}
+
+void
+mime_pieces_free(struct mime_piece *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i].text);
+	free(list);
+}
+
 void
 mime_attachments_free(struct mime_attachment *list, size_t n)
 {

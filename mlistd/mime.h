@@ -145,6 +145,31 @@ int mime_attachments(const struct mime_msg *m, struct mime_attachment **list_r,
     size_t *n_r, size_t max_total);
 void mime_attachments_free(struct mime_attachment *list, size_t n);
 
+/* One piece of a message as its reader sees it: a text part or an
+ * attachment (an index in the list mime_content() returns). */
+struct mime_piece {
+	char	*text;		/* UTF-8, LF; NULL for an attachment */
+	int	 is_html;	/* text is raw HTML (turn it into text) */
+	size_t	 att;		/* the attachment, when text is NULL */
+};
+
+/* The whole content in reading order: every text part (text/plain with
+ * format=flowed unwrapped per RFC 3676, DelSp honoured; text/html raw) and
+ * every attachment as mime_attachments() sees them, interleaved as the
+ * sender placed them (an iPhone's text, photo, text, photo...). Of a
+ * multipart/alternative one branch is read: the last one holding
+ * attachments (Apple Mail's text/html + photos), else text/plain, else the
+ * last one. Returns 0 with *pieces_r and *att_r (free with
+ * mime_pieces_free() and mime_attachments_free()), or -1 with nothing
+ * allocated when the attachments' decoded total would exceed max_total. */
+int mime_content(const struct mime_msg *m, size_t max_total, struct mime_piece **pieces_r,
+    size_t *npieces_r, struct mime_attachment **att_r, size_t *natt_r);
+void mime_pieces_free(struct mime_piece *list, size_t n);
+/* format=flowed text (LF endings) unwrapped: soft line breaks (a line
+ * ending in a space, not "-- ") joined within one quote depth, space
+ * stuffing removed, the break's space removed too when delsp. */
+char *mime_unflow(const char *text, int delsp);
+
 /* A new text/plain; charset=utf-8 message (7bit when ASCII with short lines,
  * else quoted-printable) with From, To, Subject, Date (now()), Message-ID
  * (random, @domain of from_addr), MIME-Version, then the extra headers given

@@ -76,7 +76,10 @@ notice_render(const struct engine *e, const char *name, const char *const *vars,
 	int rc;
 
 	for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
-		tmpl_set(d, vars[i], vars[i + 1]);
+		if (vars[i][0] == '#')		/* "#NAME": show {{#NAME}} once */
+			tmpl_show_section(d, vars[i] + 1);
+		else
+			tmpl_set(d, vars[i], vars[i + 1]);
 	rc = notice_render_dict(e, name, d, subject_r, body_r, error_r);
 	tmpl_dict_free(&d);
 	return rc;

@@ -21,7 +21,8 @@ struct notice_opts {
 };
 
 /* Queue notice NAME (".txt" added) to rcpt. vars: "KEY", "value", ...,
- * NULL (keys are constants). Rate-limited per address by
+ * NULL (keys are constants; a key "#NAME" shows section {{#NAME}} once, its
+ * value unused). Rate-limited per address by
  * max_autoresponses_per_day. Returns 0 queued, 1 suppressed by the limit,
  * -1 error (logged). Runs inside the caller's transaction if any. */
 int notice_send(struct engine *e, const char *name, const char *rcpt,

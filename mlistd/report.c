@@ -40,10 +40,12 @@
 #include "autoreply.h"
 #include "bulletin.h"
 #include "config.h"
+#include "content.h"
 #include "csv.h"
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "frdate.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -57,7 +59,6 @@
  * without a committee (committee, sender, issue). */
 #define REPORT_MINE	"(committee_id = ? OR (committee_id IS NULL AND sender = ?" \
 	" COLLATE NOCASE)) AND issue_id = ? AND state IN " REPORT_LIVE
-#define REPORT_SMALL_INLINE	(8 * 1024)	/* inline logos, tracking pixels */
 
 /* Why a report is held: the code stored for editors, and what the sender
  * reads (the hold notice's REASON; %s: the sender's address). */
@@ -94,6 +95,9 @@ struct report {
 	char			*title;
 	char			*body;
 	char			 date[11];	/* activity date */
+	char			 mail_date[11];	/* the mail's date */
+	const char		*date_from;	/* "subject", "text", "mail", "reply" */
+	int			 date_reply;	/* the text is only "Date : ..." */
 	int			 correction;	/* Subject "Correction ..." */
 	int64_t			 acked;		/* submission whose ack this answers */
 	int			 add_photos;	/* it answers our photo-too-large notice */
@@ -103,12 +107,11 @@ struct report {
 	int			 have_issue;
 	struct bulletin_issue	 bi;
 	int64_t			 replaces;	/* 0: none */
-	struct mime_attachment	*att;
-	size_t			 natt;
-	int			 att_overflow;	/* over the total cap: none kept */
+	struct content		 c;		/* text with photo markers, files */
 	int64_t			 id;
 	int			 nphotos, nfiles;
-	struct buf		 photos, files, too_large;	/* "- name" lines */
+	/* "- name" lines for the acknowledgement */
+	struct buf		 photos, documents, files, unreadable;
 	char			*dir;		/* data_dir/files/ID */
 	char			*ack_id;	/* our notice's Message-ID, no <> */
 };
@@ -206,10 +209,26 @@ report_read_title(struct report *r)
 	r->title = title;	/* may be "": report_default_title() later */
 }
 
-static void
-report_read_body(struct report *r)
+/* "Date : 14 novembre" alone: a reply that corrects only the date. */
+static int
+report_date_line(const char *body)
 {
-	r->body = report_utf8(engine_new_text(r->m));
+	char *f = str_fold(body);
+	int d, m, y, only = strncmp(f, "date", 4) == 0 && strchr(f, '\n') == NULL &&
+	    strlen(f) < 60 && frdate_find(f, &d, &m, &y);
+
+	free(f);
+	return only;
+}
+
+/* The text in order with its photo markers, and every attachment's fate
+ * (photos normalised here, before the transaction). */
+static void
+report_read_content(struct report *r)
+{
+	content_read(r->m, MIME_MAX_SIZE, &r->c);
+	r->body = report_utf8(xstrdup(r->c.body));
+	r->date_reply = report_date_line(r->body);
 }
 
 static void
@@ -221,7 +240,9 @@ report_read_date(struct report *r)
 	if (t <= 0 || t > today + 2 * 86400)	/* absent, or a clock gone wrong */
 		t = today;
 	localtime_r(&t, &tm);
-	strftime(r->date, sizeof r->date, "%Y-%m-%d", &tm);
+	strftime(r->mail_date, sizeof r->mail_date, "%Y-%m-%d", &tm);
+	memcpy(r->date, r->mail_date, sizeof r->date);
+	r->date_from = "mail";
 }
 
 /* The address to identify and answer: From, else the envelope sender. */
@@ -242,17 +263,6 @@ report_read_from(struct report *r)
 	}
 }
 
-static void
-report_read_attachments(struct report *r)
-{
-	size_t cap = 4 * (size_t)r->e->cf->bulletin_photo_max + 10u * 1024 * 1024;
-
-	if (mime_attachments(r->m, &r->att, &r->natt, cap) == -1) {
-		r->att = NULL;
-		r->natt = 0;
-		r->att_overflow = 1;
-	}
-}
 
 /* ---- 3. committee and issue ---- */
 
@@ -349,6 +359,136 @@ report_find_issue(struct report *r)
 	return 0;
 }
 
+/* ---- 3b. title and activity date ---- */
+
+static char *report_committee_name(struct report *r);
+
+/* Is title the Subject of our call for contributions or of its reminder
+ * (kept by a reply to them)? */
+static int
+report_is_call_subject(const char *title)
+{
+	static const char *const calls[] = {
+		"appel a contribution", "racontez-nous la vie de votre comite",
+		"rappel : bulletin n", "rappel: bulletin n", "call for contributions",
+		"tell us about your committee", "reminder: bulletin no",
+	};
+	char *f = str_fold(title);
+	int is = 0;
+
+	for (size_t i = 0; i < nitems(calls) && !is; i++)
+		is = strstr(f, calls[i]) != NULL;
+	free(f);
+	return is;
+}
+
+/* A line that only greets ("Bonjour,", "Chers amis,"): no title, no date. */
+static int
+report_is_greeting(const char *line, size_t n)
+{
+	static const char *const words[] = {
+		"bonjour", "bonsoir", "salut", "coucou", "hello", "chers", "cheres", "cher ",
+		"chere ", "madame", "monsieur", "dear ", "hi ",
+	};
+	char *f = str_fold(line);
+	int is = 0;
+
+	for (size_t i = 0; i < nitems(words) && !is && n < 50; i++)
+		is = strncmp(f, words[i], strlen(words[i])) == 0;
+	free(f);
+	return is;
+}
+
+/* The first line of the body that says something (not blank, not a
+ * marker, not a greeting); *len_r its length. */
+static char *
+report_first_line(char *body, size_t *len_r)
+{
+	for (char *p = body; *p;) {
+		size_t n = strcspn(p, "\n");
+		char *line = xstrndup(p, n), *t = str_trim(line);
+		int skip = *t == '\0' || content_marker(t, strlen(t)) ||
+		    report_is_greeting(t, strlen(t));
+
+		free(line);
+		if (!skip) {
+			*len_r = n;
+			return p;
+		}
+		p += n + (p[n] == '\n');
+	}
+	return NULL;
+}
+
+/* The first line of the text as the title (taken out of the text) when it
+ * looks like one: short, not ending like a sentence, with text after it;
+ * NULL otherwise. */
+static char *
+report_title_from_text(struct report *r)
+{
+	size_t n, rest;
+	char *p = report_first_line(r->body, &n), *title, *raw;
+
+	if (p == NULL || n > 90 || utf8_prefix_len(p, 70) < n || strchr(".,;:", p[n - 1]) ||
+	    report_first_line(p + n, &rest) == NULL)
+		return NULL;		/* a sentence, or the whole text */
+	raw = xstrndup(p, n);
+	title = xstrdup(str_trim(raw));
+	free(raw);
+	memmove(p, p + n, strlen(p + n) + 1);
+	return title;
+}
+
+/* Title: the Subject, unless it is our call's (a reply to the call), then
+ * the first short line of the text, else "Compte rendu — Committee". */
+static void
+report_settle_title(struct report *r)
+{
+	char *t, *name;
+	const char *word = report_lang(r->e, "Compte rendu", "Report");
+
+	if (*r->title && !report_is_call_subject(r->title))
+		return;
+	if ((t = report_title_from_text(r)) == NULL) {
+		name = report_committee_name(r);
+		t = *name ? xasprintf("%s — %s", word, name) : xstrdup(word);
+		free(name);
+	}
+	free(r->title);
+	r->title = t;
+}
+
+/* The first paragraph that says something (after a greeting). */
+static char *
+report_first_paragraph(char *body)
+{
+	size_t n;
+	char *p = report_first_line(body, &n), *end;
+
+	if (p == NULL)
+		return xstrdup("");
+	end = strstr(p, "\n\n");
+	return end ? xstrndup(p, (size_t)(end - p)) : xstrdup(p);
+}
+
+/* Activity date: a date in the Subject (not our call's), else in the first
+ * paragraph, else the mail's date. */
+static void
+report_settle_date(struct report *r)
+{
+	const char *start = r->have_issue ? r->bi.period_start : "";
+	char *para = report_first_paragraph(r->body);
+
+	if (r->date_reply && frdate_pick(r->body, r->mail_date, start, r->date))
+		r->date_from = "reply";
+	else if (!report_is_call_subject(r->title) &&
+	    frdate_pick(r->title, r->mail_date, start, r->date))
+		r->date_from = "subject";
+	else if (frdate_pick(para, r->mail_date, start, r->date))
+		r->date_from = "text";
+	free(para);
+}
+
 /* ---- 4. corrections ---- */
 
 /* From submission id, follow the corrections to the live one (0: none). */
@@ -436,38 +576,69 @@ report_inherit(struct report *r)
 	report_inherit_text(r, &r->title, "title", r->replaces ? r->replaces : r->acked,
 	    r->acked != 0);
 	if (r->replaces)
-		report_inherit_text(r, &r->body, "body", r->replaces, r->add_photos);
+		report_inherit_text(r, &r->body, "body", r->replaces,
+		    r->add_photos || r->date_reply);
+	if (r->replaces && strcmp(r->date_from, "mail") == 0) {
+		char *old = db_str(r->e->db, "SELECT activity_date FROM submission WHERE id = ?",
+		    "i", r->replaces);
+
+		if (old && strlen(old) == 10) {
+			memcpy(r->date, old, sizeof r->date);
+			r->date_from = "kept";
+		}
+		free(old);
+	}
 	if (*r->title == '\0') {
 		free(r->title);
 		r->title = xstrdup(report_lang(r->e, "(sans titre)", "(untitled)"));
 	}
 }
 
+/* Attachments this mail brought that are kept (logos skipped). */
+static int
+report_new_files(const struct report *r)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->c.nfiles; i++)
+		n += r->c.files[i].kind != CONTENT_SKIP;
+	return n;
+}
+
+/* One line of the acknowledgement's lists, by the file's kind. */
+static void
+report_list_add(struct report *r, const char *kind, const char *name, const char *dims)
+{
+	if (strcmp(kind, "photo") == 0) {
+		buf_printf(&r->photos, "- %s%s\n", name, dims ? dims : "");
+		r->nphotos++;
+		return;
+	}
+	buf_printf(strcmp(kind, "document") == 0 ? &r->documents : &r->files, "- %s\n", name);
+	r->nfiles++;
+}
+
 /* The replaced submission's file rows, for the new one (same files on
  * disk), when the correction brought no file of its own or only adds
- * photos. */
+ * photos. They come first: the inherited text's markers count them. */
 static int
 report_keep_files(struct report *r)
 {
 	struct db_stmt *st;
 
-	if (r->replaces == 0 || (!r->add_photos && r->nphotos + r->nfiles > 0))
+	if (r->replaces == 0 || (!r->add_photos && report_new_files(r) > 0))
 		return 0;
 	if (db_run(r->e->db, "INSERT INTO submission_file (submission_id, filename,"
-	    " content_type, is_photo, size, path) SELECT ?, filename, content_type, is_photo,"
-	    " size, path FROM submission_file WHERE submission_id = ? ORDER BY id", "ii",
-	    r->id, r->replaces) == -1)
+	    " content_type, is_photo, size, path, kind, width, height) SELECT ?, filename,"
+	    " content_type, is_photo, size, path, kind, width, height FROM submission_file"
+	    " WHERE submission_id = ? ORDER BY id", "ii", r->id, r->replaces) == -1)
 		return -1;
-	st = db_query(r->e->db, "SELECT filename, is_photo FROM submission_file WHERE"
+	st = db_query(r->e->db, "SELECT filename, kind FROM submission_file WHERE"
 	    " submission_id = ? ORDER BY id", "i", r->replaces);
 	while (st && db_step(st) == 1) {
-		int photo = (int)db_col_int(st, 1);
+		const char *kind = db_col_text(st, 1);
 
-		buf_printf(photo ? &r->photos : &r->files, "- %s\n", db_col_text(st, 0));
-		if (photo)
-			r->nphotos++;
-		else
-			r->nfiles++;
+		report_list_add(r, kind, db_col_text(st, 0), NULL);
 	}
 	db_finalize(&st);
 	return 0;
@@ -518,36 +689,6 @@ report_clear_dir(const char *dir, int rmdir_too)
 		rmdir(dir);
 }
 
-static int
-report_magic(const struct mime_attachment *a, const char **type_r)
-{
-	static const unsigned char jpeg[] = { 0xff, 0xd8, 0xff };
-	static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-
-	if (a->len >= sizeof jpeg && memcmp(a->data, jpeg, sizeof jpeg) == 0)
-		*type_r = "image/jpeg";
-	else if (a->len >= sizeof png && memcmp(a->data, png, sizeof png) == 0)
-		*type_r = "image/png";
-	else
-		return 0;
-	return 1;
-}
-
-/* A photo: JPEG or PNG by its bytes, labelled as an image or as unknown
- * binary. A label without the bytes is kept as an ordinary file. */
-static int
-report_is_photo(const struct mime_attachment *a, const char **type_r)
-{
-	const char *ct = a->content_type ? a->content_type : "";
-
-	*type_r = ct;
-	if (strcmp(ct, "image/jpeg") != 0 && strcmp(ct, "image/jpg") != 0 &&
-	    strcmp(ct, "image/pjpeg") != 0 && strcmp(ct, "image/png") != 0 &&
-	    strcmp(ct, "application/octet-stream") != 0)
-		return 0;
-	return report_magic(a, type_r);
-}
-
 /* Our file extension: from the type, else the sent name's if plain. */
 static const char *
 report_ext(const char *type, const char *filename, char *buf, size_t size)
@@ -589,25 +730,39 @@ report_filename(const struct mime_attachment *a, int n)
 	return s;
 }
 
-static int
-report_save_one(struct report *r, const struct mime_attachment *a, int n, int photo,
-    const char *type)
+/* " (1536 × 2048)": a photo's size as the acknowledgement shows it. */
+static char *
+report_dims(const struct content_file *f)
 {
-	char extbuf[8], *name = report_filename(a, n);
-	const char *ext = report_ext(type, a->filename, extbuf, sizeof extbuf);
+	return f->kind == CONTENT_PHOTO ? xasprintf(" (%d × %d)", f->width, f->height) : NULL;
+}
+
+static int
+report_save_one(struct report *r, const struct content_file *f, int n)
+{
+	char extbuf[8], *name = report_filename(f->att, n), *dims = report_dims(f);
+	const char *ext = report_ext(f->content_type, f->att->filename, extbuf, sizeof extbuf);
 	char *rel = xasprintf("files/%lld/%d.%s", (long long)r->id, n, ext);
 	char *path = xasprintf("%s/%s", r->e->cf->data_dir, rel);
-	int rc = file_write_durable(path, a->data, a->len);
+	int rc = file_write_durable(path, f->data, f->len);
 
 	if (rc == -1)
 		log_warn("submission=%lld cannot write %s", (long long)r->id, path);
 	else
 		rc = db_run(r->e->db, "INSERT INTO submission_file (submission_id, filename,"
-		    " content_type, is_photo, size, path) VALUES (?, ?, ?, ?, ?, ?)", "issdis",
-		    r->id, name, type, photo, (int64_t)a->len, rel);
-	if (rc == 0)
-		buf_printf(photo ? &r->photos : &r->files, "- %s\n", name);
+		    " content_type, is_photo, size, path, kind, width, height) VALUES"
+		    " (?, ?, ?, ?, ?, ?, ?, ?, ?)", "issdissdd", r->id, name, f->content_type,
+		    f->kind == CONTENT_PHOTO, (int64_t)f->len, rel, f->kind_name, f->width,
+		    f->height);
+	if (rc == 0 && f->unreadable) {
+		buf_printf(&r->unreadable, "- %s\n", name);
+		r->nfiles++;
+		log_info("report submission=%lld file=%d status=unreadable reason=\"%s\"",
+		    (long long)r->id, n, f->why);
+	} else if (rc == 0)
+		report_list_add(r, f->kind_name, name, dims);
 	free(name);
+	free(dims);
 	free(rel);
 	free(path);
 	return rc;
@@ -619,54 +774,21 @@ report_save_files(struct report *r)
 	int n = 0;
 
 	r->dir = xasprintf("%s/files/%lld", r->e->cf->data_dir, (long long)r->id);
-	if (r->natt == 0)
+	if (report_new_files(r) == 0)
 		return 0;
 	if (mkdir_p(r->dir, 0750) == -1) {
 		log_warn("submission=%lld cannot create %s", (long long)r->id, r->dir);
 		return -1;
 	}
 	report_clear_dir(r->dir, 0);
-	for (size_t i = 0; i < r->natt; i++) {
-		const struct mime_attachment *a = &r->att[i];
-		const char *type;
-		int photo = report_is_photo(a, &type);
-
-		if (a->inline_image && a->len < REPORT_SMALL_INLINE && strncmp(type, "image/", 6) == 0)
-			continue;	/* a signature logo, not the committee's photo */
-		if (photo && a->len > (size_t)r->e->cf->bulletin_photo_max) {
-			char *name = report_filename(a, (int)i + 1);
-
-			buf_printf(&r->too_large, "- %s\n", name);
-			free(name);
-			continue;
-		}
-		if (report_save_one(r, a, ++n, photo, type) == -1)
+	for (size_t i = 0; i < r->c.nfiles; i++)
+		if (r->c.files[i].kind != CONTENT_SKIP &&
+		    report_save_one(r, &r->c.files[i], ++n) == -1)
 			return -1;
-		if (photo)
-			r->nphotos++;
-		else
-			r->nfiles++;
-	}
 	return 0;
 }
 
 /* ---- notices ---- */
-
-/* bulletin_photo_max in MB, "5" or "2,5" / "2.5". */
-static void
-report_max_mb(const struct engine *e, char *out, size_t size)
-{
-	long max = e->cf->bulletin_photo_max;
-	char *dot;
-
-	if (max % (1024 * 1024) == 0)
-		snprintf(out, size, "%ld", max / (1024 * 1024));
-	else
-		snprintf(out, size, max < 1024 * 1024 ? "%.2g" : "%.1f",
-		    (double)max / (1024 * 1024));
-	if ((dot = strchr(out, '.')) != NULL && strcmp(e->cf->language, "en") != 0)
-		*dot = ',';
-}
 
 /* YYYY-MM-DD as people of the language write it. */
 static void
@@ -676,6 +798,56 @@ report_human_date(const struct engine *e, const char *iso, char *out, size_t siz
 		snprintf(out, size, "%s", iso);
 	else
 		snprintf(out, size, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
+}
+
+/* "samedi 14 novembre 2026" / "Saturday 14 November 2026". */
+static void
+report_long_date(const struct engine *e, const char *iso, char *out, size_t size)
+{
+	static const char *const fr_days[] = { "dimanche", "lundi", "mardi", "mercredi",
+		"jeudi", "vendredi", "samedi" };
+	static const char *const fr_months[] = { "janvier", "février", "mars", "avril", "mai",
+		"juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
+	static const char *const en_days[] = { "Sunday", "Monday", "Tuesday", "Wednesday",
+		"Thursday", "Friday", "Saturday" };
+	static const char *const en_months[] = { "January", "February", "March", "April",
+		"May", "June", "July", "August", "September", "October", "November", "December" };
+	struct tm tm = { 0 };
+	int en = strcmp(e->cf->language, "en") == 0;
+	time_t t;
+
+	if (sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
+		snprintf(out, size, "%s", iso);
+		return;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_hour = 12;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	snprintf(out, size, "%s %d %s %d", en ? en_days[tm.tm_wday] :
+	    fr_days[tm.tm_wday], tm.tm_mday, en ? en_months[tm.tm_mon] : fr_months[tm.tm_mon],
+	    tm.tm_year + 1900);
+}
+
+/* Where the activity date was read, as the acknowledgement says it. */
+static const char *
+report_date_how(const struct report *r)
+{
+	static const char *const how[][3] = {
+		{ "subject", "lue dans l'objet de votre message", "read in your subject" },
+		{ "text", "lue au début de votre texte", "read at the start of your text" },
+		{ "reply", "celle que vous nous avez donnée", "the one you gave us" },
+		{ "kept", "celle de votre premier envoi", "the one of your first message" },
+		{ "mail", "aucune date trouvée dans l'objet ni au début du texte\u00a0: c'est la date"
+		  " d'envoi de votre message", "no date found in the subject or at the start of"
+		  " the text: this is when you sent your message" },
+	};
+
+	for (size_t i = 0; i < nitems(how); i++)
+		if (strcmp(r->date_from, how[i][0]) == 0)
+			return report_lang(r->e, how[i][1], how[i][2]);
+	return "";
 }
 
 static char *
@@ -711,11 +883,57 @@ report_committee_addresses(struct report *r)
 	return buf_steal(&b);
 }
 
+/* The length of a photo list line's name (before " (W × H)" and the end). */
+static size_t
+report_name_len(const char *line)
+{
+	size_t n = strcspn(line, "\n");
+	const char *dims = memmem(line, n, " (", 2), *next;
+
+	while (dims && (next = memmem(dims + 2, n - (size_t)(dims + 2 - line), " (", 2)))
+		dims = next;
+	return dims ? (size_t)(dims - line) : n;
+}
+
+/* The text as the sender reads it in our notice: each photo marker
+ * becomes "[Photo N : NAME]" (NAME from the photo list). */
+static char *
+report_notice_text(struct report *r)
+{
+	struct buf b;
+	const char *word = report_lang(r->e, "Photo", "Photo"), *colon = report_lang(r->e,
+	    "\u00a0:", ":");
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (const char *p = r->body; *p;) {
+		size_t n = strcspn(p, "\n");
+		int k = content_marker(p, n);
+		const char *name = r->photos.data;
+
+		for (int i = 1; k > 0 && name && i < k; i++)
+			name = (name = strchr(name, '\n')) ? name + 1 : NULL;
+		if (k > 0 && name && strncmp(name, "- ", 2) == 0)
+			buf_printf(&b, "[%s %d%s %.*s]\n", word, k, colon,
+			    (int)report_name_len(name + 2), name + 2);
+		else if (k > 0)
+			buf_printf(&b, "[%s %d]\n", word, k);
+		else {
+			buf_add(&b, p, n);
+			buf_addc(&b, '\n');
+		}
+		p += n + (p[n] == '\n');
+	}
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	return buf_steal(&b);
+}
+
 /* Everything a notice about this report may say. */
 struct report_vars {
-	char	*bulletin, *msgid, *in_reply_to, *committee, *reason, *addresses;
-	char	 issue[16], deadline[16], date[16], max[16];
-	const char *v[40];
+	char	*bulletin, *msgid, *in_reply_to, *committee, *reason, *addresses, *text;
+	char	 issue[16], deadline[16], date[64];
+	const char *v[48];
 };
 
 /* A "- name" list without its last newline. */
@@ -746,12 +964,13 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	snprintf(rv->issue, sizeof rv->issue, "%d", r->have_issue ? r->bi.number : 0);
 	report_human_date(r->e, r->have_issue ? r->bi.deadline : "", rv->deadline,
 	    sizeof rv->deadline);
-	report_human_date(r->e, r->date, rv->date, sizeof rv->date);
-	report_max_mb(r->e, rv->max, sizeof rv->max);
+	report_long_date(r->e, r->date, rv->date, sizeof rv->date);
+	rv->text = report_notice_text(r);
 #define V(k, val) (rv->v[n++] = (k), rv->v[n++] = (val))
 	V("TITLE", r->title);
-	V("TEXT", *r->body ? r->body : report_lang(r->e, "(pas de texte)", "(no text)"));
+	V("TEXT", *rv->text ? rv->text : report_lang(r->e, "(pas de texte)", "(no text)"));
 	V("DATE", rv->date);
+	V("DATE_HOW", report_date_how(r));
 	V("COMMITTEE", rv->committee);
 	V("ISSUE", rv->issue);
 	V("DEADLINE", rv->deadline);
@@ -760,12 +979,22 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	V("REASON", rv->reason);
 	V("COMMITTEE_ADDRESSES", rv->addresses);
 	V("PHOTOS", report_list(&r->photos, none));
+	V("DOCUMENTS", report_list(&r->documents, none));
 	V("FILES", report_list(&r->files, none));
-	V("TOO_LARGE", report_list(&r->too_large, none));
-	V("MAX_MB", rv->max);
+	V("UNREADABLE", report_list(&r->unreadable, ""));
+	if (r->photos.len)
+		V("#PHOTO_LIST", "");
+	if (r->documents.len)
+		V("#DOCUMENT_LIST", "");
+	if (r->files.len)
+		V("#FILE_LIST", "");
+	if (r->unreadable.len)
+		V("#UNREADABLE_LIST", "");
+	if (r->c.overflow)
+		V("#DROPPED", "");
 	V("REPLACED", r->replaces ? report_lang(r->e, "Il remplace celui que vous aviez envoyé"
 	    " avant.", "It replaces the one you sent before.") : "");
-	V("ATTACHMENTS_DROPPED", r->att_overflow ? report_lang(r->e, "Vos pièces jointes étaient"
+	V("ATTACHMENTS_DROPPED", r->c.overflow ? report_lang(r->e, "Vos pièces jointes étaient"
 	    " trop lourdes ensemble : aucune n'a été gardée.", "Your attachments were too large"
 	    " together: none was kept.") : "");
 #undef V
@@ -781,6 +1010,7 @@ report_vars_free(struct report_vars *rv)
 	free(rv->committee);
 	free(rv->reason);
 	free(rv->addresses);
+	free(rv->text);
 }
 
 /* Queue one notice; a failure (logged by notice.c) undoes the submission
@@ -792,7 +1022,7 @@ report_notice(struct report *r, const char *name, const char *const *vars,
 	return notice_send_opts(r->e, name, r->from, vars, o) == -1 ? -1 : 0;
 }
 
-/* The acknowledgement (or hold notice), then the photo notice. */
+/* The acknowledgement (or hold notice). */
 static int
 report_notify(struct report *r)
 {
@@ -811,13 +1041,6 @@ report_notify(struct report *r)
 	o.message_id = rv.msgid;
 	o.in_reply_to = rv.in_reply_to;
 	rc = report_notice(r, r->hold == HOLD_NONE ? "report-ack" : "report-held", rv.v, &o);
-	if (rc == 0 && r->too_large.len) {
-		char *photo_id = xasprintf("<%s-photo@%s>", token, r->e->cf->domain);
-
-		o.message_id = photo_id;	/* a reply to it adds photos */
-		rc = report_notice(r, "report-photo-too-large", rv.v, &o);
-		free(photo_id);
-	}
 	report_vars_free(&rv);
 	return rc;
 }
@@ -828,12 +1051,13 @@ static void
 report_log(const struct report *r)
 {
 	log_info("report spoolid=%s submission=%lld committee=%lld from=%s state=%s"
-	    " photos=%d files=%d%s%s%s%s", r->in->spool_id ? r->in->spool_id : "-",
+	    " photos=%d files=%d date=%s date_from=%s%s%s%s%s", r->in->spool_id ?
+	    r->in->spool_id : "-",
 	    (long long)r->id, (long long)r->committee, r->from,
-	    r->hold == HOLD_NONE ? "new" : "held", r->nphotos, r->nfiles,
+	    r->hold == HOLD_NONE ? "new" : "held", r->nphotos, r->nfiles, r->date, r->date_from,
 	    r->hold == HOLD_NONE ? "" : " reason=\"", r->hold == HOLD_NONE ? "" :
 	    report_holds[r->hold].code, r->hold == HOLD_NONE ? "" : "\"",
-	    r->too_large.len ? " too_large=yes" : "");
+	    r->unreadable.len ? " unreadable=yes" : "");
 	if (r->replaces)
 		log_info("report submission=%lld replaces=%lld", (long long)r->id,
 		    (long long)r->replaces);
@@ -843,7 +1067,7 @@ static void
 report_free(struct report *r)
 {
 	mime_free(&r->m);
-	mime_attachments_free(r->att, r->natt);
+	content_free(&r->c);
 	free(r->from);
 	free(r->msgid);
 	free(r->title);
@@ -851,8 +1075,9 @@ report_free(struct report *r)
 	free(r->dir);
 	free(r->ack_id);
 	buf_free(&r->photos);
+	buf_free(&r->documents);
 	buf_free(&r->files);
-	buf_free(&r->too_large);
+	buf_free(&r->unreadable);
 }
 
 /* Steps 3 to 5, inside the caller's transaction. */
@@ -863,9 +1088,11 @@ report_store(struct report *r)
 	report_find_committee(r);
 	if (report_find_issue(r) == -1)
 		return -1;
+	report_settle_date(r);
+	report_settle_title(r);
 	report_find_replaced(r);
 	report_inherit(r);
-	if (report_insert(r) == -1 || report_save_files(r) == -1 || report_keep_files(r) == -1)
+	if (report_insert(r) == -1 || report_keep_files(r) == -1 || report_save_files(r) == -1)
 		return -1;
 	return report_notify(r);
 }
@@ -891,13 +1118,13 @@ report_file(struct report *r, const char **error_r)
 	enum engine_result res;
 
 	buf_init(&r->photos);
+	buf_init(&r->documents);
 	buf_init(&r->files);
-	buf_init(&r->too_large);
+	buf_init(&r->unreadable);
 	report_read_from(r);
 	report_read_title(r);
-	report_read_body(r);
+	report_read_content(r);	/* photos decoded here, outside the transaction */
 	report_read_date(r);
-	report_read_attachments(r);
 	res = engine_run(r->e, r->in, report_txn, r, error_r);
 	if (res == ENGINE_DONE && r->id > 0)
 		report_log(r);

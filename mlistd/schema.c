@@ -192,6 +192,12 @@ const char *const db_migrations[] = {
 	"ALTER TABLE message ADD COLUMN body_file TEXT;"
 	"ALTER TABLE bulletin_mailing ADD COLUMN message_id INTEGER REFERENCES message(id)"
 	"  ON DELETE SET NULL;",
+
+	/* 8: every attachment's fate; a photo's master dimensions */
+	"ALTER TABLE submission_file ADD COLUMN kind TEXT NOT NULL DEFAULT 'file';" /* photo document file */
+	"UPDATE submission_file SET kind = 'photo' WHERE is_photo = 1;"
+	"ALTER TABLE submission_file ADD COLUMN width INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE submission_file ADD COLUMN height INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

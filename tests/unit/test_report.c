@@ -18,6 +18,7 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "mime.h"
 #include "report.h"
 #include "roster.h"
 #include "testlib.h"
@@ -185,7 +186,7 @@ static const struct report_case cases[] = {
 	  "Compte rendu reçu" },
 	{ "empty subject", "paul@example.org", NULL,
 	  "From: paul@example.org\nSubject: RE: [Comités]\n\nDu texte.\n",
-	  "new", "brest", "(sans titre)", "Du texte.", NULL, "Compte rendu reçu" },
+	  "new", "brest", "Compte rendu — Brest", "Du texte.", NULL, "Compte rendu reçu" },
 };
 
 static void
@@ -308,20 +309,6 @@ b64(struct buf *out, const unsigned char *p, size_t n)
 	buf_addc(out, '\n');
 }
 
-/* A small valid-looking JPEG of n bytes (SOI, JFIF APP0, filler, EOI). */
-static unsigned char *
-jpeg(size_t n)
-{
-	static const unsigned char head[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I',
-	    'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00 };
-	unsigned char *p = xcalloc(1, n);
-
-	memcpy(p, head, sizeof head);
-	p[n - 2] = 0xff;
-	p[n - 1] = 0xd9;
-	return p;
-}
-
 struct part {
 	const char		*type;
 	const char		*filename;
@@ -375,80 +362,219 @@ check_file(struct fx *fx, int64_t sub, int nth, int is_photo, const char *type,
 	free(path);
 }
 
+/* ---- photos and every attachment's fate ---- */
+
+/* A MIME part holding the file at path, base64. */
+static void
+part_file(struct buf *b, const char *bnd, const char *headers, const char *path)
+{
+	char *data;
+	size_t len;
+
+	assert_int_equal(file_read(path, 1u << 26, &data, &len), 0);
+	buf_printf(b, "--%s\n%sContent-Transfer-Encoding: base64\n\n", bnd, headers);
+	b64(b, (const unsigned char *)data, len);
+	free(data);
+}
+
+static void
+part_text(struct buf *b, const char *bnd, const char *type, const char *text)
+{
+	buf_printf(b, "--%s\nContent-Type: %s; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+	    "%s\n", bnd, type, text);
+}
+
+/* A file of the test's own (under the data directory's t/). */
+static char *
+tpath(struct fx *fx, const char *name)
+{
+	char *dir = xasprintf("%s/t", fx->dir), *p = xasprintf("%s/%s", dir, name);
+
+	mkdir_p(dir, 0700);
+	free(dir);
+	return p;
+}
+
+/* The stored file nth (0-based) of submission sub: kind, photo flag,
+ * dimensions; for a photo, its JPEG parsed: clean and of those dimensions. */
+static struct test_jpeg
+stored(struct fx *fx, int64_t sub, int nth, const char *kind, int is_photo)
+{
+	struct db_stmt *st = db_query(fx->e.db, "SELECT kind, is_photo, width, height, path,"
+	    " size FROM submission_file WHERE submission_id = ? ORDER BY id LIMIT 1 OFFSET ?",
+	    "ii", sub, (int64_t)nth);
+	struct test_jpeg j = { 0 };
+	char *path, *data;
+	size_t len;
+
+	assert_int_equal(db_step(st), 1);
+	assert_string_equal(db_col_text(st, 0), kind);
+	assert_int_equal(db_col_int(st, 1), is_photo);
+	path = xasprintf("%s/%s", fx->dir, db_col_text(st, 4));
+	assert_int_equal(file_read(path, 1u << 26, &data, &len), 0);
+	assert_int_equal(db_col_int(st, 5), (int64_t)len);
+	if (is_photo) {
+		assert_int_equal(test_jpeg_parse(data, len, &j), 0);
+		assert_false(j.exif || j.xmp || j.iptc || j.icc);
+		assert_int_equal(db_col_int(st, 2), j.width);
+		assert_int_equal(db_col_int(st, 3), j.height);
+		assert_true(j.width <= 2048 && j.height <= 2048);
+	}
+	db_finalize(&st);
+	free(data);
+	free(path);
+	return j;
+}
+
+/* The text of the last notice to rcpt, decoded (parsed as a message). */
+static char *
+last_notice_text(struct fx *fx, const char *rcpt)
+{
+	char *raw = db_str(fx->e.db, "SELECT CAST(m.body AS TEXT) FROM delivery d JOIN message m"
+	    " ON m.id = d.message_id WHERE m.kind = 'notice' AND d.rcpt = ? ORDER BY m.id DESC"
+	    " LIMIT 1", "s", rcpt), *text;
+	struct mime_msg *m;
+	const char *err;
+
+	assert_non_null(raw);
+	assert_int_equal(mime_parse(raw, strlen(raw), &m, &err), 0);
+	text = mime_text_plain(m, NULL);
+	mime_free(&m);
+	free(raw);
+	return text;
+}
+
+/* The lines of the notice text between the line starting with head and
+ * the next blank line. */
+static char *
+section(const char *text, const char *head)
+{
+	const char *p = strstr(text, head), *end;
+
+	if (p == NULL)
+		fail_msg("notice lacks \"%s\":\n%s", head, text);
+	p = strchr(p, '\n') + 1;
+	end = strstr(p, "\n\n");
+	return end ? xstrndup(p, (size_t)(end - p)) : xstrdup(p);
+}
+
+static void
+assert_section(const char *text, const char *head, const char *want)
+{
+	char *got = section(text, head);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("section \"%s\":\n%s\nwanted:\n%s", head, got, want);
+	free(got);
+}
+
 static void
 test_photos_and_files(void **state)
 {
 	struct fx *fx = *state;
-	unsigned char *photo = jpeg(300), *photo2 = jpeg(500);
-	static const unsigned char pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
-	const struct part parts[] = {
-		{ "image/jpeg", "fête.jpg", photo, 300 },
-		{ "application/octet-stream", "IMG_0001", photo2, 500 },
-		{ "application/pdf", "../../etc/passwd.pdf", pdf, sizeof pdf - 1 },
-	};
-	char *msg = report_with("jeanne@example.org", "Photos", "", "Voici nos photos.", parts,
-	    nitems(parts));
+	char *phone = tpath(fx, "phone.jpg"), *shot = tpath(fx, "shot.png");
+	char *gif = tpath(fx, "anim.gif"), *heic = tpath(fx, "p.heic"), *tif = tpath(fx, "s.tif");
+	char *pdf = tpath(fx, "flyer.pdf"), *mov = tpath(fx, "clip.mov"), *text, *v;
+	struct test_jpeg j;
+	struct buf b;
 	int64_t id;
 
-	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
+	test_photo_make(phone, 4032, 3024, 1, 6, 1);	/* > 5 MB, portrait by EXIF, GPS */
+	test_sh("cd '%s/t' && convert -size 1170x2532 xc:none -fill blue -draw 'circle 500,900"
+	    " 500,300' shot.png && convert -size 300x200 xc:red xc:green -loop 0 anim.gif &&"
+	    " convert -size 1600x1200 gradient:white-green g.jpg && vips copy g.jpg p.heic &&"
+	    " convert -size 64x64 xc:red s.tif && head -c 5000 /dev/urandom > clip.mov &&"
+	    " printf '%%%%PDF-1.4\\n%%%%EOF\\n' > flyer.pdf", fx->dir);
+	buf_init(&b);
+	buf_adds(&b, "From: jeanne@example.org\nSubject: Photos\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"B\"\n\n");
+	part_text(&b, "B", "text/plain", "Voici nos photos.\n[[photo:9]]");
+	part_file(&b, "B", "Content-Type: image/jpeg; name=\"IMG_0001.JPG\"\n"
+	    "Content-Disposition: attachment; filename=\"IMG_0001.JPG\"\n", phone);
+	part_file(&b, "B", "Content-Type: image/png\nContent-Disposition: attachment;"
+	    " filename=\"capture.png\"\n", shot);
+	part_file(&b, "B", "Content-Type: image/gif\nContent-Disposition: attachment;"
+	    " filename=\"anim.gif\"\n", gif);
+	part_file(&b, "B", "Content-Type: application/octet-stream\nContent-Disposition:"
+	    " attachment; filename=\"IMG_0002.HEIC\"\n", heic);
+	part_file(&b, "B", "Content-Type: image/tiff\nContent-Disposition: attachment;"
+	    " filename=\"scan.tif\"\n", tif);
+	part_file(&b, "B", "Content-Type: image/jpeg\nContent-Disposition: attachment;"
+	    " filename=\"cassee.jpg\"\n", mov);
+	part_file(&b, "B", "Content-Type: application/pdf\nContent-Disposition: attachment;"
+	    " filename=\"affiche.pdf\"\n", pdf);
+	part_file(&b, "B", "Content-Type: video/quicktime\nContent-Disposition: attachment;"
+	    " filename=\"IMG_0003.MOV\"\n", mov);
+	buf_adds(&b, "--B--\n");
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, b.data, b.len), 0);
+	buf_free(&b);
 	id = last_id(fx);
-	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file", NULL), 3);
-	check_file(fx, id, 0, 1, "image/jpeg", photo, 300);
-	check_file(fx, id, 1, 1, "image/jpeg", photo2, 500);
-	check_file(fx, id, 2, 0, "application/pdf", pdf, sizeof pdf - 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file WHERE path NOT LIKE"
-	    " 'files/%/_.%' OR path LIKE '%..%'", NULL), 0);
-	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file WHERE filename ="
-	    " 'fête.jpg'", NULL), 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM message WHERE kind = 'notice' AND"
-	    " instr(CAST(body AS TEXT), 'IMG_0001') > 0", NULL), 1);
-	free(msg);
-	free(photo);
-	free(photo2);
+	j = stored(fx, id, 0, "photo", 1);
+	assert_true(j.width < j.height);		/* Orientation=6 applied */
+	assert_int_equal(j.height, 2048);
+	j = stored(fx, id, 1, "photo", 1);
+	assert_int_equal(j.height, 2048);		/* the screenshot, reduced */
+	j = stored(fx, id, 2, "photo", 1);
+	assert_int_equal(j.width, 300);			/* the GIF's first frame */
+	j = stored(fx, id, 3, "photo", 1);
+	assert_int_equal(j.width, 1600);		/* HEIC */
+	stored(fx, id, 4, "file", 0);			/* TIFF: kept, not published */
+	stored(fx, id, 5, "file", 0);			/* not a JPEG at all */
+	stored(fx, id, 6, "document", 0);
+	stored(fx, id, 7, "file", 0);
+	v = col(fx, "body", id);
+	assert_string_equal(v, "Voici nos photos.\n\n[[photo:1]]\n\n[[photo:2]]\n\n[[photo:3]]"
+	    "\n\n[[photo:4]]");			/* the forged marker is gone */
+	free(v);
+	text = last_notice_text(fx, "jeanne@example.org");
+	assert_section(text, "Photos qui paraîtront", "- IMG_0001.JPG (1536 × 2048)\n"
+	    "- capture.png (946 × 2048)\n- anim.gif (300 × 200)\n- IMG_0002.HEIC (1600 × 1200)");
+	assert_section(text, "Documents PDF", "- affiche.pdf");
+	assert_section(text, "qui ne paraîtront pas\u00a0:", "- IMG_0003.MOV");
+	assert_section(text, "(elles sont gardées", "- scan.tif\n- cassee.jpg\n"
+	    "Envoyez-les en JPEG (le format photo habituel) si vous le pouvez.");
+	assert_non_null(strstr(text, "\n[Photo 1\u00a0: IMG_0001.JPG]\n"));
+	print_message("%s\n", text);
+	free(text);
+	free(phone);
+	free(shot);
+	free(gif);
+	free(heic);
+	free(tif);
+	free(pdf);
+	free(mov);
 }
 
+/* Twelve photos over the old 30 MB cap: all kept, reduced. */
 static void
-test_photo_too_large(void **state)
+test_many_big_photos(void **state)
 {
 	struct fx *fx = *state;
-	unsigned char *big = jpeg(3000), *small = jpeg(800);
-	const struct part p1[] = { { "image/jpeg", "grande.jpg", big, 3000 } };
-	const struct part p2[] = { { "image/jpeg", "petite.jpg", small, 800 } };
-	char *msg, *ack, *hdr, *v;
-	int64_t first;
+	char *photo = tpath(fx, "big.jpg"), *v;
+	struct buf b;
+	int64_t id;
 
-	fx->cf.bulletin_photo_max = 1024;
-	msg = report_with("jeanne@example.org", "Vide-grenier", "", "Un vide-grenier.", p1, 1);
-	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
-	free(msg);
-	first = last_id(fx);
-	assert_int_equal(count(fx, "SELECT count(*) FROM submission_file", NULL), 0);
-	assert_int_equal(notices(fx, "jeanne@example.org", "Photo trop lourde"), 1);
-	assert_int_equal(notices(fx, "jeanne@example.org", "Compte rendu reçu"), 1);
-	/* A reply to the photo notice adds the smaller photo, text kept. */
-	ack = col(fx, "ack_message_id", first);
-	*strchr(ack, '@') = '\0';
-	hdr = xasprintf("In-Reply-To: <%s-photo@example.org>\n", ack);
-	msg = report_with("jeanne@example.org", "Re: Photo trop lourde : Vide-grenier", hdr,
-	    "Voici la photo en plus petit.", p2, 1);
-	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
-	v = col(fx, "state", first);
-	assert_string_equal(v, "replaced");
+	test_photo_make(photo, 2600, 1950, 1, 0, 1);
+	buf_init(&b);
+	buf_adds(&b, "From: paul@example.org\nSubject: Braderie\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"B\"\n\n");
+	part_text(&b, "B", "text/plain", "Douze photos.");
+	for (int i = 0; i < 12; i++)
+		part_file(&b, "B", "Content-Type: image/jpeg\n", photo);
+	buf_adds(&b, "--B--\n");
+	assert_true(b.len > 40u * 1024 * 1024);
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, b.data, b.len), 0);
+	buf_free(&b);
+	id = last_id(fx);
+	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM submission_file WHERE"
+	    " submission_id = ? AND kind = 'photo'", "i", id), 12);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(stored(fx, id, i, "photo", 1).width, 2048);
+	v = col(fx, "body", id);
+	assert_non_null(strstr(v, "[[photo:12]]"));
 	free(v);
-	v = col(fx, "body", last_id(fx));
-	assert_string_equal(v, "Un vide-grenier.");
-	free(v);
-	v = col(fx, "title", last_id(fx));
-	assert_string_equal(v, "Vide-grenier");
-	free(v);
-	check_file(fx, last_id(fx), 0, 1, "image/jpeg", small, 800);
-	free(msg);
-	free(hdr);
-	free(ack);
-	free(big);
-	free(small);
+	free(photo);
 }
-
 /* ---- corrections ---- */
 
 static void
@@ -628,7 +754,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_several_explained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_open_issue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_photos_and_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_photo_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_big_photos, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_subject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_of_held, setup, teardown),

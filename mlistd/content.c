@@ -1,0 +1,265 @@
+/*
+ * content.c — a report's text and attachments (see content.h).
+ *
+ * Photos are normalised here, before the caller opens its transaction:
+ * decoding is the slow part of an intake and must not hold the database's
+ * write lock. The original bytes of a photo are freed once its master is
+ * made, which keeps a 25 MB report's peak memory near one decoded photo.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "content.h"
+#include "html2text.h"
+#include "image.h"
+#include "log.h"
+#include "mime.h"
+#include "trim.h"
+#include "util.h"
+
+#define CONTENT_SMALL_INLINE	(8 * 1024)	/* inline logos, tracking pixels */
+
+int
+content_marker(const char *line, size_t len)
+{
+	int n = 0, used = 0;
+
+	if (len < 11 || len > 20 || strncmp(line, "[[photo:", 8) != 0)
+		return 0;
+	if (sscanf(line, "[[photo:%d]]%n", &n, &used) != 1 || (size_t)used != len)
+		return 0;
+	return n > 0 ? n : 0;
+}
+
+/* ---- attachments ---- */
+
+static int
+content_is_pdf(const struct mime_attachment *a)
+{
+	return (a->len >= 5 && memcmp(a->data, "%PDF-", 5) == 0) ||
+	    strcmp(a->content_type, "application/pdf") == 0;
+}
+
+static void
+content_photo(struct content *c, struct content_file *f)
+{
+	const struct mime_attachment *a = f->att;
+	struct image_size sz;
+
+	if (image_master(a->data, a->len, 0, 0, &f->master, &f->len, &sz, &f->why) == -1) {
+		f->unreadable = 1;
+		f->why = xstrdup(f->why);	/* thread-local buffer: keep a copy */
+		return;
+	}
+	f->kind = CONTENT_PHOTO;
+	f->kind_name = "photo";
+	f->data = f->master;
+	f->content_type = "image/jpeg";
+	f->width = sz.width;
+	f->height = sz.height;
+	f->ordinal = ++c->nphotos;
+	free(a->data);			/* the original is no longer needed */
+	((struct mime_attachment *)a)->data = NULL;
+}
+
+static void
+content_classify(struct content *c, struct content_file *f)
+{
+	const struct mime_attachment *a = f->att;
+	int image_type = strncmp(a->content_type, "image/", 6) == 0;
+
+	f->kind = CONTENT_FILE;
+	f->kind_name = "file";
+	f->data = a->data;
+	f->len = a->len;
+	f->content_type = a->content_type;
+	if (a->inline_image && image_type && a->len < CONTENT_SMALL_INLINE) {
+		f->kind = CONTENT_SKIP;	/* a signature logo, not the committee's photo */
+		return;
+	}
+	if (image_is_picture(a->data, a->len))
+		content_photo(c, f);
+	else if (image_type) {
+		f->unreadable = 1;
+		f->why = xstrdup("not a JPEG, PNG, WebP, HEIF or GIF picture");
+	} else if (content_is_pdf(a)) {
+		f->kind = CONTENT_DOCUMENT;
+		f->kind_name = "document";
+		f->content_type = "application/pdf";
+	}
+}
+
+/* ---- text ---- */
+
+/* An "[image: NAME]" (Gmail) or "[image-cid: ID]" line: the ordinal of
+ * the photo it names, -1 when it names nothing we show, 0 when the line is
+ * no placeholder. */
+static int
+content_named(const struct content *c, const char *line, size_t len)
+{
+	static const char *const tags[] = { "[image: ", "[image-cid: " };
+
+	for (size_t t = 0; t < nitems(tags); t++) {
+		size_t n = strlen(tags[t]), vlen = len - n - 1;
+
+		if (len <= n + 1 || strncmp(line, tags[t], n) != 0 || line[len - 1] != ']')
+			continue;
+		for (size_t i = 0; i < c->nfiles; i++) {
+			const struct content_file *f = &c->files[i];
+			const char *v = t == 0 ? f->att->filename : f->att->content_id;
+
+			if (f->kind == CONTENT_PHOTO && v && strlen(v) == vlen &&
+			    strncmp(v, line + n, vlen) == 0 && !c->placed[f->ordinal])
+				return f->ordinal;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* One line of a text part: kept, replaced by a marker, or dropped. */
+static void
+content_line(struct content *c, struct buf *out, const char *line, size_t len)
+{
+	const char *s = line;
+	size_t n = len;
+	int k;
+
+	while (n > 0 && isspace((unsigned char)*s))
+		s++, n--;
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (content_marker(s, n))
+		return;			/* typed by the sender: only ours count */
+	if ((k = content_named(c, s, n)) != 0) {
+		if (k > 0) {
+			c->placed[k] = 1;
+			buf_printf(out, "\n" CONTENT_MARK_FMT "\n\n", k);
+		}
+		return;
+	}
+	buf_add(out, line, len);
+	buf_addc(out, '\n');
+}
+
+/* <img ... src="cid:ID" ...> becomes a paragraph "[image-cid: ID]". */
+static char *
+content_html_cids(const char *html)
+{
+	struct buf b;
+	const char *p = html, *img;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	while ((img = strcasestr(p, "<img")) != NULL) {
+		const char *end = strchr(img, '>'), *cid = img;
+
+		if (end == NULL)
+			break;
+		while ((cid = strcasestr(cid, "cid:")) != NULL && cid < end &&
+		    !(cid[-1] == '"' || cid[-1] == '\'' || cid[-1] == '='))
+			cid += 4;
+		buf_add(&b, p, (size_t)(img - p));
+		if (cid && cid < end) {
+			size_t n = strcspn(cid + 4, "\"' >");
+
+			buf_printf(&b, "<p>[image-cid: %.*s]</p>", (int)n, cid + 4);
+		}
+		p = end + 1;
+	}
+	buf_adds(&b, p);
+	return buf_steal(&b);
+}
+
+/* A text part as published: markers in, quotes and footers out. */
+static char *
+content_text(struct content *c, const struct mime_piece *pc)
+{
+	char *text = pc->text, *t = NULL, *trimmed;
+	struct buf b;
+
+	if (pc->is_html) {
+		char *h = content_html_cids(pc->text);
+
+		text = t = html_to_text(h);
+		free(h);
+	}
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		content_line(c, &b, p, n);
+		p += n + (p[n] == '\n');
+	}
+	free(t);
+	trimmed = trim_reply(buf_cstr(&b));
+	buf_free(&b);
+	return trimmed;
+}
+
+static void
+content_body(struct content *c, const struct mime_piece *pcs, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct content_file *f = pcs[i].text ? NULL : &c->files[pcs[i].att];
+		char *t = pcs[i].text ? content_text(c, &pcs[i]) : NULL;
+
+		if (t && *t)
+			buf_printf(&b, "%s%s\n", b.len ? "\n" : "", t);
+		else if (f && f->kind == CONTENT_PHOTO && !c->placed[f->ordinal]) {
+			c->placed[f->ordinal] = 1;
+			buf_printf(&b, "%s" CONTENT_MARK_FMT "\n", b.len ? "\n" : "", f->ordinal);
+		}
+		free(t);
+	}
+	c->body = trim_reply(buf_cstr(&b));	/* blank lines at both ends */
+	buf_free(&b);
+}
+
+void
+content_read(const struct mime_msg *m, size_t max_total, struct content *c)
+{
+	struct mime_piece *pcs = NULL;
+	size_t npcs = 0;
+
+	memset(c, 0, sizeof *c);
+	if (mime_content(m, max_total, &pcs, &npcs, &c->att, &c->natt) == -1) {
+		c->overflow = 1;	/* keep the text: read it without attachments */
+		mime_content(m, (size_t)-1, &pcs, &npcs, &c->att, &c->natt);
+		mime_attachments_free(c->att, c->natt);
+		c->att = NULL;
+		c->natt = 0;
+	}
+	c->files = xcalloc(c->natt ? c->natt : 1, sizeof *c->files);
+	c->nfiles = c->natt;
+	for (size_t i = 0; i < c->natt; i++) {
+		c->files[i].att = &c->att[i];
+		content_classify(c, &c->files[i]);
+	}
+	c->placed = xcalloc((size_t)c->nphotos + 1, 1);
+	content_body(c, pcs, npcs);
+	mime_pieces_free(pcs, npcs);
+}
+
+void
+content_free(struct content *c)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		free(c->files[i].master);
+		if (c->files[i].unreadable)
+			free((char *)c->files[i].why);
+	}
+	free(c->files);
+	free(c->placed);
+	mime_attachments_free(c->att, c->natt);
+	free(c->body);
+	memset(c, 0, sizeof *c);
+}
