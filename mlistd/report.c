@@ -435,6 +435,8 @@ report_title_from_text(struct report *r)
 	raw = xstrndup(p, n);
 	title = xstrdup(str_trim(raw));
 	free(raw);
+	for (n += p[n] == '\n'; p[n] == '\n'; n++)
+		;			/* and the blank lines under it */
 	memmove(p, p + n, strlen(p + n) + 1);
 	return title;
 }
@@ -1088,8 +1090,8 @@ report_store(struct report *r)
 	report_find_committee(r);
 	if (report_find_issue(r) == -1)
 		return -1;
-	report_settle_date(r);
 	report_settle_title(r);
+	report_settle_date(r);
 	report_find_replaced(r);
 	report_inherit(r);
 	if (report_insert(r) == -1 || report_keep_files(r) == -1 || report_save_files(r) == -1)

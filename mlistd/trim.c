@@ -64,7 +64,11 @@ static const struct trim_pattern trim_sig_pat[] = {
 	{ "^[[:blank:]]*(obtenir|telecharger|telechargez) outlook pour ", 0 },
 	{ "^[[:blank:]]*envoye (de|depuis|a partir de|avec|via|par) "
 	  "(mon |ma |l'|l’|yahoo|outlook|courrier|mail|orange|sfr|free|gmail|"
-	  "bluemail|blue mail|spark|proton|aqua|k-9|samsung|iphone|ipad|android)", 0 },
+	  "bluemail|blue mail|spark|proton|aqua|k-9|samsung|iphone|ipad|android|"
+	  "laposte|la poste|zimbra|webmail|bbox|bouygues|thunderbird)", 0 },
+	/* the webmails' and antivirus' footers of French providers */
+	{ "^[[:blank:]]*(orange vous informe que cet|aucun virus connu a ce jour)", 0 },
+	{ "^[[:blank:]]*laposte\\.net[[:blank:]]*:", 0 },
 	{ "^[[:blank:]]*provenance[[:blank:]]*:[[:blank:]]*courrier pour windows", 0 },
 	{ "^[[:blank:]]*(garanti sans virus|virus-free|"
 	  "ce (courrier electronique|courriel|message) ne contient aucun virus|"

@@ -575,6 +575,195 @@ test_many_big_photos(void **state)
 	free(v);
 	free(photo);
 }
+/* ---- the clients people use: text in order, photos in place ---- */
+
+struct client_case {
+	const char	*name;
+	const char	*subject;
+	const char	*date;		/* Date header */
+	const char	*body;		/* MIME body; %1$s: base64 photo 1, %2$s: photo 2 */
+	const char	*title;
+	const char	*text;		/* the stored body, exactly */
+	const char	*activity;	/* YYYY-MM-DD */
+	int		 photos;
+	int		 documents;
+};
+
+#define CT_MIXED	"Content-Type: multipart/mixed; boundary=\"M\"\n\n"
+#define JPEG_PART(name, extra) "Content-Type: image/jpeg; name=\"" name "\"\n" extra \
+	"Content-Transfer-Encoding: base64\n\n"
+
+static const struct client_case clients[] = {
+	{ "iPhone: text and photos alternate in multipart/mixed",
+	  "Fête de quartier", "Sat, 14 Mar 2026 09:00:00 +0100",
+	  CT_MIXED "--M\nContent-Type: text/plain; charset=utf-8\n\n"
+	  "Samedi 7 mars, la fête a réuni tout le quartier.\n\n"
+	  "--M\n" JPEG_PART("IMG_0001.JPG", "Content-Disposition: inline;"
+	  " filename=IMG_0001.JPG\n") "%1$s\n"
+	  "--M\nContent-Type: text/plain; charset=utf-8\n\nLes enfants ont dansé.\n"
+	  "--M\n" JPEG_PART("IMG_0002.JPG", "Content-Disposition: inline;"
+	  " filename=IMG_0002.JPG\n") "%2$s\n"
+	  "--M\nContent-Type: text/plain; charset=utf-8\n\n\nEnvoyé de mon iPhone\n--M--\n",
+	  "Fête de quartier", "Samedi 7 mars, la fête a réuni tout le quartier.\n\n[[photo:1]]"
+	  "\n\nLes enfants ont dansé.\n\n[[photo:2]]", "2026-03-07", 2, 0 },
+	{ "Gmail: a reply to the call, an inline image with its [image: ] placeholder",
+	  "RE: Appel à contributions - Bulletin n° 7", "Fri, 13 Mar 2026 18:00:00 +0100",
+	  "Content-Type: multipart/related; boundary=\"R\"\n\n--R\n"
+	  "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\n"
+	  "Content-Type: text/plain; charset=UTF-8\n\nRepas des anciens\n\n"
+	  "Le samedi 7/03 nous avons servi 40 repas.\n[image: IMG_3302.jpg]\nMerci à tous.\n"
+	  "[image: absente.jpg]\n\n"
+	  "Le jeu. 5 mars 2026 à 10:00, Bulletin <bulletin@example.org> a écrit :\n\n"
+	  "> Racontez-nous la vie de votre comité.\n\n--A\n"
+	  "Content-Type: text/html; charset=UTF-8\n\n<div>Repas des anciens</div><div>"
+	  "<img src=\"cid:ii_abc\" alt=\"IMG_3302.jpg\"></div>\n--A--\n"
+	  "--R\n" JPEG_PART("IMG_3302.jpg", "Content-ID: <ii_abc>\nX-Attachment-Id: ii_abc\n")
+	  "%1$s\n--R--\n",
+	  "Repas des anciens", "Le samedi 7/03 nous avons servi 40 repas.\n\n[[photo:1]]\n\n"
+	  "Merci à tous.", "2026-03-07", 1, 0 },
+	{ "Outlook for Android: plain and HTML, a photo attached, its footer",
+	  "Collecte de jouets le 3 mars", "Fri, 13 Mar 2026 08:00:00 +0100",
+	  CT_MIXED "--M\nContent-Type: multipart/alternative; boundary=\"A\"\n\n--A\n"
+	  "Content-Type: text/plain; charset=utf-8\n\nDeux camionnettes remplies.\n\n"
+	  "Obtenir Outlook pour Android<https://aka.ms/AAb9ysg>\n--A\n"
+	  "Content-Type: text/html; charset=utf-8\n\n<p>Deux camionnettes remplies.</p>\n--A--\n"
+	  "--M\n" JPEG_PART("photo.jpg", "Content-Disposition: attachment;"
+	  " filename=photo.jpg\n") "%1$s\n--M--\n",
+	  "Collecte de jouets le 3 mars", "Deux camionnettes remplies.\n\n[[photo:1]]",
+	  "2026-03-03", 1, 0 },
+	{ "Orange webmail: HTML only, its footer, a PDF flyer",
+	  "Loto", "Thu, 12 Mar 2026 21:00:00 +0100",
+	  CT_MIXED "--M\nContent-Type: text/html; charset=utf-8\n\n<html><body>"
+	  "<p>Bonjour,</p><p>Le loto du 1er mars a réuni 60 joueurs.</p><p>Merci !</p>"
+	  "<br><p>Orange vous informe que cet  e-mail a ete controle par l'anti-virus mail."
+	  "<br>Aucun virus connu a ce jour par nos services n'a ete detecte.</p>"
+	  "</body></html>\n--M\nContent-Type: application/pdf; name=affiche.pdf\n"
+	  "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJSVFT0YK\n--M--\n",
+	  "Loto", "Bonjour,\n\nLe loto du 1er mars a réuni 60 joueurs.\n\nMerci !",
+	  "2026-03-01", 0, 1 },
+	{ "Thunderbird: format=flowed, DelSp=yes, signature",
+	  "", "Wed, 11 Mar 2026 20:00:00 +0100",
+	  "Content-Type: text/plain; charset=UTF-8; format=flowed; delsp=yes\n"
+	  "Content-Transfer-Encoding: 8bit\n\n"
+	  "Vide-grenier\n\nLe vide-grenier du dimanche 8 mars a attiré beaucoup de monde,  \n"
+	  "malgré la pluie du  \nmatin.\n\n-- \nMarie\n",
+	  "Vide-grenier", "Le vide-grenier du dimanche 8 mars a attiré beaucoup de monde, malgré"
+	  " la pluie du matin.", "2026-03-08", 0, 0 },
+	{ "format=flowed without DelSp keeps the space",
+	  "Atelier", "Wed, 11 Mar 2026 20:00:00 +0100",
+	  "Content-Type: text/plain; charset=UTF-8; format=flowed\n\n"
+	  "Nous avons cousu \n >From scratch \ndes sacs.\n",	/* space-stuffed */
+	  "Atelier", "Nous avons cousu >From scratch des sacs.", "2026-03-11", 0, 0 },
+	{ "no subject, no short first line: the committee's name",
+	  "Re: Bulletin n°7 : racontez-nous la vie de votre comité",
+	  "Wed, 11 Mar 2026 20:00:00 +0100",
+	  "Content-Type: text/plain; charset=utf-8\n\nNous avons repeint le local du comité avec"
+	  " les jeunes du quartier pendant les vacances, et tout le monde était content.\n",
+	  "Compte rendu — Rennes", "Nous avons repeint le local du comité avec les jeunes du"
+	  " quartier pendant les vacances, et tout le monde était content.", "2026-03-11", 0, 0 },
+};
+
+static char *
+b64_file(const char *path)
+{
+	char *data;
+	size_t len;
+	struct buf b;
+
+	assert_int_equal(file_read(path, 1u << 26, &data, &len), 0);
+	buf_init(&b);
+	b64(&b, (const unsigned char *)data, len);
+	free(data);
+	return buf_steal(&b);
+}
+
+static void
+check_client(struct fx *fx, const struct client_case *c, const char *p1, const char *p2)
+{
+	char *msg, *body = NULL, *v;
+	int64_t id;
+
+	if (asprintf(&body, c->body, p1, p2) < 0)
+		fail();
+	msg = xasprintf("From: Jeanne <jeanne@example.org>\nTo: bulletin@example.org\n"
+	    "Subject: %s\nDate: %s\nMIME-Version: 1.0\n%s", c->subject, c->date, body);
+	assert_int_equal(deliver(fx, "jeanne@example.org", NULL, msg, 0), 0);
+	id = last_id(fx);
+	v = col(fx, "body", id);
+	if (strcmp(v, c->text) != 0)
+		fail_msg("%s: body\n[%s]\nwanted\n[%s]", c->name, v, c->text);
+	free(v);
+	v = col(fx, "title", id);
+	if (strcmp(v, c->title) != 0)
+		fail_msg("%s: title [%s], wanted [%s]", c->name, v, c->title);
+	free(v);
+	v = col(fx, "activity_date", id);
+	if (strcmp(v, c->activity) != 0)
+		fail_msg("%s: date %s, wanted %s", c->name, v, c->activity);
+	free(v);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM submission_file WHERE"
+	    " submission_id = ? AND kind = 'photo'", "i", id), c->photos);
+	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM submission_file WHERE"
+	    " submission_id = ? AND kind = 'document'", "i", id), c->documents);
+	for (int i = 0; i < c->photos; i++)
+		stored(fx, id, i, "photo", 1);
+	free(msg);
+	free(body);
+}
+
+static void
+test_clients(void **state)
+{
+	struct fx *fx = *state;
+	char *j1 = tpath(fx, "c1.jpg"), *j2 = tpath(fx, "c2.jpg"), *p1, *p2;
+
+	test_photo_make(j1, 1200, 900, 0, 6, 1);
+	test_photo_make(j2, 900, 1200, 0, 0, 1);
+	p1 = b64_file(j1);
+	p2 = b64_file(j2);
+	for (size_t i = 0; i < nitems(clients); i++) {
+		print_message("client: %s\n", clients[i].name);
+		check_client(fx, &clients[i], p1, p2);
+	}
+	free(p1);
+	free(p2);
+	free(j1);
+	free(j2);
+}
+
+/* A reply to the acknowledgement with only a date changes only the date. */
+static void
+test_date_by_reply(void **state)
+{
+	struct fx *fx = *state;
+	char *ack, *reply, *v;
+	int64_t first;
+
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, "From: paul@example.org\n"
+	    "Subject: Forum\nDate: Fri, 13 Mar 2026 10:00:00 +0100\n\nLe forum : 12 stands.\n",
+	    0), 0);
+	first = last_id(fx);
+	v = col(fx, "activity_date", first);
+	assert_string_equal(v, "2026-03-13");
+	free(v);
+	ack = col(fx, "ack_message_id", first);
+	reply = xasprintf("From: paul@example.org\nSubject: Re: Compte rendu reçu : Forum\n"
+	    "In-Reply-To: <%s>\n\nDate : 7 mars\n\nLe 13 mars 2026 à 10:01, Bulletin"
+	    " <bulletin@example.org> a écrit :\n> Merci !\n", ack);
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, reply, 0), 0);
+	v = col(fx, "activity_date", last_id(fx));
+	assert_string_equal(v, "2026-03-07");
+	free(v);
+	v = col(fx, "body", last_id(fx));
+	assert_string_equal(v, "Le forum : 12 stands.");
+	free(v);
+	v = col(fx, "title", last_id(fx));
+	assert_string_equal(v, "Forum");
+	free(v);
+	free(ack);
+	free(reply);
+}
+
 /* ---- corrections ---- */
 
 static void
@@ -755,6 +944,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_open_issue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_photos_and_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_big_photos, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_date_by_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_subject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_of_held, setup, teardown),
