@@ -566,7 +566,7 @@ test_many_big_photos(void **state)
 	assert_int_equal(deliver(fx, "paul@example.org", NULL, b.data, b.len), 0);
 	buf_free(&b);
 	id = last_id(fx);
-	assert_int_equal(db_int(fx->e.db, 0, "SELECT count(*) FROM submission_file WHERE"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM submission_file WHERE"
 	    " submission_id = ? AND kind = 'photo'", "i", id), 12);
 	for (int i = 0; i < 12; i++)
 		assert_int_equal(stored(fx, id, i, "photo", 1).width, 2048);
@@ -701,9 +701,9 @@ check_client(struct fx *fx, const struct client_case *c, const char *p1, const c
 	if (strcmp(v, c->activity) != 0)
 		fail_msg("%s: date %s, wanted %s", c->name, v, c->activity);
 	free(v);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM submission_file WHERE"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM submission_file WHERE"
 	    " submission_id = ? AND kind = 'photo'", "i", id), c->photos);
-	assert_int_equal(db_int(fx->e.db, -1, "SELECT count(*) FROM submission_file WHERE"
+	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM submission_file WHERE"
 	    " submission_id = ? AND kind = 'document'", "i", id), c->documents);
 	for (int i = 0; i < c->photos; i++)
 		stored(fx, id, i, "photo", 1);
