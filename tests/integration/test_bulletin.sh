@@ -178,7 +178,8 @@ grep -q "collecte de jouets" "$work/t" && grep -q "15 bénévoles" "$work/t" || 
 ack pascal.moreau@albi.example.org "Galette des rois"
 ack jerome.morel@toulouse.example.org "Kermesse de janvier"
 grep -q "Les bénévoles ont préparé des crêpes" "$work/t" || fail "toulouse ack: latin-1 not decoded"
-ack camille.moreau@lille.example.org "Bulletin n°1 : racontez-nous la vie de votre comité"
+# a reply to the call: not titled with the call's subject
+ack camille.moreau@lille.example.org "Compte rendu — Lille"
 grep -q "pique-nique au parc de la Citadelle" "$work/t" || fail "lille ack text"
 ! grep -q "a écrit\|Une réunion, une fête" "$work/t" || fail "lille ack keeps the quoted call"
 ack denis.moreau@brest.example.org "Vente de calendriers"
@@ -198,7 +199,7 @@ sub s_rennes rennes "Atelier vélo"
 sub s_lyon lyon "Collecte de jouets"
 sub s_albi albi "Galette des rois"
 sub s_toulouse toulouse "Kermesse de janvier"
-sub s_lille lille "Bulletin n°1"
+sub s_lille lille "Compte rendu — Lille"
 sub s_brest brest "Vente de calendriers"
 grep " en attente .*bureau@national.example.org .*Mot du bureau" "$work/subs" >/dev/null || { cat "$work/subs"; fail "held report"; }
 grep -q "^$s_rennes .* 1  *Atelier" "$work/subs" || { cat "$work/subs"; fail "photo count"; }
@@ -284,11 +285,12 @@ for f in "$arch"/bulletin-1.html "$arch"/bulletin-1.txt "$arch"/bulletin-1.pdf "
     [ "$(stat -c %a "$f")" = 644 ] || fail "$f: mode $(stat -c %a "$f"), wanted 644 (readable by a web server)"
 done
 [ "$(stat -c %a "$arch/bulletin-1")" = 755 ] || fail "bulletin-1/: mode $(stat -c %a "$arch/bulletin-1")"
+[ -z "$(exiftool -q -s -EXIF:all -XMP:all "$arch/$img")" ] || fail "photo '$img' keeps its metadata"
 ok "the photo is beside the HTML ($img, a JPEG rendition); every archive file has mode 0644"
 for f in bulletin-1.html bulletin-1.txt; do
     iconv -f UTF-8 -t UTF-8 "$arch/$f" >/dev/null || fail "$f: not UTF-8"
     for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier au village" \
-        "Bulletin n°1 : racontez-nous la vie de votre comité" "atelier de réparation de vélos" \
+        "Compte rendu — Lille" "atelier de réparation de vélos" \
         "15 bénévoles" "pique-nique au parc de la Citadelle" "Notre kermesse a réuni les familles" \
         "Les bénévoles ont préparé des crêpes" "rassemblé quarante adhérents"; do
         grep -q "$t" "$arch/$f" || fail "$f: no '$t'"
