@@ -27,6 +27,10 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
 CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP
 # libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
 LDLIBS   += $(PKG_LIBS) -letpan -lgnutls -lstdc++ -pthread -ldl -lresolv
+# interpose.c: libesmtp must find these in the executable (relay_selftest()
+# checks that it does, at start-up and in mlistd -n).
+LDFLAGS  += -Wl,--export-dynamic-symbol=poll,--export-dynamic-symbol=connect \
+            -Wl,--export-dynamic-symbol=write
 
 LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))
 LIB_CC   := $(wildcard mlistd/*.cc)

@@ -246,6 +246,8 @@ daemon_run(const struct config *cf, int once)
 	db_exec(router.db, "PRAGMA synchronous=FULL");
 	log_info("starting config=%s domain=%s data_dir=%s language=%s relay=%s", cf->file,
 	    cf->domain, cf->data_dir, cf->language, *cf->smtp_relay ? cf->smtp_relay : "(outbox)");
+	if (*cf->smtp_relay)
+		(void)relay_interposition();	/* the self-test, logged */
 	daemon_roster_summary(router.db);
 	router_recover(&router);
 	daemon_signals();

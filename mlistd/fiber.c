@@ -11,23 +11,20 @@
  * How: each fiber has its own stack (mmap, a guard page below it) and
  * context (ucontext). libesmtp makes its socket non-blocking and waits in
  * poll() before every read and write (OpenSSL's too, during STARTTLS), so
- * poll() is the one call to take over: this file defines it for the whole
- * program, interposing libc's for the shared libraries (the executable's
- * definition comes first in the dynamic symbol lookup, as for relay.c's
- * connect()). Outside a fiber, or with a zero timeout, it is the plain
- * system call. Inside a fiber it records the descriptors and a deadline
- * and switches to the scheduler, unless a descriptor asked for POLLOUT is
- * writable at once (the common case: no switch).
+ * poll() is the one call to take over: interpose.c defines it for the whole
+ * program and, inside a fiber, calls fiber_poll(). That records the
+ * descriptors and a deadline and switches to the scheduler, unless a
+ * descriptor asked for POLLOUT is writable at once (the common case: no
+ * switch).
  * The scheduler runs every runnable fiber in turn, then one poll() over the
  * descriptors of all waiting fibers, bounded by the nearest deadline, and
  * wakes the fibers whose descriptors are ready or whose deadline passed.
- * errno is saved and restored across every switch. A hook (fiber_on_wait())
- * runs before any poll() that may wait, fiber or not.
+ * errno is saved and restored across every switch.
  *
  * Limits: a library call that blocks in libc itself (a DNS query inside
  * getaddrinfo(), say) blocks the whole thread for its duration; fibers
  * must not use thread-local state that another fiber may change across a
- * switch (relay.c keeps its per-session state in fiber_local()).
+ * switch (interpose.c keeps each session's hooks in fiber_local()).
  * AddressSanitizer is told about every stack switch.
  */
 #include <errno.h>
@@ -42,6 +39,7 @@
 #include <unistd.h>
 
 #include "fiber.h"
+#include "interpose.h"
 #include "util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -59,12 +57,6 @@
 
 enum fiber_state { FIBER_RUNNABLE, FIBER_WAITING, FIBER_DONE };
 
-struct fiber_hook {			/* see fiber_on_wait() */
-	void		(*fn)(void *);
-	void		*arg;
-	int		 running;
-};
-
 struct fiber {
 	ucontext_t	 uc;
 	char		*map;		/* guard page + stack */
@@ -78,7 +70,6 @@ struct fiber {
 	int		 result;	/* for the waiting poll() */
 	int		 result_errno;
 	void		*local;
-	struct fiber_hook hook;
 #ifdef FIBER_ASAN
 	void		*fake_stack;
 #endif
@@ -95,23 +86,6 @@ struct fiber_sched {
 
 static _Thread_local struct fiber_sched *fiber_sched;
 static _Thread_local void *fiber_thread_local;
-static _Thread_local struct fiber_hook fiber_thread_hook;
-
-/* ------------------------------------------------------------------------
- * The system calls themselves.
- */
-
-static int
-sys_poll(struct pollfd *fds, nfds_t nfds, int timeout)
-{
-	struct timespec ts;
-
-	if (timeout < 0)
-		return ppoll(fds, nfds, NULL, NULL);
-	ts.tv_sec = timeout / 1000;
-	ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
-	return ppoll(fds, nfds, &ts, NULL);
-}
 
 static int64_t
 fiber_now_ns(void)
@@ -189,32 +163,6 @@ fiber_wait(struct pollfd *fds, nfds_t nfds, int timeout)
 	return f->result;
 }
 
-/*
- * Inside fibers, a descriptor asked for both POLLIN and POLLOUT and ready for
- * both is reported writable only; the caller polls again to read. libesmtp
- * handles a readable socket before flushing its own buffer, and after
- * STARTTLS a TLS 1.3 session ticket makes the socket readable with no reply
- * in it: libesmtp then waits for the reply to an EHLO it has not sent yet,
- * until its timeout. Writing first is what it means to do anyway.
- */
-static int
-fiber_prefer_write(struct pollfd *fds, nfds_t nfds, int rc)
-{
-	if (rc <= 0)
-		return rc;
-	for (nfds_t i = 0; i < nfds; i++) {
-		if (!(fds[i].revents & POLLOUT))
-			continue;
-		for (nfds_t j = 0; j < nfds; j++)
-			if (fds[j].fd == fds[i].fd && (fds[j].revents & POLLIN)) {
-				fds[j].revents &= (short)~POLLIN;
-				if (fds[j].revents == 0)
-					rc--;
-			}
-	}
-	return rc;
-}
-
 /* ------------------------------------------------------------------------
  * The scheduler.
  */
@@ -248,7 +196,7 @@ fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap)
 	/* in whole milliseconds, rounded up: a timeout is a minimum */
 	timeout = next < 0 ? -1 : next <= t ? 0 : (next - t + 999999) / 1000000 > INT32_MAX ?
 	    INT32_MAX : (int)((next - t + 999999) / 1000000);
-	rc = sys_poll(*all, total, timeout);
+	rc = interpose_real_poll(*all, total, timeout);
 	if (rc == -1 && errno == EINTR)
 		return;
 	t = fiber_now_ns();
@@ -348,40 +296,18 @@ fiber_local(void)
 	return fiber_active() ? &fiber_sched->cur->local : &fiber_thread_local;
 }
 
-/* ------------------------------------------------------------------------
- * The interposed call (see the top of the file).
- */
-
-void
-fiber_on_wait(void (*fn)(void *arg), void *arg)
-{
-	struct fiber_hook *h = fiber_active() ? &fiber_sched->cur->hook : &fiber_thread_hook;
-
-	h->fn = fn;
-	h->arg = arg;
-}
-
 int
-poll(struct pollfd *fds, nfds_t nfds, int timeout)
+fiber_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	struct fiber_hook *h;
 	int rc;
 
-	if (timeout != 0) {
-		h = fiber_active() ? &fiber_sched->cur->hook : &fiber_thread_hook;
-		if (h->fn != NULL && !h->running) {
-			h->running = 1;
-			h->fn(h->arg);
-			h->running = 0;
-		}
-	}
 	if (!fiber_active() || timeout == 0)
-		return sys_poll(fds, nfds, timeout);
+		return interpose_real_poll(fds, nfds, timeout);
 	for (nfds_t i = 0; i < nfds; i++)
 		if (fds[i].events & POLLOUT) {
-			if ((rc = sys_poll(fds, nfds, 0)) != 0)
-				return fiber_prefer_write(fds, nfds, rc);
+			if ((rc = interpose_real_poll(fds, nfds, 0)) != 0)
+				return rc;
 			break;
 		}
-	return fiber_prefer_write(fds, nfds, fiber_wait(fds, nfds, timeout));
+	return fiber_wait(fds, nfds, timeout);
 }

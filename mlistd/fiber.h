@@ -2,8 +2,8 @@
  * fiber.h — cooperative fibers for a blocking library (libesmtp).
  *
  * fiber_run() runs n functions as fibers on the calling thread and returns
- * when all have returned. Inside a fiber, poll() (as called by any library)
- * does not block the thread: the fiber waits and the others run; one poll()
+ * when all have returned. Inside a fiber, poll() (as called by any library,
+ * interposed by interpose.c) does not block the thread: the fiber waits and the others run; one poll()
  * over every waiting fiber's descriptors then wakes those that may go on.
  * Thus many SMTP sessions (libesmtp: non-blocking sockets, a poll() before
  * each read and write) share one thread with no kernel context switch per
@@ -27,9 +27,9 @@ int fiber_active(void);
 /* The calling fiber's private pointer (the thread's outside fibers). */
 void **fiber_local(void);
 
-/* fn(arg) runs each time the calling fiber (the thread, outside fibers) is
- * about to wait in poll() (a timeout other than zero), never nested; fn
- * NULL removes it. relay.c sends there what it held back. */
-void fiber_on_wait(void (*fn)(void *arg), void *arg);
+/* The poll() of a fiber (interpose.c calls it): a wait switches to the
+ * other fibers until a descriptor is ready or the timeout passes. Outside
+ * a fiber, or with a zero timeout, libc's poll(). */
+int fiber_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
 #endif

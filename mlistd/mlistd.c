@@ -16,11 +16,25 @@
 #include "daemon.h"
 #include "i18n.h"
 #include "log.h"
+#include "relay.h"
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: mlistd [-c FILE] [-n] [-f] [--once]\n");
+}
+
+/* -n: whether the SMTP client runs as designed (relay.h). */
+static void
+mlistd_check_relay(void)
+{
+	const char *why;
+
+	if (relay_selftest(&why) == 0)
+		printf("relay: libesmtp reaches the interposed poll(), connect(), write()\n");
+	else
+		printf("relay: interposition not in effect (%s): stock libesmtp, one thread per"
+		    " connection\n", why);
 }
 
 int
@@ -60,6 +74,8 @@ main(int argc, char **argv)
 	i18n_set_language(cf.language);
 	if (check) {
 		printf("%s: configuration OK\n", cf.file);
+		if (*cf.smtp_relay)
+			mlistd_check_relay();
 		config_free(&cf);
 		return EX_OK;
 	}

@@ -31,31 +31,31 @@
  * Speed: libesmtp writes in 2 KB chunks and never sets TCP_NODELAY, so with a
  * typical 2-20 KB message each end of DATA waits for a delayed ACK (Nagle):
  * about 40 ms per message, 22 messages/s per connection. libesmtp offers no
- * hook on its socket, so this file defines connect() and write() itself,
- * interposing the libc symbols for libesmtp.so (the executable's definition
- * comes first in the dynamic symbol lookup; the linker exports them because
- * libesmtp references them). Both act only for the session the calling
- * fiber runs (relay_current()); other sockets and files are untouched.
- * connect() calls the real one through dlsym(RTLD_NEXT), sets TCP_NODELAY on
- * AF_INET/AF_INET6 stream sockets and bounds the connect by timeout_ms
- * (libesmtp's connect() has none). write() gathers a message's 2 KB pieces
- * and sends them with the final ".\r\n" in one system call (see there).
- * They live in this object file, next to relay_send(), so that linking
- * relay.o from the static library always brings them along.
+ * hook on its socket: interpose.c defines poll(), connect() and write() in
+ * place of libc's, and each session installs its hooks (interpose.h) while
+ * it runs: connect() sets TCP_NODELAY and bounds the connect by timeout_ms;
+ * write() gathers a message's 2 KB pieces and sends them with the final
+ * ".\r\n" in one system call (relay_write()); before any wait for the
+ * server, what was gathered is sent (relay_before_wait()).
+ *
+ * Whether libesmtp really reaches those definitions is checked once, before
+ * the first run (relay_selftest(): the symbol lookup, then a loopback
+ * session that must go through all three). When it does not, the relay
+ * runs stock libesmtp, one thread per connection, no hooks, and STARTTLS
+ * capped at TLS 1.2 (the TLS 1.3 ordering fix lives in the interposed
+ * poll()); it logs that it is degraded.
  *
  * Timeouts: libesmtp takes milliseconds and silently raises values below the
  * RFC 5321 minimums (minutes) unless Timeout_OVERRIDE_RFC2822_MINIMUM is set.
  * libesmtp keeps its error number per thread, so with fibers the reason of a
  * failed session (smtp_errno()) may be another session's; the outcome of
- * each item is its own. All connections run on the calling thread, so the
- * done callback is never called concurrently.
+ * each item is its own. With fibers the done callback is never called
+ * concurrently; with the fallback's threads it may be.
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -65,7 +65,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +74,7 @@
 #include <libesmtp.h>
 
 #include "fiber.h"
+#include "interpose.h"
 #include "log.h"
 #include "relay.h"
 #include "util.h"
@@ -84,102 +84,7 @@
 #define RELAY_BATCHES_PER_CONN		4	/* work stealing granularity */
 #define RELAY_GATHER_MAX		(256 * 1024)	/* bytes of a message held */
 
-/* ------------------------------------------------------------------------
- * connect() interposition: TCP_NODELAY and a connect timeout.
- */
-
-typedef int relay_connect_fn(int, __CONST_SOCKADDR_ARG, socklen_t);
-
-static relay_connect_fn *relay_real_connect;
-static pthread_once_t relay_connect_once = PTHREAD_ONCE_INIT;
-struct relay_sess;
 static struct relay_sess *relay_current(void);
-static int relay_current_timeout_ms(void);
-static void relay_current_connected(int fd);
-
-static void
-relay_connect_resolve(void)
-{
-	relay_real_connect = (relay_connect_fn *)dlsym(RTLD_NEXT, "connect");
-}
-
-static int
-relay_is_tcp(int fd)
-{
-	int domain = 0, type = 0;
-	socklen_t dlen = sizeof domain, tlen = sizeof type;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == -1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
-		return 0;
-	return (domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM;
-}
-
-/* Wait for a non-blocking connect to finish; -1 with errno on failure. */
-static int
-relay_connect_wait(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	struct timespec start, cur;
-	int n, err = 0, left = timeout_ms;
-	socklen_t elen = sizeof err;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((n = poll(&pfd, 1, left)) == -1 && errno == EINTR) {
-		clock_gettime(CLOCK_MONOTONIC, &cur);
-		left = timeout_ms - (int)((cur.tv_sec - start.tv_sec) * 1000 +
-		    (cur.tv_nsec - start.tv_nsec) / 1000000);
-		if (left < 0)
-			left = 0;
-	}
-	if (n == 0)
-		errno = ETIMEDOUT;
-	if (n <= 0)
-		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-		return -1;
-	errno = err;
-	return err == 0 ? 0 : -1;
-}
-
-/* connect() on a blocking socket, bounded by timeout_ms. */
-static int
-relay_connect_timed(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len, int timeout_ms)
-{
-	int flags = fcntl(fd, F_GETFL), rc, saved;
-
-	if (flags == -1 || (flags & O_NONBLOCK))
-		return relay_real_connect(fd, addr, len);
-	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-		return relay_real_connect(fd, addr, len);
-	rc = relay_real_connect(fd, addr, len);
-	if (rc == -1 && errno == EINPROGRESS)
-		rc = relay_connect_wait(fd, timeout_ms);
-	saved = errno;
-	fcntl(fd, F_SETFL, flags);
-	errno = saved;
-	return rc;
-}
-
-/* Interposes libc's connect() for the whole program (see the top of file). */
-int
-connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-	static const int one = 1;
-
-	pthread_once(&relay_connect_once, relay_connect_resolve);
-	if (relay_real_connect == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (relay_current() == NULL || !relay_is_tcp(fd))
-		return relay_real_connect(fd, addr, len);
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (relay_connect_timed(fd, addr, len, relay_current_timeout_ms()) == -1)
-		return -1;
-	relay_current_connected(fd);	/* its messages are gathered */
-	return 0;
-}
 
 /* ------------------------------------------------------------------------
  * Jobs and results.
@@ -196,6 +101,8 @@ struct relay_job {
 
 struct relay_run {			/* one relay_send*() call */
 	const struct relay_config *cfg;
+	int			 interposed; /* fibers and hooks; else threads */
+	pthread_mutex_t		 lock;	/* next and active, with threads */
 	struct relay_job	*jobs;
 	size_t			 njobs;
 	size_t			 batch;	/* jobs per session */
@@ -214,6 +121,7 @@ struct relay_worker {			/* one connection (fiber) */
 
 struct relay_sess {			/* one SMTP session */
 	struct relay_run	*run;
+	struct interpose_hooks	 hooks;	/* installed while it runs */
 	int			 fd;	/* its socket once connected, else -1 */
 	int			 gather; /* writes of a message go to out */
 	struct buf		 out;	/* gathered, not yet sent */
@@ -432,24 +340,21 @@ relay_timeout_ms(const struct relay_config *cfg)
 	return cfg->timeout_ms > 0 ? cfg->timeout_ms : RELAY_DEFAULT_TIMEOUT_MS;
 }
 
-/* The session the calling fiber runs (NULL: none), for connect() and the
- * message callback: a thread-local would be shared by the fibers. */
+/* The session the calling fiber runs (NULL: none, or the fallback), for the
+ * message callback. */
 static struct relay_sess *
 relay_current(void)
 {
-	return *fiber_local();
+	const struct interpose_hooks *h = interpose_hooks();
+
+	return h != NULL ? h->arg : NULL;
 }
 
-static int
-relay_current_timeout_ms(void)
-{
-	return relay_timeout_ms(relay_current()->run->cfg);
-}
-
+/* Hook: the session's socket is connected (TCP_NODELAY set). */
 static void
-relay_current_connected(int fd)
+relay_connected(void *arg, int fd)
 {
-	relay_current()->fd = fd;
+	((struct relay_sess *)arg)->fd = fd;
 }
 
 /* The session's socket is unusable: nothing more may reach the server, or
@@ -535,7 +440,7 @@ relay_before_wait(void *arg)
 }
 
 /*
- * Interposes libc's write() for the whole program, like connect() above.
+ * Hook: write() by the session (interpose.c); -2 leaves it to libc.
  * libesmtp writes a message in 2 KB pieces, each a system call that, on a
  * loopback or LAN relay, costs more than the SMTP work. While a session
  * sends a message in clear (from the first call of the message callback to
@@ -544,14 +449,13 @@ relay_before_wait(void *arg)
  * Any wait for a reply before that sends them too (relay_before_wait()).
  * TLS sessions are left alone (OpenSSL's own writes).
  */
-ssize_t
-write(int fd, const void *p, size_t n)
+static ssize_t
+relay_write(void *arg, int fd, const void *p, size_t n)
 {
-	struct relay_sess *rs;
+	struct relay_sess *rs = arg;
 
-	if (fd < 0 || (rs = relay_current()) == NULL || fd != rs->fd ||
-	    (!rs->gather && rs->out.len == 0))
-		return syscall(SYS_write, fd, p, n);
+	if (fd != rs->fd || (!rs->gather && rs->out.len == 0))
+		return -2;
 	if (!rs->gather)
 		return relay_send_gathered(rs, p, n);
 	if (rs->out.len + n > RELAY_GATHER_MAX && relay_send_gathered(rs, NULL, 0) == -1)
@@ -645,7 +549,9 @@ static size_t
 relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
     size_t n, char *reason, size_t rsize)
 {
-	struct relay_sess rs = { .run = run, .fd = -1 };
+	struct relay_sess rs = { .run = run, .fd = -1, .hooks = { .arg = &rs,
+	    .timeout_ms = relay_timeout_ms(run->cfg), .connected = relay_connected,
+	    .write = relay_write, .before_wait = relay_before_wait } };
 	auth_context_t auth = NULL;
 	smtp_session_t s = smtp_create_session();
 
@@ -660,11 +566,10 @@ relay_session(struct relay_run *run, const char *host, struct relay_job **jobs,
 			jobs[i]->msg = NULL;
 			rs.decided++;
 		}
-	*fiber_local() = &rs;
-	fiber_on_wait(relay_before_wait, &rs);
+	if (run->interposed)
+		interpose_set_hooks(&rs.hooks);
 	(void)smtp_start_session(s);	/* 1 even on failure: see below */
-	fiber_on_wait(NULL, NULL);
-	*fiber_local() = NULL;
+	interpose_set_hooks(NULL);
 	buf_free(&rs.out);
 	for (size_t i = 0; i < n; i++)
 		relay_check(&rs, jobs[i]);
@@ -728,9 +633,12 @@ relay_batch(struct relay_worker *w, struct relay_job **jobs, size_t n)
 static size_t
 relay_take(struct relay_run *run, struct relay_job **batch)
 {
-	size_t start = run->next, k;
+	size_t start, k;
 
+	pthread_mutex_lock(&run->lock);
+	start = run->next;
 	run->next += run->batch;
+	pthread_mutex_unlock(&run->lock);
 	if (start >= run->njobs)
 		return 0;
 	k = run->njobs - start < run->batch ? run->njobs - start : run->batch;
@@ -745,18 +653,26 @@ relay_take(struct relay_run *run, struct relay_job **batch)
  * one retires, the remaining batches are deferred without more attempts, so
  * a dead relay costs about nhosts * timeout, not that per batch.
  */
+static void *
+relay_worker_thread(void *p);
+
 static void
 relay_worker_main(void *p)
 {
 	struct relay_worker *w = p;
 	struct relay_run *run = w->run;
 	struct relay_job **batch = xcalloc(run->batch, sizeof *batch);
-	size_t k;
+	size_t k, active = 1;
 
 	while ((k = relay_take(run, batch)) > 0)
 		if (relay_batch(w, batch, k) == -1)
 			break;
-	if (k > 0 && --run->active == 0)
+	if (k > 0) {
+		pthread_mutex_lock(&run->lock);
+		active = --run->active;
+		pthread_mutex_unlock(&run->lock);
+	}
+	if (k > 0 && active == 0)
 		while ((k = relay_take(run, batch)) > 0)
 			for (size_t i = 0; i < k; i++)
 				relay_finish(run, batch[i], RELAY_DEFERRED, 0, "",
@@ -847,9 +763,10 @@ relay_prepare(struct relay_run *run, struct relay_item *items, size_t n)
 }
 
 /*
- * An SSL_CTX trusting cfg->ca_file. libssl is already loaded as a
- * dependency of libesmtp; its functions are looked up at run time so that
- * the program need not link libssl itself.
+ * An SSL_CTX trusting cfg->ca_file (else the system's CAs), and at most
+ * TLS 1.2 without the interposition (see the top of the file). libssl is
+ * already loaded as a dependency of libesmtp; its functions are looked up
+ * at run time so that the program need not link libssl itself.
  */
 static int
 relay_ssl_ctx(struct relay_run *run, const char **error_r)
@@ -857,20 +774,31 @@ relay_ssl_ctx(struct relay_run *run, const char **error_r)
 	const SSL_METHOD *(*method)(void);
 	SSL_CTX *(*ctx_new)(const SSL_METHOD *);
 	int (*load)(SSL_CTX *, const char *, const char *);
+	int (*defaults)(SSL_CTX *);
+	long (*ctrl)(SSL_CTX *, int, long, void *);
+	int cafile = !str_is_empty(run->cfg->ca_file);
 
-	if (run->cfg->tls != RELAY_TLS_STARTTLS || str_is_empty(run->cfg->ca_file))
+	if (run->cfg->tls != RELAY_TLS_STARTTLS || (!cafile && run->interposed))
 		return 0;
 	method = (const SSL_METHOD *(*)(void))dlsym(RTLD_DEFAULT, "TLS_client_method");
 	ctx_new = (SSL_CTX *(*)(const SSL_METHOD *))dlsym(RTLD_DEFAULT, "SSL_CTX_new");
 	load = (int (*)(SSL_CTX *, const char *, const char *))
 	    dlsym(RTLD_DEFAULT, "SSL_CTX_load_verify_locations");
-	if (method == NULL || ctx_new == NULL || load == NULL ||
-	    (run->ssl_ctx = ctx_new(method())) == NULL) {
+	defaults = (int (*)(SSL_CTX *))dlsym(RTLD_DEFAULT, "SSL_CTX_set_default_verify_paths");
+	ctrl = (long (*)(SSL_CTX *, int, long, void *))dlsym(RTLD_DEFAULT, "SSL_CTX_ctrl");
+	if (method == NULL || ctx_new == NULL || load == NULL || defaults == NULL ||
+	    ctrl == NULL || (run->ssl_ctx = ctx_new(method())) == NULL) {
 		*error_r = "TLS: cannot create an OpenSSL context";
 		return -1;
 	}
-	if (load(run->ssl_ctx, run->cfg->ca_file, NULL) != 1) {
+	if (cafile ? load(run->ssl_ctx, run->cfg->ca_file, NULL) != 1 :
+	    defaults(run->ssl_ctx) != 1) {
 		*error_r = "TLS: cannot load the CA file";
+		return -1;
+	}
+	if (!run->interposed && ctrl(run->ssl_ctx, SSL_CTRL_SET_MAX_PROTO_VERSION,
+	    TLS1_2_VERSION, NULL) != 1) {
+		*error_r = "TLS: cannot limit the version to TLS 1.2";
 		return -1;
 	}
 	return 0;
@@ -916,7 +844,35 @@ relay_batch_size(const struct relay_config *cfg, size_t njobs, size_t nconn)
 	return b == 0 ? 1 : b > max ? max : b;
 }
 
-/* The connections run as fibers of the calling thread (see fiber.h). */
+static void *
+relay_worker_thread(void *p)
+{
+	relay_worker_main(p);
+	return NULL;
+}
+
+/* The fallback: one thread per connection (stock libesmtp blocks). */
+static void
+relay_threads(struct relay_worker *w, size_t nconn)
+{
+	pthread_t *tids = xcalloc(nconn, sizeof *tids);
+	size_t started = 0;
+
+	while (started < nconn &&
+	    pthread_create(&tids[started], NULL, relay_worker_thread, &w[started]) == 0)
+		started++;
+	if (started == 0) {
+		w[0].run->active = 1;
+		relay_worker_main(&w[0]);
+	} else
+		w[0].run->active -= nconn - started;
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	free(tids);
+}
+
+/* The connections run as fibers of the calling thread (see fiber.h), or as
+ * threads when the interposition is not in effect. */
 static void
 relay_connections(struct relay_run *run, size_t nconn)
 {
@@ -930,7 +886,9 @@ relay_connections(struct relay_run *run, size_t nconn)
 		snprintf(w[t].reason, sizeof w[t].reason, "no relay host answered");
 		args[t] = &w[t];
 	}
-	if (fiber_run(relay_worker_main, args, nconn) == -1) {
+	if (!run->interposed)
+		relay_threads(w, nconn);
+	else if (fiber_run(relay_worker_main, args, nconn) == -1) {
 		log_warn("relay status=degraded reason=\"cannot create fibers, one connection\"");
 		run->active = 1;
 		relay_worker_main(&w[0]);
@@ -941,13 +899,14 @@ relay_connections(struct relay_run *run, size_t nconn)
 
 static int
 relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n,
-    size_t nconn, relay_done_fn *done, void *arg)
+    size_t nconn, int interposed, relay_done_fn *done, void *arg)
 {
-	struct relay_run run = { .cfg = cfg, .done = done, .arg = arg };
+	struct relay_run run = { .cfg = cfg, .interposed = interposed, .done = done,
+	    .arg = arg };
 	const char *error = NULL;
 	int rc = 0;
 
-	relay_global_init();
+	pthread_mutex_init(&run.lock, NULL);
 	relay_prepare(&run, items, n);
 	if (relay_check_config(cfg, &error) == -1 || relay_ssl_ctx(&run, &error) == -1) {
 		log_warnx("relay status=deferred reason=\"%s\"", error);
@@ -964,21 +923,172 @@ relay_run_all(const struct relay_config *cfg, struct relay_item *items, size_t n
 		free(run.jobs[i].owned);
 	free(run.jobs);
 	relay_ssl_ctx_free(run.ssl_ctx);
+	pthread_mutex_destroy(&run.lock);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The self-test: does libesmtp reach the interposed calls?
+ */
+
+#define RELAY_SELFTEST_MS	5000
+
+/* The loopback peer's reply to one line, NULL for none (message lines). */
+static const char *
+relay_selftest_reply(const char *line, int *data)
+{
+	if (*data) {
+		if (strcmp(line, ".\r\n") != 0)
+			return NULL;
+		*data = 0;
+		return "250 2.0.0 ok\r\n";
+	}
+	if (strncasecmp(line, "EHLO", 4) == 0)
+		return "250-selftest\r\n250 PIPELINING\r\n";
+	if (strncasecmp(line, "DATA", 4) == 0) {
+		*data = 1;
+		return "354 go on\r\n";
+	}
+	return strncasecmp(line, "QUIT", 4) == 0 ? "221 bye\r\n" : "250 ok\r\n";
+}
+
+/* The loopback peer, a thread: one session, then it returns. */
+static void *
+relay_selftest_peer(void *arg)
+{
+	struct pollfd pfd = { .fd = *(int *)arg, .events = POLLIN };
+	struct timeval tv = { RELAY_SELFTEST_MS / 1000, 0 };
+	char line[1024];
+	const char *reply = "220 selftest ESMTP\r\n";
+	FILE *in, *out;
+	int fd, data = 0;
+
+	if (interpose_real_poll(&pfd, 1, RELAY_SELFTEST_MS) != 1 ||
+	    (fd = accept(pfd.fd, NULL, NULL)) == -1)
+		return NULL;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	in = fdopen(fd, "r");
+	out = fdopen(dup(fd), "w");
+	while (in != NULL && out != NULL && reply != NULL) {
+		if (fputs(reply, out) == EOF || fflush(out) == EOF ||
+		    strncmp(reply, "221", 3) == 0)
+			break;
+		do
+			reply = fgets(line, sizeof line, in) == NULL ? NULL :
+			    relay_selftest_reply(line, &data);
+		while (reply == NULL && !feof(in) && !ferror(in));
+	}
+	if (in != NULL)
+		fclose(in);
+	else
+		close(fd);
+	if (out != NULL)
+		fclose(out);
+	return NULL;
+}
+
+/* A listening socket on 127.0.0.1, its "host:port" in host; -1 on failure. */
+static int
+relay_selftest_listen(char *host, size_t size)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    listen(fd, 1) == -1 || getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	snprintf(host, size, "127.0.0.1:%d", ntohs(sa.sin_port));
+	return fd;
+}
+
+int
+relay_selftest(const char **error_r)
+{
+	static const char msg[] = "From: selftest@localhost.invalid\r\n"
+	    "Subject: self-test\r\n\r\nx\r\n";
+	static char why[400];
+	char host[32], *hosts[1] = { host };
+	struct relay_config cfg = { .hosts = hosts, .nhosts = 1, .helo = "localhost",
+	    .timeout_ms = RELAY_SELFTEST_MS };
+	struct relay_item it = { .reverse_path = "", .rcpt = "selftest@localhost.invalid",
+	    .data = msg, .len = sizeof msg - 1, .outcome = RELAY_PENDING };
+	struct interpose_seen seen;
+	const char *name;
+	pthread_t peer;
+	int lfd;
+
+	relay_global_init();
+	*error_r = why;
+	if (!interpose_enabled()) {
+		snprintf(why, sizeof why, "MLISTD_NO_INTERPOSE=1");
+		return -1;
+	}
+	if (interpose_exported(&name) == -1) {
+		snprintf(why, sizeof why, "the symbol lookup finds libc's %s(), not ours", name);
+		return -1;
+	}
+	if ((lfd = relay_selftest_listen(host, sizeof host)) == -1 ||
+	    pthread_create(&peer, NULL, relay_selftest_peer, &lfd) != 0) {
+		snprintf(why, sizeof why, "cannot run a loopback session: %s", strerror(errno));
+		if (lfd != -1)
+			close(lfd);
+		return -1;
+	}
+	interpose_seen_reset();
+	(void)relay_run_all(&cfg, &it, 1, 1, 1, NULL, NULL);
+	seen = interpose_seen();
+	pthread_join(peer, NULL);
+	close(lfd);
+	snprintf(why, sizeof why, "loopback session: %s, libesmtp calls seen: connect %lu, "
+	    "write %lu, poll %lu", it.outcome == RELAY_SENT ? "sent" : it.text,
+	    seen.connect, seen.write, seen.poll);
+	return it.outcome == RELAY_SENT && seen.connect > 0 && seen.write > 0 &&
+	    seen.poll > 0 ? 0 : -1;
+}
+
+static int relay_interposed = -1;
+
+static void
+relay_mode_once(void)
+{
+	const char *why;
+
+	relay_interposed = relay_selftest(&why) == 0;
+	if (relay_interposed)
+		log_info("relay interposition=ok (libesmtp reaches poll, connect, write)");
+	else
+		log_warnx("relay status=degraded reason=\"interposition not in effect (%s):"
+		    " stock libesmtp, one thread per connection, no TCP_NODELAY, TLS 1.2 at"
+		    " most\"", why);
+}
+
+int
+relay_interposition(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, relay_mode_once);
+	return relay_interposed;
 }
 
 int
 relay_send(const struct relay_config *cfg, struct relay_item *items, size_t n,
     relay_done_fn *done, void *arg)
 {
-	return relay_run_all(cfg, items, n, 1, done, arg);
+	return relay_run_all(cfg, items, n, 1, relay_interposition(), done, arg);
 }
 
 int
 relay_send_parallel(const struct relay_config *cfg, struct relay_item *items,
     size_t n, int nconn, relay_done_fn *done, void *arg)
 {
-	return relay_run_all(cfg, items, n, nconn > 1 ? (size_t)nconn : 1, done, arg);
+	return relay_run_all(cfg, items, n, nconn > 1 ? (size_t)nconn : 1,
+	    relay_interposition(), done, arg);
 }
 
 static void

@@ -64,7 +64,10 @@ struct relay_item {
 
 /*
  * Called once per item as soon as its outcome is known, on the calling
- * thread (every connection is a fiber of it): never concurrently.
+ * thread (every connection is a fiber of it): never concurrently, except in
+ * the fallback (relay_interposition() 0), where each connection is a thread
+ * and done must be thread-safe. A connection goes on with its next message
+ * only when done returns.
  */
 typedef void relay_done_fn(struct relay_item *item, void *arg);
 
@@ -90,5 +93,17 @@ int relay_send_parallel(const struct relay_config *cfg, struct relay_item *items
 /* Once at startup: ignore SIGPIPE, load the SASL mechanisms. relay_send*()
  * call it themselves if it has not been called. */
 void relay_global_init(void);
+
+/*
+ * Whether libesmtp reaches the interposed poll(), connect() and write()
+ * (interpose.h): the dynamic symbol lookup, then a session with a loopback
+ * peer of its own that must go through all three. 0, or -1 with the reason.
+ */
+int relay_selftest(const char **error_r);
+
+/* relay_selftest() once per process (relay_send*() call it): 1 when in
+ * effect; else 0, logged once, and every run is stock libesmtp with one
+ * thread per connection (no TCP_NODELAY, no gathering, TLS 1.2 at most). */
+int relay_interposition(void);
 
 #endif

@@ -1,4 +1,5 @@
-/* test_fiber.c — fibers: poll() waits in the fiber, not the thread. */
+/* test_fiber.c — fibers: poll() (interpose.c) waits in the fiber, not the thread;
+ * each fiber has its own hooks (interpose.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,14 +13,16 @@
 #include <unistd.h>
 
 #include "fiber.h"
+#include "interpose.h"
 
 struct ping {
 	int	 in;		/* read end this fiber waits on (-1: none) */
 	int	 out;		/* write end it writes to afterwards */
 	int	 first;		/* writes before waiting */
 	int	 got;		/* poll() result */
-	int	 hooks;		/* fiber_on_wait() calls */
-	void	*local;		/* fiber_local() seen after the wait */
+	int	 hooks;		/* before_wait() calls */
+	const struct interpose_hooks *seen; /* interpose_hooks() after the wait */
+	struct interpose_hooks h;
 };
 
 static void
@@ -34,8 +37,8 @@ ping_main(void *arg)
 	struct ping *p = arg;
 	struct pollfd pfd = { .fd = p->in, .events = POLLIN };
 
-	*fiber_local() = p;
-	fiber_on_wait(count_hook, p);
+	p->h = (struct interpose_hooks){ .arg = p, .before_wait = count_hook };
+	interpose_set_hooks(&p->h);
 	assert_true(fiber_active());
 	if (p->first)
 		assert_int_equal(write(p->out, "x", 1), 1);
@@ -44,8 +47,8 @@ ping_main(void *arg)
 	p->got = poll(&pfd, 1, 5000);
 	if (!p->first)
 		assert_int_equal(write(p->out, "y", 1), 1);
-	p->local = *fiber_local();
-	fiber_on_wait(NULL, NULL);
+	p->seen = interpose_hooks();
+	interpose_set_hooks(NULL);
 }
 
 static void
@@ -66,8 +69,8 @@ test_two_fibers_wake_each_other(void **state)
 	assert_int_equal(fiber_run(ping_main, args, 2), 0);
 	assert_int_equal(a.got, 1);
 	assert_int_equal(b.got, 1);
-	assert_ptr_equal(a.local, &a);	/* each fiber its own slot */
-	assert_ptr_equal(b.local, &b);
+	assert_ptr_equal(a.seen, &a.h);	/* each fiber its own hooks */
+	assert_ptr_equal(b.seen, &b.h);
 	assert_int_equal(a.hooks, 1);
 	assert_int_equal(b.hooks, 1);
 	assert_false(fiber_active());
@@ -127,7 +130,7 @@ struct both {
 	struct pollfd	seen[2][2];
 };
 
-/* Readable and writable: writable first, then readable (see fiber.c). */
+/* Readable and writable: writable first, then readable (see interpose.c). */
 static void
 both_main(void *arg)
 {
