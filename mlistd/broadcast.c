@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "answer.h"
 #include "authres.h"
 #include "autoreply.h"
 #include "broadcast.h"
@@ -305,8 +306,8 @@ broadcast_refuse(struct engine *e, const struct inmsg *in, const struct mime_msg
 		return -1;
 	log_info("msgid=%s from=%s status=%s reason=\"%s\"", token, author, state, reason);
 	subject = mime_subject(m);
-	rc = notice_send(e, notice, author, (const char *[]){ "SUBJECT", subject, "TOKEN", token,
-	    key, value, NULL }) == -1 ? -1 : 0;
+	rc = answer_notice(e, in->sender, m, author, notice, (const char *[]){ "SUBJECT", subject,
+	    "TOKEN", token, key, value, NULL }, NULL) == -1 ? -1 : 0;
 	free(subject);
 	return rc;
 }
@@ -328,9 +329,9 @@ broadcast_ask(struct engine *e, const struct inmsg *in, const struct mime_msg *m
 	log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
 	struct notice_opts o = { .reply_to = reply };
 
-	rc = notice_send_opts(e, "broadcast-confirm", author, (const char *[]){ "SUBJECT", subject,
-	    "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET", *in->ext ? in->ext : "*", NULL },
-	    &o) == -1 ? -1 : 0;
+	rc = answer_notice(e, in->sender, m, author, "broadcast-confirm", (const char *[]){
+	    "SUBJECT", subject, "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET",
+	    *in->ext ? in->ext : "*", NULL }, &o) == -1 ? -1 : 0;
 	free(reply);
 	return rc;
 }

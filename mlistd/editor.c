@@ -11,8 +11,11 @@
  * "editor") and the mail must be written by a person (autoreply_classify);
  * the commands are read from the new text only (trim_reply), one per line
  * from the first non-blank line, up to the first line that is not one.
- * The From header proves little by itself: checking DKIM
- * (Authentication-Results) as broadcasts do would be stronger.
+ * The From header proves little by itself: the commands are applied at
+ * once only on a trusted DKIM pass for the editor's address (answer.h);
+ * otherwise they are kept under a one-time token and the editor asked to
+ * confirm by replying to confirm+TOKEN@ (request_confirm_accept() then
+ * calls editor_commands_confirmed()).
  *
  * The digest is rendered with notice_render_dict() (a repeated section per
  * submission) and queued as one message to every editor; the mailing row
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "autoreply.h"
 #include "bulletin.h"
 #include "config.h"
@@ -533,43 +537,114 @@ editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg
 	return rc;
 }
 
+/* Apply text's commands for editor from and send the results: 0, -1 on a
+ * database error (logged by the caller through engine_dberr). */
+static int
+editor_run(struct engine *e, const struct inmsg *in, struct mime_msg *m, const char *from,
+    char *text)
+{
+	struct buf out;
+	char *msgid = mime_message_id(m), *reply_to = NULL, *bulletin, count[16];
+	int n = 0, rc;
+
+	buf_init(&out);
+	if (editor_apply(e, from, text, &out, &n) == -1) {
+		buf_free(&out);
+		free(msgid);
+		return -1;
+	}
+	if (out.len == 0)
+		buf_adds(&out, tr("(aucune commande trouvée)\n", "(no command found)\n"));
+	snprintf(count, sizeof count, "%d", n);
+	if (msgid)
+		reply_to = xasprintf("<%s>", msgid);
+	bulletin = config_address(e->cf, e->cf->bulletin_address);
+	{
+		const char *vars[] = { "RESULTS", buf_cstr(&out), "COUNT", count, NULL };
+		struct notice_opts o = { .from = bulletin, .in_reply_to = reply_to };
+
+		rc = answer_notice(e, in->sender, m, from, "editor-result", vars, &o);
+	}
+	if (rc != -1)
+		log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, from, n);
+	free(bulletin);
+	free(msgid);
+	free(reply_to);
+	buf_free(&out);
+	return rc == -1 ? -1 : 0;
+}
+
+/* The command lines of text (what editor_apply would read), as a copy. */
+static char *
+editor_command_lines(const char *text)
+{
+	int64_t ids[EDITOR_MAX_IDS];
+	char *copy = xstrdup(text), *p = copy, *line;
+	struct buf b;
+	size_t n;
+
+	buf_init(&b);
+	while ((line = editor_next_line(&p)) != NULL &&
+	    editor_parse_line(line, ids, nitems(ids), &n) != NULL)
+		buf_printf(&b, "  %s\n", str_trim(line));
+	free(copy);
+	return buf_steal(&b);
+}
+
+/* Commands without proof: kept under a one-time token, and the editor
+ * asked to confirm them by reply. 0, or -1 on a database error. */
+static int
+editor_hold(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const struct editor_mail *em)
+{
+	char token[33], *lines = editor_command_lines(em->text), *confirm, *bulletin;
+	struct notice_opts o = { 0 };
+	int rc = answer_hold(e, em->from, "editor", em->text, token);
+
+	if (rc == 0) {
+		confirm = engine_addr(e, e->cf->confirm_prefix, token);
+		bulletin = config_address(e->cf, e->cf->bulletin_address);
+		o.from = bulletin;
+		o.reply_to = confirm;
+		rc = answer_notice(e, in->sender, m, em->from, "editor-confirm", (const char *[]){
+		    "COMMANDS", lines, "CONFIRM_ADDRESS", confirm, NULL }, &o) == -1 ? -1 : 0;
+		free(confirm);
+		free(bulletin);
+	}
+	free(lines);
+	return rc;
+}
+
 enum engine_result
 editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m,
     const char **error_r)
 {
 	struct editor_mail em;
-	struct buf out;
-	char *msgid, *reply_to = NULL, *from, count[16];
-	int n = 0, rc;
+	int rc;
 
 	editor_mail_open(e, in, m, &em);
-	buf_init(&out);
-	if (editor_apply(e, em.from, em.text ? em.text : "", &out, &n) == -1) {
-		buf_free(&out);
-		editor_mail_free(&em);
-		return engine_dberr(e, error_r);
-	}
-	if (out.len == 0)
-		buf_adds(&out, tr("(aucune commande trouvée)\n", "(no command found)\n"));
-	snprintf(count, sizeof count, "%d", n);
-	msgid = mime_message_id(em.m);
-	if (msgid)
-		reply_to = xasprintf("<%s>", msgid);
-	from = config_address(e->cf, e->cf->bulletin_address);
-	{
-		const char *vars[] = { "RESULTS", buf_cstr(&out), "COUNT", count, NULL };
-		struct notice_opts o = { .from = from, .in_reply_to = reply_to };
-
-		rc = notice_send_opts(e, "editor-result", em.from, vars, &o);
-	}
-	if (rc != -1)
-		log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, em.from,
-		    n);
-	free(from);
-	free(msgid);
-	free(reply_to);
-	buf_free(&out);
+	if (answer_trust(e, in->sender, m, em.from, NULL) == ANSWER_PROVEN)
+		rc = editor_run(e, in, m, em.from, em.text ? em.text : "");
+	else
+		rc = editor_hold(e, in, m, &em);
 	editor_mail_free(&em);
+	return rc == -1 ? engine_dberr(e, error_r) : ENGINE_DONE;
+}
+
+enum engine_result
+editor_commands_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char *from, const char *text, const char **error_r)
+{
+	char *copy;
+	int rc;
+
+	if (!roster_is_sender(e->db, from, "editor")) {
+		log_info("from=%s editor-mail status=ignored reason=\"no longer an editor\"", from);
+		return ENGINE_DONE;
+	}
+	copy = xstrdup(text);
+	rc = editor_run(e, in, m, from, copy);
+	free(copy);
 	return rc == -1 ? engine_dberr(e, error_r) : ENGINE_DONE;
 }
 

@@ -41,9 +41,15 @@ int editor_assign(struct engine *e, int64_t submission_id, const char *committee
  * from an editor and start with commands? 1 yes, 0 no (it is a report). */
 int editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);
 /* Apply the commands of such a mail and answer the editor with the
- * results; inside engine_run()'s transaction (a message handler, engine.h). */
+ * results, when a trusted DKIM pass proves the From address; otherwise keep
+ * them under a one-time token and ask the editor to confirm by reply
+ * (answer.h). Inside engine_run()'s transaction (a message handler). */
 enum engine_result editor_command_mail(struct engine *e, const struct inmsg *in,
     struct mime_msg *m, const char **error_r);
+/* The commands text of editor from, confirmed by reply (in, m: the reply):
+ * applied, results sent. A message handler's result. */
+enum engine_result editor_commands_confirmed(struct engine *e, const struct inmsg *in,
+    struct mime_msg *m, const char *from, const char *text, const char **error_r);
 /* The daily digest of new submissions to every editor (called by
  * bulletin_tick): 0, or -1 on an error (logged). */
 int editor_digest(struct engine *e);

@@ -48,6 +48,7 @@
 #include "frdate.h"
 #include "log.h"
 #include "mime.h"
+#include "answer.h"
 #include "notice.h"
 #include "report.h"
 #include "roster.h"
@@ -1021,7 +1022,7 @@ static int
 report_notice(struct report *r, const char *name, const char *const *vars,
     const struct notice_opts *o)
 {
-	return notice_send_opts(r->e, name, r->from, vars, o) == -1 ? -1 : 0;
+	return answer_notice(r->e, r->in->sender, r->m, r->from, name, vars, o) == -1 ? -1 : 0;
 }
 
 /* The acknowledgement (or hold notice). */

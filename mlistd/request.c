@@ -29,10 +29,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "autoreply.h"
 #include "bulletin.h"
 #include "config.h"
 #include "db.h"
+#include "editor.h"
 #include "engine.h"
 #include "log.h"
 #include "mime.h"
@@ -59,6 +61,10 @@ struct request {
 	int		 nparts;
 	int64_t		*committees;	/* where from is an active contact */
 	size_t		 ncommittees;
+	const char	*sender;	/* envelope sender of the mail answered */
+	const struct mime_msg *m;	/* the mail answered */
+	int		 proven;	/* DKIM pass, or a confirmed token */
+	char		 confirm[33];	/* token of an action held for confirmation */
 };
 
 struct request_cmd {
@@ -488,6 +494,28 @@ request_is_subscriber(struct request *r)
 	return yes;
 }
 
+/* A change to from's state without proof: kept under a one-time token,
+ * and the answer asks to confirm by replying (confirm+TOKEN@). */
+static int
+request_ask_confirm(struct request *r, const char *action)
+{
+	struct tmpl_dict *d;
+
+	if (*r->confirm)	/* ARRET and DESABONNER in one mail: one question */
+		return 0;
+	if (answer_hold(r->e, r->from, action, "", r->confirm) == -1)
+		return -1;
+	free(r->reply_to);
+	r->reply_to = engine_addr(r->e, r->e->cf->confirm_prefix, r->confirm);
+	d = tmpl_dict_new();
+	tmpl_set(d, "EMAIL", r->from);
+	tmpl_set(d, "CONFIRM_ADDRESS", r->reply_to);
+	tmpl_show_section(d, strcmp(action, "stop") == 0 ? "STOP" : "UNSUBSCRIBE");
+	free(r->subject);	/* the answer is this question */
+	r->subject = NULL;
+	return request_part(r, "request-confirm", d);
+}
+
 /* ARRET / STOP: a contact is deactivated, a subscriber unsubscribed. */
 static int
 request_stop(struct request *r, const char *args)
@@ -495,6 +523,8 @@ request_stop(struct request *r, const char *args)
 	int sub = request_is_subscriber(r), contact = r->ncommittees > 0;
 	struct tmpl_dict *d;
 
+	if ((contact || sub) && !r->proven)
+		return request_ask_confirm(r, "stop");
 	if (contact && request_stop_contact(r) == -1)
 		return -1;
 	if (sub && request_unsubscribe_row(r) == -1)
@@ -514,6 +544,8 @@ request_unsubscribe(struct request *r, const char *args)
 {
 	struct tmpl_dict *d;
 
+	if ((request_is_subscriber(r) || r->ncommittees > 0) && !r->proven)
+		return request_ask_confirm(r, "unsubscribe");
 	if (request_is_subscriber(r))
 		return request_unsubscribe_row(r);
 	if (r->ncommittees > 0)
@@ -788,12 +820,11 @@ request_answer(struct request *r, const struct mime_msg *m, const char *token)
 {
 	char *mid = mime_message_id(m), *irt = mid ? xasprintf("<%s>", mid) : NULL;
 	struct notice_opts o = { .reply_to = r->reply_to, .in_reply_to = irt };
-	int rc = notice_send_opts(r->e, "request-answer", r->from, (const char *[]){ "SUBJECT",
-	    r->subject ? r->subject : "", "BODY", buf_cstr(&r->body), NULL }, &o);
+	int rc = answer_notice(r->e, r->sender, m, r->from, "request-answer", (const char *[]){
+	    "SUBJECT", r->subject ? r->subject : "", "BODY", buf_cstr(&r->body), NULL }, &o);
 
 	if (rc == 1)
-		log_info("msgid=%s from=%s status=unanswered reason=\"max_autoresponses_per_day\"",
-		    token, r->from);
+		log_info("msgid=%s from=%s status=unanswered", token, r->from);
 	else if (rc == 0)
 		log_info("msgid=%s from=%s status=answered parts=%d", token, r->from, r->nparts);
 	free(irt);
@@ -840,13 +871,14 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
 static int
 request_handle(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 {
-	struct request r = { .e = e };
+	struct request r = { .e = e, .sender = in->sender, .m = m };
 	const char *why = request_drop_reason(e, m, in->sender);
 	char token[33];
 	int rc;
 
 	buf_init(&r.body);
 	r.from = mime_from_address(m);
+	r.proven = answer_trust(e, in->sender, m, r.from, NULL) == ANSWER_PROVEN;
 	if (why == NULL && (r.from == NULL || *r.from == '\0'))
 		why = "no From address";
 	rc = request_record(e, in, m, r.from, why, token);
@@ -874,4 +906,64 @@ enum engine_result
 request_accept(struct engine *e, const struct inmsg *in, const char **error_r)
 {
 	return engine_run_parsed(e, in, request_txn, error_r);
+}
+
+/* ---- confirmations (confirm+TOKEN@ of answer_hold) ---- */
+
+/* The confirmed action of r->from, then the one answer. 0 or -1. */
+static int
+request_run_confirmed(struct request *r, const char *action)
+{
+	int rc = request_load_committees(r);
+
+	if (rc == 0 && strcmp(action, "stop") == 0)
+		rc = request_stop(r, "");
+	else if (rc == 0 && strcmp(action, "unsubscribe") == 0)
+		rc = request_unsubscribe(r, "");
+	if (rc == 0 && r->nparts > 0)
+		rc = request_answer(r, r->m, "-");
+	return rc;
+}
+
+/* engine_handler_fn for a reply to confirm+TOKEN@. */
+static enum engine_result
+request_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
+    const char **error_r)
+{
+	struct request r = { .e = e, .sender = in->sender, .m = m, .proven = 1 };
+	char *action = NULL, *text = NULL;
+	enum engine_result res = ENGINE_DONE;
+	int rc = 0;
+
+	buf_init(&r.body);
+	r.from = mime_from_address(m);
+	if (r.from)
+		str_lower(r.from);
+	if (autoreply_classify(m, in->sender, NULL) != AUTO_NONE)
+		log_info("confirm=%s from=%s status=ignored reason=\"automatic mail\"", in->ext,
+		    r.from ? r.from : "");
+	else
+		rc = answer_take(e, in->ext, r.from, &action, &text);
+	if (rc == 1) {
+		log_info("confirm=%s from=%s action=%s status=confirmed", in->ext, r.from, action);
+		if (strcmp(action, "editor") == 0)
+			res = editor_commands_confirmed(e, in, m, r.from, text, error_r);
+		else if (request_run_confirmed(&r, action) == -1)
+			res = engine_dberr(e, error_r);
+	} else if (rc == -1)
+		res = engine_dberr(e, error_r);
+	buf_free(&r.body);
+	free(r.committees);
+	free(r.reply_to);
+	free(r.subject);
+	free(r.from);
+	free(action);
+	free(text);
+	return res;
+}
+
+enum engine_result
+request_confirm_accept(struct engine *e, const struct inmsg *in, const char **error_r)
+{
+	return engine_run_parsed(e, in, request_confirmed, error_r);
 }

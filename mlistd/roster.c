@@ -747,3 +747,12 @@ roster_office_free(char **list)
 		free(list[i]);
 	free(list);
 }
+
+int
+roster_is_known(struct db *db, const char *email)
+{
+	int64_t n;
+
+	return db_int(db, &n, "SELECT (SELECT count(*) FROM contact WHERE email = ?) +"
+	    " (SELECT count(*) FROM sender WHERE email = ?)", "ss", email, email) == 1 && n > 0;
+}

@@ -90,6 +90,9 @@ int roster_sender_remove(struct db *db, const char *email, const char *role,
     const char **err_r);
 /* 1 when email has the role; 0 when not or on a database error (no rights). */
 int roster_is_sender(struct db *db, const char *email, const char *role);
+/* Is email in the roster at all: a contact (active or not) or a sender of
+ * any role? 1 yes, 0 no (or a database error). */
+int roster_is_known(struct db *db, const char *email);
 struct roster_sender {
 	char	*email;
 	char	*role;

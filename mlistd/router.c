@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "answer.h"
 #include "bounce.h"
 #include "broadcast.h"
 #include "config.h"
@@ -77,7 +78,10 @@ router_one_rcpt(struct engine *e, struct inmsg *in, const char **error_r)
 		r = router_bulletin_reply(e, in, 0) ? reply_accept(e, in, error_r) :
 		    broadcast_accept(e, in, error_r);
 		break;
-	case ROLE_CONFIRM: r = broadcast_confirm(e, in, error_r); break;
+	case ROLE_CONFIRM:	/* an action held by answer_hold(), or a broadcast */
+		r = answer_is_token(e, in->ext) ? request_confirm_accept(e, in, error_r) :
+		    broadcast_confirm(e, in, error_r);
+		break;
 	case ROLE_BULLETIN:	/* a report, an editor's commands, or a reply to our bulletin */
 		r = router_bulletin_reply(e, in, 1) ? reply_accept(e, in, error_r) :
 		    report_accept(e, in, error_r);

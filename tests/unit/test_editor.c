@@ -14,7 +14,9 @@
 #include "bulletin.h"
 #include "config.h"
 #include "db.h"
+#include "answer.h"
 #include "editor.h"
+#include "request.h"
 #include "engine.h"
 #include "mime.h"
 #include "roster.h"
@@ -38,6 +40,7 @@ setup(void **state)
 
 	test_env_open(fx->dir, "editor", "example.org", &fx->cf, &fx->e);
 	test_set(&fx->cf.language, "fr");
+	test_set(&fx->cf.trusted_authserv_ids, "mx.example.org");
 	setenv("MLISTD_NOW", "1768046400", 1);		/* 2026-01-10 */
 	assert_int_equal(bulletin_tick(&fx->e), 0);
 	assert_int_equal(bulletin_open_issue(&fx->e, now(), &bi), 0);
@@ -181,6 +184,9 @@ cmd_txn(struct engine *e, const struct inmsg *in, void *m, const char **error_r)
 
 /* An editor's mail as report_accept() hands it over; the spool id is
  * NULL: the same mail may be handled again. */
+
+#define DKIM_PASS	"Authentication-Results: mx.example.org; dkim=pass header.d=example.org\n"
+
 static int
 run_mail(struct fx *fx, const char *data, int *is_cmd_r)
 {
@@ -211,7 +217,7 @@ test_command_mail(void **state)
 	char *body = xasprintf("\n  Accepter %lld\n\nrefusé #%lld\nATTENTE %lld, 9999\nMerci !\n"
 	    "ACCEPTER %lld\n\nLe 10 janv. 2026, Bulletin a écrit :\n> ACCEPTER %lld\n",
 	    (long long)a, (long long)b, (long long)c, (long long)d, (long long)d);
-	char *m = mail("ed@example.org", "", body), *notice;
+	char *m = mail("ed@example.org", DKIM_PASS, body), *notice;
 	int is_cmd;
 
 	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
@@ -227,6 +233,77 @@ test_command_mail(void **state)
 	free(notice);
 	assert_int_equal(test_int(fx->e.db, "SELECT count(*) FROM delivery WHERE rcpt ="
 	    " 'ed@example.org'", ""), 1);
+	free(m);
+	free(body);
+}
+
+/* The confirm+TOKEN@ Reply-To of the last notice to rcpt (new string). */
+static char *
+confirm_token(struct fx *fx, const char *rcpt)
+{
+	char *body = db_str(fx->e.db, "SELECT m.body FROM message m JOIN delivery d ON"
+	    " d.message_id = m.id WHERE d.rcpt = ? ORDER BY m.id DESC LIMIT 1", "s", rcpt);
+	char *p = body ? strstr(body, "Reply-To: confirm+") : NULL, *t;
+
+	assert_non_null(p);
+	p += strlen("Reply-To: confirm+");
+	t = xstrndup(p, strcspn(p, "@"));
+	free(body);
+	return t;
+}
+
+static int
+confirm(struct fx *fx, const char *from, const char *token)
+{
+	char *data = xasprintf("From: <%s>\nTo: confirm+%s@example.org\nSubject: Re: x\n\nOui\n",
+	    from, token), *rcpt = xasprintf("confirm+%s@example.org", token);
+	struct inmsg in = { NULL, from, rcpt, token, data, strlen(data) };
+	const char *err;
+	int rc = answer_is_token(&fx->e, token) ? (int)request_confirm_accept(&fx->e, &in, &err) : 1;
+
+	free(data);
+	free(rcpt);
+	return rc;
+}
+
+/* Without a DKIM proof the commands wait for the editor's reply. */
+static void
+test_command_mail_confirm(void **state)
+{
+	struct fx *fx = *state;
+	int64_t a = submit(fx, fx->rennes, 1, "new", "A", "x");
+	char *body = xasprintf("REFUSER %lld\n", (long long)a), *m, *t, *notice;
+	int is_cmd;
+
+	m = mail("ed@example.org", "", body);
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_true(is_cmd);
+	assert_field(fx, "state", a, "new");
+	notice = db_str(fx->e.db, "SELECT body FROM message WHERE kind = 'notice'", "");
+	assert_non_null(notice);
+	{
+		struct mime_msg *n;
+		const char *err;
+		char *subject, *text;
+
+		assert_int_equal(mime_parse(notice, strlen(notice), &n, &err), 0);
+		subject = mime_subject(n);
+		text = mime_text_plain(n, NULL);
+		assert_string_equal(subject, "Bulletin\u00a0: confirmez vos décisions");
+		assert_non_null(strstr(text, body));		/* the commands, quoted */
+		assert_non_null(strstr(text, "Rien n'est encore fait"));
+		free(subject);
+		free(text);
+		mime_free(&n);
+	}
+	free(notice);
+	t = confirm_token(fx, "ed@example.org");
+	assert_int_equal(confirm(fx, "intrus@example.org", t), 0);	/* not the editor */
+	assert_field(fx, "state", a, "new");
+	assert_int_equal(confirm(fx, "ed@example.org", t), 0);
+	assert_field(fx, "state", a, "rejected");
+	assert_int_equal(confirm(fx, "ed@example.org", t), 1);		/* used */
+	free(t);
 	free(m);
 	free(body);
 }
@@ -259,7 +336,7 @@ test_command_mail_refused(void **state)
 	/* Two ids on one line, English, lower case. */
 	free(body);
 	body = xasprintf("accept %lld %lld\n", (long long)a, (long long)a);
-	m = mail("ED@example.org", "", body);
+	m = mail("ED@example.org", DKIM_PASS, body);
 	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
 	assert_true(is_cmd);
 	assert_field(fx, "state", a, "accepted");
@@ -328,6 +405,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_mail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_mail_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_mail_confirm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
 	};
 

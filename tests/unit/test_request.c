@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "answer.h"
 #include "config.h"
 #include "db.h"
 #include "engine.h"
@@ -79,6 +80,7 @@ setup(void **state)
 	test_set(&fx->cf.admin_address, "bureau@example.org");
 	fx->cf.min_contacts = 3;
 	fx->cf.max_autoresponses_per_day = 100;
+	test_set(&fx->cf.trusted_authserv_ids, "mx.example.org");
 	add_committee(fx, "Rennes", (const char *[]){ "a@example.org", "b@example.org",
 	    "c@example.org", NULL }, (const char *[]){ "Anne", "Bruno", "Chloé" });
 	add_committee(fx, "Brest", (const char *[]){ "d@example.org", "e@example.org",
@@ -160,6 +162,50 @@ last_mail(struct fx *fx, const char *rcpt)
 	free(text);
 	mime_free(&m);
 	return out;
+}
+
+/* The token of the confirm+TOKEN@ Reply-To of the last mail to rcpt (new). */
+static char *
+confirm_token(struct fx *fx, const char *rcpt)
+{
+	char *mail = last_mail(fx, rcpt), *p = strstr(mail, "\nconfirm+"), *t;
+
+	if (p == NULL)
+		fail_msg("no confirm+TOKEN@ Reply-To in:\n%s", mail);
+	t = xstrndup(p + 9, strcspn(p + 9, "@"));
+	free(mail);
+	return t;
+}
+
+/* A mail from `from` to confirm+TOKEN@ (what replying to the question does). */
+static int
+send_confirm(struct fx *fx, const char *from, const char *token)
+{
+	char *data = xasprintf("From: <%s>\nTo: confirm+%s@example.org\nMessage-ID: <c%d@example.org>\n"
+	    "Subject: Re: Confirmez votre demande\n\nOui\n", from, token, ++fx->seq);
+	char *rcpt = xasprintf("confirm+%s@example.org", token), spool_id[32];
+	struct inmsg in = { spool_id, from, rcpt, token, data, strlen(data) };
+	const char *err;
+	int rc;
+
+	snprintf(spool_id, sizeof spool_id, "s%d", fx->seq);
+	/* as the router does: 1 when the token is not one of answer_hold()'s */
+	rc = answer_is_token(&fx->e, token) ? (int)request_confirm_accept(&fx->e, &in, &err) : 1;
+	free(rcpt);
+	free(data);
+	return rc;
+}
+
+/* Ask from the address itself, then confirm by reply. */
+static void
+ask_and_confirm(struct fx *fx, const char *from, const char *subject, const char *body)
+{
+	char *t;
+
+	assert_int_equal(send_cmd(fx, from, subject, body), 0);
+	t = confirm_token(fx, from);
+	assert_int_equal(send_confirm(fx, from, t), 0);
+	free(t);
 }
 
 static int
@@ -389,8 +435,27 @@ stop_one(struct fx *fx, size_t i, const struct stop_case *c)
 	}
 	snprintf(name, sizeof name, "Comité %zu", i);
 	add_committee(fx, name, emails, NULL);
-	assert_int_equal(send_cmd(fx, addr[0], c->in_subject ? c->word : "Re: x",
-	    c->in_subject ? "" : c->word), 0);
+	if (i % 2 == 0) {	/* a trusted DKIM pass: at once */
+		char *h = xasprintf("Subject: %s\nAuthentication-Results: mx.example.org;"
+		    " dkim=pass header.d=example.org\n", c->in_subject ? c->word : "Re: x");
+
+		assert_int_equal(send_full(fx, NULL, addr[0], "", h, c->in_subject ? "" : c->word), 0);
+		free(h);
+	} else {		/* asked, still active, then confirmed */
+		char *t;
+
+		assert_int_equal(send_cmd(fx, addr[0], c->in_subject ? c->word : "Re: x",
+		    c->in_subject ? "" : c->word), 0);
+		assert_int_equal(is_active(fx, addr[0]), 1);
+		assert_int_equal(mails_to(fx, "bureau@example.org"), office);
+		mail = last_mail(fx, addr[0]);
+		assert_contains(mail, "Confirmez votre demande");
+		assert_contains(mail, "Rien n'est encore changé");
+		free(mail);
+		t = confirm_token(fx, addr[0]);
+		assert_int_equal(send_confirm(fx, addr[0], t), 0);
+		free(t);
+	}
 	assert_int_equal(is_active(fx, addr[0]), 0);
 	mail = db_str(fx->e.db, "SELECT disabled_reason FROM contact WHERE email = ?", "s", addr[0]);
 	assert_string_equal(mail, "asked to stop (ARRET)");
@@ -427,7 +492,7 @@ test_stop(void **state)
 		stop_one(fx, i, &stop_cases[i]);
 	/* last contact of a committee: the office hears none is left */
 	add_committee(fx, "Seul", (const char *[]){ "solo@example.org", NULL }, NULL);
-	assert_int_equal(send_cmd(fx, "solo@example.org", "stop", ""), 0);
+	ask_and_confirm(fx, "solo@example.org", "stop", "");
 	mail = last_mail(fx, "bureau@example.org");
 	assert_contains(mail, "ne reçoit plus rien du tout");
 	free(mail);
@@ -435,7 +500,7 @@ test_stop(void **state)
 	test_set(&fx->cf.admin_address, "");
 	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "office@example.org", "national", "Office",
 	    &(const char *){ NULL }), 0);
-	assert_int_equal(send_cmd(fx, "g@example.org", "ARRET", ""), 0);
+	ask_and_confirm(fx, "g@example.org", "ARRET", "");
 	assert_int_equal(mails_to(fx, "office@example.org"), 1);
 	assert_int_equal(mails_to(fx, "d@example.org"), 0);	/* Brest keeps 3 */
 }
@@ -495,14 +560,19 @@ test_subscribe(void **state)
 	assert_int_equal(send_cmd(fx, "s2@example.org", h, "Oui merci" QUOTE "> Pour confirmer\n"), 0);
 	free(h);
 	assert_sub_state(fx, "s2@example.org", "active");
-	/* leaving needs no confirmation */
+	/* leaving is confirmed by reply too */
 	assert_int_equal(send_cmd(fx, "s1@example.org", "Désabonner", ""), 0);
+	assert_sub_state(fx, "s1@example.org", "active");
+	h = confirm_token(fx, "s1@example.org");
+	assert_int_equal(send_confirm(fx, "s1@example.org", h), 0);
+	assert_int_equal(send_confirm(fx, "s1@example.org", h), 1);	/* single use: no longer ours */
+	free(h);
 	assert_sub_state(fx, "s1@example.org", "unsubscribed");
 	mail = last_mail(fx, "s1@example.org");
 	assert_contains(mail, "vous ne recevrez plus le bulletin");
 	free(mail);
 	/* STOP from a subscriber who is no contact: unsubscribed */
-	assert_int_equal(send_cmd(fx, "s2@example.org", "STOP", ""), 0);
+	ask_and_confirm(fx, "s2@example.org", "STOP", "");
 	assert_sub_state(fx, "s2@example.org", "unsubscribed");
 	assert_int_equal(mails_to(fx, "bureau@example.org"), 0);
 	/* coming back: a new pending row, a new token */
@@ -513,6 +583,52 @@ test_subscribe(void **state)
 	assert_string_not_equal(t, t2);
 	free(t);
 	free(t2);
+}
+
+/* Forged senders: no answer to a third party, no change without proof. */
+static void
+test_forged(void **state)
+{
+	struct fx *fx = *state;
+	char *t, *mail;
+
+	/* a stranger's From, another envelope: nothing goes to the stranger */
+	assert_int_equal(send_full(fx, "attacker@evil.example", "innocent.victim@third.example", "",
+	    "Subject: AIDE buy cheap pills\n", "ABONNER\nCHERCHER pills\n"), 0);
+	assert_int_equal(mails_to(fx, "innocent.victim@third.example"), 0);
+	assert_int_equal(mails_to(fx, "attacker@evil.example"), 0);
+	/* the same address as envelope sender is plausible: answered */
+	assert_int_equal(send_cmd(fx, "stranger@third.example", "AIDE", ""), 0);
+	assert_int_equal(mails_to(fx, "stranger@third.example"), 1);
+	/* a contact's From from elsewhere: not stopped, the contact asked */
+	assert_int_equal(send_full(fx, "attacker@evil.example", "a@example.org", "",
+	    "Subject: ARRET\n", ""), 0);
+	assert_int_equal(is_active(fx, "a@example.org"), 1);
+	assert_int_equal(mails_to(fx, "attacker@evil.example"), 0);
+	assert_int_equal(mails_to(fx, "bureau@example.org"), 0);
+	mail = last_mail(fx, "a@example.org");
+	assert_contains(mail, "Rien n'est encore changé");
+	assert_null(strstr(mail, "evil"));
+	free(mail);
+	t = confirm_token(fx, "a@example.org");
+	/* the token from another From does nothing, nor after confirm_lifetime */
+	assert_int_equal(send_confirm(fx, "attacker@evil.example", t), 0);
+	assert_int_equal(is_active(fx, "a@example.org"), 1);
+	setenv("MLISTD_NOW", "1769203200", 1);	/* + 300000 s > 3 days */
+	assert_int_equal(send_confirm(fx, "a@example.org", t), 0);
+	assert_int_equal(is_active(fx, "a@example.org"), 1);
+	setenv("MLISTD_NOW", "1768903200", 1);
+	free(t);
+	/* an Authentication-Results of an untrusted host proves nothing */
+	assert_int_equal(send_full(fx, NULL, "b@example.org", "", "Subject: ARRET\n"
+	    "Authentication-Results: mx.evil.example; dkim=pass header.d=example.org\n", ""), 0);
+	assert_int_equal(is_active(fx, "b@example.org"), 1);
+	/* nor a failed one under the trusted id */
+	assert_int_equal(send_full(fx, NULL, "b@example.org", "", "Subject: ARRET\n"
+	    "Authentication-Results: mx.example.org; dkim=fail (bad sig; dkim=pass"
+	    " header.d=example.org) header.d=example.org\n", ""), 0);
+	assert_int_equal(is_active(fx, "b@example.org"), 1);
+	assert_int_equal(mails_to(fx, "bureau@example.org"), 0);
 }
 
 int
@@ -526,6 +642,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_storm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
