@@ -4,6 +4,8 @@
  * The decision, in order:
  *  1. loops and automatic mail are dropped silently: our own X-Loop or
  *     List-Id, Auto-Submitted other than "no", vacation/bounce/list mail;
+ *  1b. a mail marked BROADCAST_HOLD_HEADER (its address was unclear in a
+ *     catch-all mailbox, fetch.c) is held for the administrator, never sent;
  *  2. the From address must be a national sender, else the message is held
  *     and its author told once (rate-limited: no backscatter storms);
  *  3. the target must name committees, else refused with a notice;
@@ -112,7 +114,8 @@ broadcast_prepare(struct engine *e, struct mime_msg *m, const char *token, size_
 	static const char *const drop[] = { "Return-Path", "Delivered-To", "X-Original-To",
 	    "Bcc", "Approved", "Approve", "List-Id", "List-Help", "List-Unsubscribe",
 	    "List-Unsubscribe-Post", "List-Post", "List-Archive", "Precedence", "Reply-To",
-	    "Errors-To", "Disposition-Notification-To", "Return-Receipt-To" };
+	    "Errors-To", "Disposition-Notification-To", "Return-Receipt-To",
+	    BROADCAST_HOLD_HEADER };
 
 	for (size_t i = 0; i < nitems(drop); i++)
 		mime_remove_header(m, drop[i]);
@@ -388,12 +391,36 @@ broadcast_proven(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	    error_r);
 }
 
+/* A mail whose address was unclear (a catch-all mailbox, see fetch.c):
+ * held for the administrator, who is told; never sent, nobody else told. */
+static int
+broadcast_hold_for_admin(struct engine *e, const struct inmsg *in, const struct mime_msg *m,
+    const char *author, const char *why)
+{
+	char token[33], *subject, *reason = xasprintf("address unclear: %s", why);
+	int64_t id;
+	int rc = broadcast_insert(e, in, m, author, "held", reason, NULL, token, &id);
+
+	if (rc == 0) {
+		log_info("msgid=%s from=%s status=held reason=\"%s\"", token, author ? author : "",
+		    reason);
+		subject = mime_subject(m);
+		if (*e->cf->admin_address && notice_send(e, "broadcast-held-admin",
+		    e->cf->admin_address, (const char *[]){ "SUBJECT", subject, "FROM",
+		    author ? author : "", "TOKEN", token, "REASON", why, NULL }) == -1)
+			rc = -1;
+		free(subject);
+	}
+	free(reason);
+	return rc;
+}
+
 /* Decide and record (engine_handler_fn: inside engine_run's transaction). */
 static enum engine_result
 broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
     const char **error_r)
 {
-	char *author = mime_from_address(m), *subject = mime_subject(m), token[33];
+	char *author = mime_from_address(m), *subject = mime_subject(m), token[33], *hold;
 	const char *why = broadcast_drop_reason(e, m, in->sender);
 	enum engine_result r = ENGINE_DONE;
 	int64_t id;
@@ -408,6 +435,10 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 		else
 			log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token,
 			    author ? author : "", why);
+	} else if ((hold = mime_header(m, BROADCAST_HOLD_HEADER)) != NULL) {
+		if (broadcast_hold_for_admin(e, in, m, author, hold) == -1)
+			r = engine_dberr(e, error_r);
+		free(hold);
 	} else if (!roster_is_sender(e->db, author, "national")) {
 		if (broadcast_refuse(e, in, m, author, "held", "not a national sender",
 		    "broadcast-refused", NULL, NULL) == -1)

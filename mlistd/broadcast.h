@@ -11,6 +11,12 @@
 #ifndef MLISTD_BROADCAST_H
 #define MLISTD_BROADCAST_H
 
+/* Added by fetch.c to a polled mail whose recipient is unclear (several of
+ * our addresses, or national@ only in Delivered-To): the message goes to
+ * the national address and is held there for the administrator. A sender
+ * who writes it himself only gets his own mail held. Removed on release. */
+#define BROADCAST_HOLD_HEADER	"X-Mlistd-Hold"
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -37,6 +37,7 @@
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
 
+#include "broadcast.h"
 #include "config.h"
 #include "db.h"
 #include "engine.h"
@@ -77,8 +78,9 @@ struct fetch_hdrs {
 	char	*return_path;		/* "" for <> */
 	char	*from;
 	char	*message_id;
-	char	**addrs;		/* Delivered-To, X-Original-To, To, Cc in order */
+	char	**addrs;		/* To, Cc, X-Original-To, then Delivered-To */
 	size_t	 naddrs;
+	size_t	 nsent;			/* how many of addrs are not Delivered-To */
 };
 
 /* -------------------------------------------------------------------
@@ -116,27 +118,36 @@ fetch_hdrs_addrlist(struct fetch_hdrs *h, struct mailimf_address_list *l)
 	}
 }
 
-/* Pass 0: Delivered-To and X-Original-To (the real recipient); pass 1: To, Cc. */
+/* One address of a trace header ("<a@b>" or "a@b"). */
+static void
+fetch_hdrs_trace(struct fetch_hdrs *h, const char *value)
+{
+	char *v = xstrdup(value), *p = str_trim(v);
+
+	if (*p == '<' && p[strlen(p) - 1] == '>') {
+		p[strlen(p) - 1] = '\0';
+		p++;
+	}
+	fetch_hdrs_add(h, p);
+	free(v);
+}
+
+/* Pass 0: To, Cc (what the sender wrote); pass 1: X-Original-To (the
+ * recipient before aliases); pass 2: Delivered-To (often only the
+ * mailbox's own name in a hosted catch-all). */
 static void
 fetch_hdrs_field(struct fetch_hdrs *h, struct mailimf_field *fl, int pass)
 {
-	if (pass == 0 && fl->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD) {
-		const char *n = fl->fld_data.fld_optional_field->fld_name;
+	const char *n = fl->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD ?
+	    fl->fld_data.fld_optional_field->fld_name : "";
 
-		if (strcasecmp(n, "Delivered-To") == 0 || strcasecmp(n, "X-Original-To") == 0) {
-			char *v = xstrdup(fl->fld_data.fld_optional_field->fld_value), *p = str_trim(v);
-
-			if (*p == '<' && p[strlen(p) - 1] == '>') {
-				p[strlen(p) - 1] = '\0';
-				p++;
-			}
-			fetch_hdrs_add(h, p);
-			free(v);
-		}
-	} else if (pass == 1 && fl->fld_type == MAILIMF_FIELD_TO)
+	if (pass == 0 && fl->fld_type == MAILIMF_FIELD_TO)
 		fetch_hdrs_addrlist(h, fl->fld_data.fld_to->to_addr_list);
-	else if (pass == 1 && fl->fld_type == MAILIMF_FIELD_CC)
+	else if (pass == 0 && fl->fld_type == MAILIMF_FIELD_CC)
 		fetch_hdrs_addrlist(h, fl->fld_data.fld_cc->cc_addr_list);
+	else if ((pass == 1 && strcasecmp(n, "X-Original-To") == 0) ||
+	    (pass == 2 && strcasecmp(n, "Delivered-To") == 0))
+		fetch_hdrs_trace(h, fl->fld_data.fld_optional_field->fld_value);
 }
 
 static void
@@ -167,9 +178,12 @@ fetch_hdrs_parse(const char *data, size_t len, struct fetch_hdrs *h)
 	memset(h, 0, sizeof *h);
 	if (mailimf_fields_parse(data, len, &idx, &fields) != MAILIMF_NO_ERROR)
 		return;
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 2)
+			h->nsent = h->naddrs;
 		for (clistiter *it = clist_begin(fields->fld_list); it; it = clist_next(it))
 			fetch_hdrs_field(h, clist_content(it), pass);
+	}
 	for (clistiter *it = clist_begin(fields->fld_list); it; it = clist_next(it))
 		fetch_hdrs_single(h, clist_content(it));
 	mailimf_fields_free(fields);
@@ -203,24 +217,114 @@ fetch_role_fits(const char *role, enum router_role r)
 	return strcmp(role, "bounces") == 0 && r == ROLE_BOUNCE;
 }
 
-/* The envelope recipient: the first of our addresses in the recipient
- * headers that fits the role (keeps national+TARGET, bulletin+COMMITTEE);
- * else the role's own address; NULL for replies, bounces and auto. */
+/* Our addresses among addrs[from..to) that fit the role, lower case,
+ * each once (a list of new strings, *n_r of them). */
+static char **
+fetch_ours(const struct config *cf, const struct config_fetch *f, const struct fetch_hdrs *h,
+    size_t from, size_t to, size_t *n_r)
+{
+	char **list = NULL;
+	size_t n = 0;
+
+	for (size_t i = from; i < to; i++) {
+		char *a = str_lower(xstrdup(h->addrs[i]));
+		size_t k;
+
+		for (k = 0; k < n && strcmp(list[k], a) != 0; k++)
+			;
+		if (k < n || !fetch_role_fits(f->role, router_role(cf, a))) {
+			free(a);
+			continue;
+		}
+		list = xrealloc(list, (n + 1) * sizeof *list);
+		list[n++] = a;
+	}
+	*n_r = n;
+	return list;
+}
+
+static void
+fetch_ours_free(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* The one token address (retour+, confirm+, rebonds+) of list, or NULL
+ * when none or several: a reply to our mail says exactly what it answers. */
+static const char *
+fetch_token_addr(const struct config *cf, char **list, size_t n)
+{
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		enum router_role r = router_role(cf, list[i]);
+
+		if (r == ROLE_REPLY || r == ROLE_CONFIRM || r == ROLE_BOUNCE) {
+			if (found)
+				return NULL;
+			found = list[i];
+		}
+	}
+	return found;
+}
+
+/* Is a a broadcast to every committee (national@ without a target)? */
+static int
+fetch_is_everyone(struct engine *e, const char *a)
+{
+	return strcasecmp(a, e->list_addr) == 0;
+}
+
+/*
+ * The envelope recipient of a polled message, which lost its envelope.
+ * Our addresses (fitting the mailbox's role) in To, Cc and X-Original-To,
+ * else in Delivered-To, which a hosted catch-all sets to the mailbox's own
+ * name whatever the message was sent to. Never widen a target:
+ *  - one address: that one (national+TARGET stays national+TARGET);
+ *  - several: the one token address if there is exactly one (a reply-all
+ *    to a broadcast: retour+ID with national@ in Cc), else unclear;
+ *  - national@ (every committee) known only from Delivered-To, or from the
+ *    role of a national mailbox: unclear (a Bcc to national+TARGET@ looks
+ *    the same);
+ *  - none: the role's own address for bulletin and request mailboxes.
+ * Unclear: *hold_r gets the reason and the message goes to national@, where
+ * broadcast.c holds it for the administrator. NULL: keep in the mailbox.
+ */
 static char *
-fetch_rcpt(struct engine *e, const struct config_fetch *f, const struct fetch_hdrs *h)
+fetch_rcpt(struct engine *e, const struct config_fetch *f, const struct fetch_hdrs *h,
+    char **hold_r)
 {
 	const struct config *cf = e->cf;
+	size_t n, tier = 0;
+	char **ours = fetch_ours(cf, f, h, 0, h->nsent, &n), *rcpt = NULL;
+	const char *tok;
 
-	for (size_t i = 0; i < h->naddrs; i++)
-		if (fetch_role_fits(f->role, router_role(cf, h->addrs[i])))
-			return str_lower(xstrdup(h->addrs[i]));
-	if (strcmp(f->role, "national") == 0)
-		return xstrdup(e->list_addr);
-	if (strcmp(f->role, "bulletin") == 0)
-		return config_address(cf, cf->bulletin_address);
-	if (strcmp(f->role, "request") == 0)
-		return xstrdup(e->request_addr);
-	return NULL;
+	*hold_r = NULL;
+	if (n == 0) {
+		fetch_ours_free(ours, n);
+		ours = fetch_ours(cf, f, h, h->nsent, h->naddrs, &n);
+		tier = 1;
+	}
+	if (n == 1 && !(tier == 1 && fetch_is_everyone(e, ours[0])))
+		rcpt = xstrdup(ours[0]);
+	else if (n > 1 && (tok = fetch_token_addr(cf, ours, n)) != NULL)
+		rcpt = xstrdup(tok);
+	else if (n > 1)
+		*hold_r = xasprintf("several of our addresses in %s (%s, %s...)",
+		    tier ? "Delivered-To" : "To, Cc, X-Original-To", ours[0], ours[1]);
+	else if (n == 1 || strcmp(f->role, "national") == 0)
+		*hold_r = xasprintf("%s is named only by %s: the target may have been narrower",
+		    e->list_addr, n ? "Delivered-To" : "the mailbox's role");
+	else if (strcmp(f->role, "bulletin") == 0)
+		rcpt = config_address(cf, cf->bulletin_address);
+	else if (strcmp(f->role, "request") == 0)
+		rcpt = xstrdup(e->request_addr);
+	if (*hold_r)
+		rcpt = xstrdup(e->list_addr);
+	fetch_ours_free(ours, n);
+	return rcpt;
 }
 
 /* The envelope sender: Return-Path (what the provider's MTA saw, "" for a
@@ -260,10 +364,11 @@ fetch_seen_add(struct engine *e, const struct config_fetch *f, int64_t uidvalidi
 	    uidvalidity, uid, key, spool_id, (int64_t)now());
 }
 
-/* Spool data (CRLF or LF) with LF line ends. */
+/* Spool data (CRLF or LF) with LF line ends, after a hold header when
+ * hold is not NULL. */
 static int
-fetch_spool_write(struct engine *e, const char *sender, const char *rcpt, const char *data,
-    size_t len, char id_r[SPOOL_ID_SIZE])
+fetch_spool_write(struct engine *e, const char *sender, const char *rcpt, const char *hold,
+    const char *data, size_t len, char id_r[SPOOL_ID_SIZE])
 {
 	struct spool_writer *w;
 	const char *rcpts[1] = { rcpt };
@@ -271,6 +376,16 @@ fetch_spool_write(struct engine *e, const char *sender, const char *rcpt, const 
 
 	if (spool_writer_new(e->sp, sender, rcpts, 1, &w) == -1)
 		return -1;
+	if (hold) {
+		char *line = xasprintf("%s: %s\n", BROADCAST_HOLD_HEADER, hold);
+		int rc = spool_writer_write(w, line, strlen(line));
+
+		free(line);
+		if (rc == -1) {
+			spool_writer_abort(&w);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
 			if (spool_writer_write(w, data + start, i - start) == -1)
@@ -331,11 +446,11 @@ fetch_accept(struct engine *e, struct fetch_box *b, int64_t uidvalidity, const c
     const char *data, size_t len)
 {
 	struct fetch_hdrs h;
-	char id[SPOOL_ID_SIZE], *rcpt, *key = NULL;
+	char id[SPOOL_ID_SIZE], *rcpt, *key = NULL, *hold;
 	int rc;
 
 	fetch_hdrs_parse(data, len, &h);
-	if ((rcpt = fetch_rcpt(e, b->f, &h)) == NULL) {
+	if ((rcpt = fetch_rcpt(e, b->f, &h, &hold)) == NULL) {
 		if (!fetch_kept(b, uid))
 			log_warnx("fetch=%s uid=%s status=kept reason=\"none of our addresses in"
 			    " Delivered-To, X-Original-To, To, Cc\"", b->f->name, uid);
@@ -347,7 +462,9 @@ fetch_accept(struct engine *e, struct fetch_box *b, int64_t uidvalidity, const c
 	if (key && (rc = fetch_duplicate(e, b, uidvalidity, uid, key)) != 0)
 		goto out;
 	rc = FR_TEMP;
-	if (fetch_spool_write(e, fetch_sender(b->f, &h), rcpt, data, len, id) == -1)
+	if (hold)
+		log_info("fetch=%s uid=%s status=unclear reason=\"%s\"", b->f->name, uid, hold);
+	if (fetch_spool_write(e, fetch_sender(b->f, &h), rcpt, hold, data, len, id) == -1)
 		log_warn("fetch=%s uid=%s status=tempfail reason=spool", b->f->name, uid);
 	else if (fetch_seen_add(e, b->f, uidvalidity, uid, key ? key : "", id) == -1)
 		log_warnx("fetch=%s uid=%s spoolid=%s status=error reason=\"%s\"", b->f->name, uid,
@@ -358,6 +475,7 @@ fetch_accept(struct engine *e, struct fetch_box *b, int64_t uidvalidity, const c
 		rc = FR_SPOOLED;
 	}
 out:
+	free(hold);
 	free(key);
 	free(rcpt);
 	fetch_hdrs_free(&h);

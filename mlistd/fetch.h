@@ -2,8 +2,8 @@
  * fetch.h — ingress by polling, for installs with no MTA: each [fetch NAME]
  * block of the configuration names a mailbox (imap://, imaps://, pop3://,
  * pop3s://, maildir:/path) and the role of the mail in it (national,
- * bulletin, request, replies, bounces, or auto: from the recipient headers
- * Delivered-To, X-Original-To, To, Cc, the first of our addresses).
+ * bulletin, request, replies, bounces, or auto: any of our addresses found
+ * in the recipient headers).
  *
  * A message is flagged \Seen and moved to the processed folder (or deleted,
  * as configured) only after it is durably in the spool; a connection
@@ -15,12 +15,15 @@
  * tls_verify = no (ca_file for a private CA).
  *
  * The envelope of a fetched message:
- *   recipient  the first address of ours in Delivered-To, X-Original-To,
- *              To, Cc that fits the role (so national+TARGET@ and
- *              bulletin+COMMITTEE@ keep their extension); failing that the
- *              role's own address (national@, bulletin@, the request
- *              address). For replies, bounces and auto there is no default:
- *              the message stays unflagged in the mailbox and is logged once.
+ *   recipient  our address that fits the role in To, Cc, X-Original-To,
+ *              else in Delivered-To (a catch-all's Delivered-To is often
+ *              only the mailbox's name); extensions kept, a target never
+ *              widened; failing that bulletin@ or the request address for
+ *              those roles. Unclear (several of ours, or national@ known
+ *              only from Delivered-To or the role): national@ with the
+ *              BROADCAST_HOLD_HEADER, held for the administrator (see
+ *              fetch_rcpt). For replies, bounces and auto there is no
+ *              default: the message stays unflagged and is logged once.
  *   sender     the Return-Path header (added by the provider's MTA on final
  *              delivery; "<>" gives the null sender). Without one: the From
  *              address, except in a bounces mailbox (null sender), so that

@@ -72,10 +72,17 @@ sleep 3
 [ "$(grep -l 'Subject: Spam pour tous' "$work"/sink/* 2>/dev/null | wc -l)" -eq 0 ] || fail "spam relayed"
 [ "$(grep -l '^Subject: Pas de preuve' "$work"/sink/* 2>/dev/null | wc -l)" -eq 0 ] || fail "untrusted A-R accepted"
 ok "unauthorised sender and untrusted Authentication-Results reach nobody"
-[ "$(count_rcpt "$work/sink" intrus@example.org)" -ge 1 ] || fail "intruder not told"
+# intrus@ with another envelope sender is not plausible: no backscatter.
+[ "$(count_rcpt "$work/sink" intrus@example.org)" -eq 0 ] || fail "a forged From was answered"
+grep -q 'notice=broadcast-refused rcpt=intrus@example.org sender=<x@example.org> status=withheld' \
+    "$work/daemon.log" || fail "withheld answer not logged"
+ok "a From that is not the envelope sender (nor in the roster) is not answered"
+printf 'From: intrus@example.org\nSubject: Spam pour tous\n\nAchetez.\n' | ctl inject --rcpt national@comites.example.org --sender intrus@example.org || fail inject
+i=0; until [ "$(count_rcpt "$work/sink" intrus@example.org)" -ge 1 ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "intruder not told"; sleep 0.1; done
 grep -l -i '^X-Rcpt-Args: <intrus@example.org>' "$work"/sink/* | xargs grep -q '^X-Mail-Args: <>' || fail "notice not from <>"
 grep -l -i '^X-Rcpt-Args: <intrus@example.org>' "$work"/sink/* | xargs grep -q '^Auto-Submitted: auto-replied' || fail "notice not auto-replied"
-ok "the intruder is told, from <> with Auto-Submitted"
+ok "the same sender as envelope sender is told, from <> with Auto-Submitted"
 grep -l -i '^X-Rcpt-Args: <bureau@national.example.org>' "$work"/sink/* | xargs grep -l 'atlantide' >/dev/null || fail "no unknown-target reply"
 ok "unknown target: the office gets a clear reply"
 

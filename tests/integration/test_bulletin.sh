@@ -222,6 +222,17 @@ inject redaction@example.org "$work/editor.eml"
 once
 wait_files "$work/sink" 49
 index
+# Without a DKIM proof the editor is asked to confirm by reply first.
+ask=$(with '^Bulletin.: confirmez vos décisions' redaction@example.org)
+[ "$(echo "$ask" | grep -c .)" -eq 1 ] || fail "no confirmation request for the editor"
+ctl bulletin submissions --all | grep -q "^$s_albi  *accepté" && fail "applied before the confirmation"
+confirm=$(grep -i '^Reply-To:' "$ask" | grep -o 'confirm+[0-9a-f]*@[^> ]*')
+[ -n "$confirm" ] || fail "no confirm+TOKEN@ Reply-To"
+printf 'From: redaction@example.org\nTo: %s\nSubject: Re: Bulletin\n\nOui\n' "$confirm" |
+    ctl inject --rcpt "$confirm" --sender redaction@example.org || fail "inject confirmation"
+once
+wait_files "$work/sink" 50
+index
 res=$(with '^Bulletin : 1 décision' redaction@example.org)
 [ "$(echo "$res" | grep -c .)" -eq 1 ] || fail "no single result mail for the editor"
 text "$res" >"$work/t"
