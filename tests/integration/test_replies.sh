@@ -271,6 +271,13 @@ ask() {
     grep -q "^Auto-Submitted: auto-replied" "$ans" || { cat "$ans"; fail "answer to $1 not auto-replied"; }
     show "$ans" >"$work/ans"
 }
+# confirmed FROM: the last answer asks FROM to confirm by reply to
+# confirm+TOKEN@ (Reply-To); reply to it, the new answer in $work/ans.
+confirmed() {
+    c=$(grep -i '^Reply-To:' "$ans" | grep -o 'confirm+[0-9a-f]*@[^> ]*')
+    [ -n "$c" ] || { cat "$ans"; fail "no confirm+TOKEN@ Reply-To for $1"; }
+    ask_rcpt=$c ask "$1" "Re: confirmation" "oui"
+}
 # says WORDS...: the last answer holds each of these.
 says() { for w in "$@"; do grep -q -- "$w" "$work/ans" || { cat "$work/ans"; fail "answer lacks '$w'"; }; done; }
 start_daemon
@@ -285,11 +292,14 @@ ask jerome.morel@toulouse.example.org "Statut"
 says "^Subject: Le prochain bulletin" "Aucun bulletin"
 ok "STATUT: no open issue"
 ask pascal.moreau@albi.example.org "Arrêt"
+says "^Subject: Confirmez votre demande" "Rien n'est encore changé"
+ctl contact list albi | grep pascal.moreau | grep -q ' actif' || { ctl contact list albi; fail "ARRET acted before the confirmation"; }
+confirmed pascal.moreau@albi.example.org
 says "^Subject: C'est noté" "Albi"
 ctl contact list albi | grep pascal.moreau | grep -q inactif || { ctl contact list albi; fail "ARRET did not deactivate"; }
 for i in $(seq 30); do to "$office" "$sink" | xargs grep -l "pascal.moreau" >/dev/null && break; sleep 0.1; done
 to "$office" "$sink" | xargs grep -l "pascal.moreau" >/dev/null || fail "the office was not told of the ARRET"
-ok "ARRET: contact deactivated, the office told"
+ok "ARRET: confirmed by reply, contact deactivated, the office told"
 ask lecteur@example.org "abonner"
 says "^Subject: Confirmez votre abonnement au bulletin \[[0-9a-f]*\]"
 stok=$(sed -n 's/^Subject: .*\[\([0-9a-f]*\)\]$/\1/p' "$work/ans")
@@ -298,6 +308,8 @@ ask_rcpt="aide+$stok@$dom" ask lecteur@example.org "Re: confirmation" "oui"
 says "^Subject: Vous êtes abonné au bulletin" "C'est fait"
 ok "ABONNER then the reply to aide+TOKEN@: subscribed"
 ask lecteur@example.org "DESABONNER"
+says "^Subject: Confirmez votre demande"
+confirmed lecteur@example.org
 says "^Subject: Vous êtes désabonné du bulletin" "C'est fait"
 ok "DESABONNER: unsubscribed"
 
@@ -314,6 +326,8 @@ ask karine.bernard@toulouse.example.org "status"
 says "^Subject: The next bulletin" "No bulletin"
 ok "STATUS in English"
 ask ines.morel@arras.example.org "STOP"
+says "^Subject: Confirm your request" "Nothing has changed yet"
+confirmed ines.morel@arras.example.org
 says "^Subject: Done: you will no longer receive our messages" "Arras"
 ctl contact list arras | grep ines.morel | grep -q inactive || fail "STOP did not deactivate"
 ok "STOP: contact deactivated"
@@ -323,6 +337,7 @@ stok=$(sed -n 's/^Subject: .*\[\([0-9a-f]*\)\]$/\1/p' "$work/ans")
 ask_rcpt="aide+$stok@$dom" ask reader@example.org "Re: confirm" "yes"
 says "^Subject: You are subscribed to the bulletin"
 ask reader@example.org "unsubscribe"
+confirmed reader@example.org
 says "^Subject: You are unsubscribed from the bulletin" "Done"
 ok "SUBSCRIBE, confirmation, UNSUBSCRIBE in English"
 
