@@ -574,18 +574,29 @@ editor_run(struct engine *e, const struct inmsg *in, struct mime_msg *m, const c
 	return rc == -1 ? -1 : 0;
 }
 
+/* Is line one command (a state change or ATTRIBUER)? */
+static int
+editor_is_command_line(const char *line)
+{
+	int64_t ids[EDITOR_MAX_IDS];
+	char *committee = NULL;
+	size_t n;
+	int yes = editor_parse_line(line, ids, nitems(ids), &n) != NULL ||
+	    editor_parse_assign(line, &committee) > 0;
+
+	free(committee);
+	return yes;
+}
+
 /* The command lines of text (what editor_apply would read), as a copy. */
 static char *
 editor_command_lines(const char *text)
 {
-	int64_t ids[EDITOR_MAX_IDS];
 	char *copy = xstrdup(text), *p = copy, *line;
 	struct buf b;
-	size_t n;
 
 	buf_init(&b);
-	while ((line = editor_next_line(&p)) != NULL &&
-	    editor_parse_line(line, ids, nitems(ids), &n) != NULL)
+	while ((line = editor_next_line(&p)) != NULL && editor_is_command_line(line))
 		buf_printf(&b, "  %s\n", str_trim(line));
 	free(copy);
 	return buf_steal(&b);
