@@ -191,16 +191,13 @@ mime_header(const struct mime_msg *m, const char *name)
 	return h != NULL ? mime_trimdup(g_mime_header_get_value(h)) : NULL;
 }
 
-char *
-mime_header_raw(const struct mime_msg *m, const char *name)
+/* A header's raw value unfolded and trimmed. */
+static char *
+mime_raw_unfolded(GMimeHeader *h)
 {
-	GMimeHeader *h = mime_find_header(m, name);
-	const char *raw;
+	const char *raw = g_mime_header_get_raw_value(h);
 	char *unfolded, *r;
 
-	if (h == NULL)
-		return NULL;
-	raw = g_mime_header_get_raw_value(h);
 	if (raw == NULL)
 		return xstrdup("");
 	unfolded = g_mime_utils_header_unfold(raw);
@@ -210,7 +207,16 @@ mime_header_raw(const struct mime_msg *m, const char *name)
 }
 
 char *
-mime_header_nth(const struct mime_msg *m, const char *name, int nth)
+mime_header_raw(const struct mime_msg *m, const char *name)
+{
+	GMimeHeader *h = mime_find_header(m, name);
+
+	return h != NULL ? mime_raw_unfolded(h) : NULL;
+}
+
+/* The nth message header of that name; borrowed, NULL past the last. */
+static GMimeHeader *
+mime_nth_header(const struct mime_msg *m, const char *name, int nth)
 {
 	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
 	int i, n = g_mime_header_list_get_count(list);
@@ -219,32 +225,25 @@ mime_header_nth(const struct mime_msg *m, const char *name, int nth)
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0 && nth-- == 0)
-			return mime_trimdup(g_mime_header_get_value(h));
+			return h;
 	}
 	return NULL;
 }
 
 char *
+mime_header_nth(const struct mime_msg *m, const char *name, int nth)
+{
+	GMimeHeader *h = mime_nth_header(m, name, nth);
+
+	return h != NULL ? mime_trimdup(g_mime_header_get_value(h)) : NULL;
+}
+
+char *
 mime_header_raw_nth(const struct mime_msg *m, const char *name, int nth)
 {
-	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
-	int i, n = g_mime_header_list_get_count(list);
+	GMimeHeader *h = mime_nth_header(m, name, nth);
 
-	for (i = 0; i < n; i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
-		const char *raw;
-		char *unfolded, *r;
-
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0 || nth-- != 0)
-			continue;
-		if ((raw = g_mime_header_get_raw_value(h)) == NULL)
-			return xstrdup("");
-		unfolded = g_mime_utils_header_unfold(raw);
-		r = mime_trimdup(unfolded);
-		g_free(unfolded);
-		return r;
-	}
-	return NULL;
+	return h != NULL ? mime_raw_unfolded(h) : NULL;
 }
 
 int
@@ -442,6 +441,33 @@ mime_walk(GMimeObject *obj, mime_visit_fn fn, void *ctx, int depth)
 	n = g_mime_multipart_get_count(mp);
 	for (i = 0; i < n; i++)
 		if (mime_walk(g_mime_multipart_get_part(mp, i), fn, ctx,
+		    depth + 1))
+			return 1;
+	return 0;
+}
+
+/* Depth-first over every object: containers, leaves, and the messages
+ * inside message/rfc822 parts (entered); fn(obj, ctx) != 0 stops. */
+static int
+mime_walk_all(GMimeObject *obj, mime_visit_fn fn, void *ctx, int depth)
+{
+	int i, n;
+
+	if (obj == NULL || depth > MIME_MAX_DEPTH)
+		return 0;
+	if (fn(obj, ctx))
+		return 1;
+	if (GMIME_IS_MESSAGE(obj))
+		return mime_walk_all(g_mime_message_get_mime_part(GMIME_MESSAGE(obj)), fn, ctx,
+		    depth + 1);
+	if (GMIME_IS_MESSAGE_PART(obj))
+		return mime_walk_all(GMIME_OBJECT(g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(obj))), fn, ctx, depth + 1);
+	if (!GMIME_IS_MULTIPART(obj))
+		return 0;
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+	for (i = 0; i < n; i++)
+		if (mime_walk_all(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), fn, ctx,
 		    depth + 1))
 			return 1;
 	return 0;
@@ -911,6 +937,7 @@ static void
 mime_html_visible(const char *h, int keep_tags, struct mime_vis *v)
 {
 	size_t i = 0, len = strlen(h), used;
+	const char *last_gt = strrchr(h, '>');	/* no tag can start after it */
 	struct buf ent;
 
 	memset(v, 0, sizeof *v);
@@ -918,7 +945,8 @@ mime_html_visible(const char *h, int keep_tags, struct mime_vis *v)
 	buf_init(&ent);
 	buf_add(&v->t, "", 0);
 	while (i < len) {
-		if (!keep_tags && h[i] == '<' && (used = mime_vis_markup(h, i, len)) > 0) {
+		if (!keep_tags && h[i] == '<' && last_gt > h + i &&
+		    (used = mime_vis_markup(h, i, len)) > 0) {
 			i += used;
 			continue;
 		}
@@ -1035,7 +1063,8 @@ mime_plain_approved_line(const char *t, const char *want, size_t *from_r, size_t
 			continue;
 		for (p += pre; *p == ' ' || *p == '\t'; p++)
 			;
-		if (strncmp(p, want, n) != 0 || !mime_blank_line(p + n, (size_t)(eol - p - n)))
+		if ((size_t)(eol - p) < n || strncmp(p, want, n) != 0 ||
+		    !mime_blank_line(p + n, (size_t)(eol - p - n)))
 			continue;
 		*from_r = (size_t)(line - t);
 		*to_r = (size_t)(eol - t) + (*eol == '\n');
@@ -1180,31 +1209,22 @@ mime_secret_in_part(const struct mime_secret *ms, GMimePart *part)
 	return found;
 }
 
+/* One object of the tree: its headers, a multipart's preamble and
+ * epilogue, a leaf's content. */
 static int
-mime_secret_in(const struct mime_secret *ms, GMimeObject *obj, int depth)
+mime_visit_secret(GMimeObject *obj, void *ctx)
 {
-	if (obj == NULL || depth > MIME_MAX_DEPTH)
-		return 0;
+	const struct mime_secret *ms = ctx;
+
 	if (mime_secret_in_headers(ms, obj))
 		return 1;
 	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		const char *pe[] = { g_mime_multipart_get_prologue(mp),
-		    g_mime_multipart_get_epilogue(mp) };
+		const char *pe[] = { g_mime_multipart_get_prologue(GMIME_MULTIPART(obj)),
+		    g_mime_multipart_get_epilogue(GMIME_MULTIPART(obj)) };
 
 		for (size_t k = 0; k < nitems(pe); k++)
 			if (pe[k] && mime_secret_in_text(ms, pe[k], strlen(pe[k])))
 				return 1;
-		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
-			if (mime_secret_in(ms, g_mime_multipart_get_part(mp, i), depth + 1))
-				return 1;
-		return 0;
-	}
-	if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-
-		return inner && (mime_secret_in_headers(ms, GMIME_OBJECT(inner)) ||
-		    mime_secret_in(ms, g_mime_message_get_mime_part(inner), depth + 1));
 	}
 	return GMIME_IS_PART(obj) && mime_secret_in_part(ms, GMIME_PART(obj));
 }
@@ -1218,8 +1238,7 @@ mime_contains_secret(const struct mime_msg *m, const char *secret)
 	if (secret == NULL || *secret == '\0')
 		return 0;
 	ms.sq = mime_squeeze(secret, strlen(secret));
-	found = *ms.sq != '\0' && (mime_secret_in_headers(&ms, GMIME_OBJECT(m->msg)) ||
-	    mime_secret_in(&ms, g_mime_message_get_mime_part(m->msg), 0));
+	found = *ms.sq != '\0' && mime_walk_all(GMIME_OBJECT(m->msg), mime_visit_secret, &ms, 0);
 	free(ms.sq);
 	return found;
 }
@@ -1365,17 +1384,13 @@ mime_fold_raw(const char *raw, size_t col0)
 	return buf_steal(&b);
 }
 
-/* Fold the headers of obj and of every part inside it. */
-static void
-mime_fold_headers(GMimeObject *obj, int depth)
+/* Fold the headers of one object (mime_walk_all). */
+static int
+mime_visit_fold(GMimeObject *obj, void *ctx)
 {
-	GMimeHeaderList *list;
-	int n;
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int n = list ? g_mime_header_list_get_count(list) : 0;
 
-	if (obj == NULL || depth > MIME_MAX_DEPTH)
-		return;
-	list = g_mime_object_get_header_list(obj);
-	n = list ? g_mime_header_list_get_count(list) : 0;
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 		const char *raw = g_mime_header_get_raw_value(h);
@@ -1385,54 +1400,35 @@ mime_fold_headers(GMimeObject *obj, int depth)
 			g_mime_header_set_raw_value(h, folded);
 		free(folded);
 	}
-	if (GMIME_IS_MULTIPART(obj)) {
-		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++)
-			mime_fold_headers(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-
-		if (inner != NULL)
-			mime_fold_headers(GMIME_OBJECT(inner), depth + 1);
-	} else if (GMIME_IS_MESSAGE(obj))
-		mime_fold_headers(g_mime_message_get_mime_part(GMIME_MESSAGE(obj)), depth + 1);
+	return 0;
 }
 
-/* Longest header (name, colon and unfolded value) of obj and its parts. */
-static size_t
-mime_longest_header(GMimeObject *obj, int depth)
+/* The longest header of one object into *(size_t *)ctx: name, colon and
+ * raw value. */
+static int
+mime_visit_longest(GMimeObject *obj, void *ctx)
 {
-	GMimeHeaderList *list;
-	size_t longest = 0, len;
-	int n;
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int n = list ? g_mime_header_list_get_count(list) : 0;
+	size_t *longest = ctx, len;
 
-	if (obj == NULL || depth > MIME_MAX_DEPTH)
-		return 0;
-	list = g_mime_object_get_header_list(obj);
-	n = list ? g_mime_header_list_get_count(list) : 0;
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 		const char *raw = g_mime_header_get_raw_value(h);
 
 		len = strlen(g_mime_header_get_name(h)) + 1 + (raw ? strlen(raw) : 0);
-		longest = len > longest ? len : longest;
+		*longest = len > *longest ? len : *longest;
 	}
-	if (GMIME_IS_MULTIPART(obj)) {
-		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++) {
-			len = mime_longest_header(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
-			    depth + 1);
-			longest = len > longest ? len : longest;
-		}
-	} else if (GMIME_IS_MESSAGE(obj)) {
-		len = mime_longest_header(g_mime_message_get_mime_part(GMIME_MESSAGE(obj)), depth + 1);
-		longest = len > longest ? len : longest;
-	}
-	return longest;
+	return 0;
 }
 
 size_t
 mime_header_longest(const struct mime_msg *m)
 {
-	return mime_longest_header(GMIME_OBJECT(m->msg), 0);
+	size_t longest = 0;
+
+	mime_walk_all(GMIME_OBJECT(m->msg), mime_visit_longest, &longest, 0);
+	return longest;
 }
 
 static char *
@@ -1445,7 +1441,7 @@ mime_object_serialize(GMimeObject *obj, int crlf, size_t *len_r)
 
 	g_mime_format_options_set_newline_format(fo, crlf ?
 	    GMIME_NEWLINE_FORMAT_DOS : GMIME_NEWLINE_FORMAT_UNIX);
-	mime_fold_headers(obj, 0);
+	mime_walk_all(obj, mime_visit_fold, NULL, 0);
 	g_mime_object_write_to_stream(obj, fo, s);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
 	r = mime_newlines(ba->data, ba->len, crlf, len_r);

@@ -105,8 +105,8 @@ int mime_contains_secret(const struct mime_msg *m, const char *secret);
  * than fold it into hundreds of lines. */
 #define MIME_HEADER_REFUSE	(64u * 1024)
 
-/* Length of the longest header of m or of any of its parts: name, colon
- * and value, unfolded (the top-level Content-* headers included). */
+/* Length of the longest header of m or of any of its parts (embedded
+ * messages too): name, colon and raw value, folds included. */
 size_t mime_header_longest(const struct mime_msg *m);
 
 /* The whole message; crlf = 1 gives CRLF line endings (SMTP), 0 gives LF.
