@@ -1,32 +1,32 @@
 #!/bin/bash
-# bulletin.sh — the bulletin compilation benchmark: an issue of 300
-# committees × 3 accepted reports, each with one ~200 KB JPEG photo, compiled,
-# rendered (HTML + text) and archived (photos linked beside the HTML) by
-# issue_archive() without the PDF; then, apart, the A4 PDF by WeasyPrint.
+# bulletin.sh — the bulletin benchmark on the reference issue of issue 10:
+# 25 reports and 50 phone-size photos (4032×3024 JPEGs of 3 to 5 MB, made
+# with ImageMagick and libvips; one in five portrait), 1,000 contacts.
 #
 #   bench/bulletin.sh [BUILD_DIR]          (default: <repo>/build)
 #
-# Environment: BENCH_COMMITTEES (300), BENCH_REPORTS (3 per committee),
-# BENCH_PHOTO_BYTES (204800), BENCH_RUNS (3 timed runs without PDF),
-# BENCH_PDF=0 (skip the PDF), BENCH_KEEP=1 (keep the work directory).
-# Photos: a real ~200 KB JPEG made with Python's Pillow when /usr/bin/python3
-# has it (WeasyPrint depends on it), each copy made distinct by a random
-# comment segment; otherwise random bytes between a JPEG header and trailer
-# (the PDF then shows no picture).
-# Exit status: 0 when every step ran; the targets (< 1 s and < 64 MiB
-# without the PDF, issue 4) are printed, not enforced.
+# Steps, each timed with its peak RSS:
+#   intake   the 50 photos made masters (image_master, as intake does; apart)
+#   archive  issue_archive() without the PDF: compile + render + archive
+#   proof    the mail within bulletin_mail_max, stored once, queued
+#   publish  archive + mail + 1,000 deliveries (no PDF: weasyprint hidden)
+#   pdf      issue_archive() with the PDF (WeasyPrint's RSS is the child's)
+# then issues 2..6 are populated and published the same way (a proof, then
+# the publication) and the database size is measured.
+# Environment: BENCH_PHOTOS (50), BENCH_REPORTS (25), BENCH_CONTACTS (1000),
+# BENCH_ISSUES (6), BENCH_PHOTO_DIR (take its IMG_*.jpg instead of making
+# photos), BENCH_KEEP=1 (keep the work directory).
+# Targets (printed, not enforced): publish without PDF < 5 s; PDF < 15 s and
+# < 600 MB RSS; mail <= 10,000,000 bytes; database < 50 MB after six issues.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) ||
     { echo "bulletin.sh: no build directory ${1:-$top/build} (run make)" >&2; exit 1; }
-ncom=${BENCH_COMMITTEES:-300}
-nrep=${BENCH_REPORTS:-3}
-psize=${BENCH_PHOTO_BYTES:-204800}
-runs=${BENCH_RUNS:-3}
-pdf_cap=900
-target_s=1
-target_rss_mib=64
+nphotos=${BENCH_PHOTOS:-50}
+nrep=${BENCH_REPORTS:-25}
+ncontacts=${BENCH_CONTACTS:-1000}
+nissues=${BENCH_ISSUES:-6}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlistd-bench-bulletin-XXXXXX")
 # shellcheck disable=SC2317  # called by the trap
@@ -42,101 +42,106 @@ trap 'exit 130' INT TERM
 
 die() { echo "bulletin.sh: $*" >&2; exit 1; }
 say() { echo "== $*"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 [ -f "$build/libmlistd.a" ] || die "no $build/libmlistd.a (run make)"
-command -v pkg-config >/dev/null || die "pkg-config not found"
+command -v convert >/dev/null && command -v vips >/dev/null || die "needs imagemagick and libvips-tools"
 
-# ---------------------------------------------------------------- driver
 say "building bench/bulletin_bench.c against $build/libmlistd.a"
-pkgs="libesmtp-1.0 gmime-3.0 sqlite3 libctemplate"
+pkgs="libesmtp-1.0 gmime-3.0 sqlite3 libctemplate vips"
 # shellcheck disable=SC2046  # pkg-config output is a word list
 ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I"$top/mlistd" $(pkg-config --cflags $pkgs) \
     -o "$work/bulletin_bench" "$top/bench/bulletin_bench.c" "$build/libmlistd.a" \
-    $(pkg-config --libs $pkgs) -letpan -lstdc++ -pthread -ldl -lresolv ||
+    $(pkg-config --libs $pkgs) -letpan -lgnutls -lstdc++ -pthread -ldl -lresolv ||
     die "cannot build the driver"
 
-# ---------------------------------------------------------------- data
-sample=""
-if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
-	/usr/bin/python3 - "$work/sample.jpg" "$psize" <<'EOF'
-import random, sys
-from PIL import Image
-path, target = sys.argv[1], int(sys.argv[2])
-random.seed(4)
-w, h = 800, 600
-img = Image.new("RGB", (w, h))
-px = img.load()
-for y in range(h):
-    for x in range(w):
-        n = random.randint(-40, 40)
-        px[x, y] = (max(0, min(255, x * 255 // w + n)), max(0, min(255, y * 255 // h + n)),
-                    max(0, min(255, 128 + n)))
-lo, hi = 5, 95
-while lo < hi:                      # the quality giving the size nearest below target
-    q = (lo + hi + 1) // 2
-    img.save(path, "JPEG", quality=q)
-    import os
-    if os.path.getsize(path) <= target:
-        lo = q
-    else:
-        hi = q - 1
-img.save(path, "JPEG", quality=lo)
-EOF
-	sample="$work/sample.jpg"
-	say "photo: real JPEG, $(stat -c %s "$sample") bytes (800×600)"
+# ---------------------------------------------------------------- photos
+# Five camera-like scenes (plasma upscaled, grain), each one the seed of
+# ten distinct photos (mirrored, shifted, lighter or darker, one in five
+# turned portrait), saved at quality 88 like a phone.
+mkdir -p "$work/photos"
+if [ -n "${BENCH_PHOTO_DIR:-}" ]; then
+	ls "$BENCH_PHOTO_DIR"/IMG_*.jpg | head -n "$nphotos" | xargs -I{} ln -s {} "$work/photos/"
 else
-	say "photo: random bytes with a JPEG header, $psize bytes (no Pillow)"
-fi
-mkdir -p "$work/data"
-t0=$(date +%s.%N)
-"$work/bulletin_bench" populate "$work/data" "$ncom" "$nrep" "$psize" $sample ||
-    die "populate failed"
-t1=$(date +%s.%N)
-say "data: $ncom committees × $nrep reports, $(du -sh "$work/data/files" | cut -f1) of photos," \
-    "in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (not the benchmark)"
-
-# ---------------------------------------------------------------- runs
-best=""
-rss_max=0
-for i in $(seq 1 "$runs"); do
-	out=$(cd "$top" && "$work/bulletin_bench" archive "$work/data" "$top/templates" 1) ||
-	    die "issue_archive failed"
-	wall=${out#wall_s=}; wall=${wall%% *}
-	rss=${out#*peak_rss_kib=}
-	say "run $i: compile + render + archive (no PDF): ${wall} s, peak RSS" \
-	    "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
-	best=$(awk -v a="${best:-$wall}" -v b="$wall" 'BEGIN { print (b < a ? b : a) }')
-	[ "$rss" -gt "$rss_max" ] && rss_max=$rss
+say "making $nphotos photos of 4032×3024"
+for b in 0 1 2 3 4; do
+	convert -seed $((b + 7)) -size 1008x756 plasma:fractal -resize 4032x3024! \
+	    -attenuate 0.25 +noise Gaussian -quality 92 "$work/photos/base$b.jpg"
 done
-html="$work/data/archive/bulletin-1.html"
-[ -s "$html" ] && [ -s "$work/data/archive/bulletin-1.txt" ] || die "archive files missing"
-nimg=$(find "$work/data/archive/bulletin-1" -type f | wc -l)
-say "archive: HTML $(stat -c %s "$html") bytes, text $(stat -c %s \
-    "$work/data/archive/bulletin-1.txt") bytes, $nimg photos"
-rss_mib=$(awk -v k="$rss_max" 'BEGIN { printf "%.1f", k / 1024 }')
-verdict=$(awk -v s="$best" -v r="$rss_mib" -v ts="$target_s" -v tr="$target_rss_mib" \
-    'BEGIN { print (s < ts && r < tr) ? "met" : "NOT met" }')
-echo "RESULT no-pdf: best ${best} s, peak RSS ${rss_mib} MiB" \
-    "(target < ${target_s} s and < ${target_rss_mib} MiB: $verdict)"
+for i in $(seq 0 $((nphotos - 1))); do
+	b=$((i % 5)); f=$(printf '%s/photos/IMG_%04d.jpg' "$work" "$i")
+	ops="-brightness-contrast $((i % 7 * 4 - 12))x0"
+	[ $((i % 2)) = 1 ] && ops="$ops -flop"
+	[ $((i % 5)) = 4 ] && ops="$ops -rotate 90"
+	# shellcheck disable=SC2086
+	convert "$work/photos/base$b.jpg" $ops -roll +$((i * 37))+0 -quality 88 "$f"
+done
+rm -f "$work"/photos/base*.jpg
+fi
+say "photos: $(du -shL "$work/photos" | cut -f1), $(identify -format '%wx%h\n' "$work"/photos/IMG_0000.jpg)"
 
-# ---------------------------------------------------------------- PDF
-if [ "${BENCH_PDF:-1}" = 0 ]; then
-	exit 0
+mkdir -p "$work/data"
+populate() {	# populate NUMBER
+	"$work/bulletin_bench" populate "$work/data" "$1" "$nrep" "$ncontacts" "$work"/photos/IMG_*.jpg
+}
+step() {	# step NUMBER archive|proof|publish|pdf: "wall_s=... peak_rss_kib=..."
+	local path=$PATH
+	[ "$2" = publish ] && path=/nonexistent	# no weasyprint: no PDF
+	(cd "$top" && PATH=$path "$work/bulletin_bench" run "$work/data" "$top/templates" "$1" "$2")
+}
+val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+out=$(cd "$top" && populate 1) || die "populate failed"
+say "intake: $nphotos photos made masters in $(val intake_masters_s "$out") s (not a target here)"
+
+# ---------------------------------------------------------------- issue 1
+a=$(step 1 archive) || die "archive failed"
+say "archive (compile + render + archive, no PDF): $(val wall_s "$a") s, peak RSS $(mib "$(val peak_rss_kib "$a")") MiB"
+a=$(step 1 archive) || die "archive failed"
+say "archive again (renditions kept): $(val wall_s "$a") s"
+p=$(step 1 proof) || die "proof failed"
+mail=$(ls -S "$work/data/mailings" | head -1)
+msize=$(stat -c %s "$work/data/mailings/$mail")
+say "proof (mail built, stored, queued): $(val wall_s "$p") s, peak RSS $(mib "$(val peak_rss_kib "$p")") MiB"
+html_kb=$(python3 - "$work/data/mailings/$mail" <<'PY'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+h = [p for p in m.walk() if p.get_content_type() == "text/html"][0]
+imgs = [p for p in m.walk() if p.get_content_maintype() == "image"]
+print("%.1f %d" % (len(h.get_payload(decode=True)) / 1000, len(imgs)))
+PY
+)
+say "mail: $msize bytes, HTML part ${html_kb% *} KB, ${html_kb#* } photos inline"
+rm -rf "$work/data/archive"
+pub=$(step 1 publish) || die "publish failed"
+say "publish (archive + mail + $ncontacts deliveries, no PDF): $(val wall_s "$pub") s, peak RSS $(mib "$(val peak_rss_kib "$pub")") MiB"
+pdf=""
+if command -v weasyprint >/dev/null; then
+	pdf=$(step 1 pdf) || die "pdf failed"
+	pages=$(pdfinfo "$work/data/archive/bulletin-1.pdf" | awk '/^Pages:/ { print $2 }')
+	# photos only (the emoji glyphs are small images too)
+	ppi=$(pdfimages -list "$work/data/archive/bulletin-1.pdf" |
+	    awk 'NR > 2 && $3 == "image" && $4 >= 300 { if ($13 > m) m = $13 } END { print m }')
+	say "pdf: $(val wall_s "$pdf") s, WeasyPrint peak RSS $(mib "$(val child_rss_kib "$pdf")") MiB," \
+	    "$(stat -c %s "$work/data/archive/bulletin-1.pdf") bytes, $pages pages, images at most $ppi ppi"
 fi
-if ! command -v weasyprint >/dev/null; then
-	echo "RESULT pdf: skipped (weasyprint not installed)"
-	exit 0
+
+# ---------------------------------------------------------------- six issues
+for n in $(seq 2 "$nissues"); do
+	populate "$n" >/dev/null || die "populate $n failed"
+	step "$n" proof >/dev/null || die "proof $n failed"
+	step "$n" publish >/dev/null || die "publish $n failed"
+done
+db=$(stat -c %s "$work/data/mlistd.db")
+[ -f "$work/data/mlistd.db-wal" ] && db=$((db + $(stat -c %s "$work/data/mlistd.db-wal")))
+say "after $nissues issues: database $db bytes; mailings $(du -sh "$work/data/mailings" | cut -f1)," \
+    "renditions $(du -sh "$work/data/renditions" | cut -f1), archive $(du -sh "$work/data/archive" | cut -f1)"
+
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "NOT met" }'; }
+echo "RESULT publish-no-pdf: $(val wall_s "$pub") s (target < 5 s: $(verdict "$(val wall_s "$pub")" 5))"
+if [ -n "$pdf" ]; then
+	echo "RESULT pdf: $(val wall_s "$pdf") s, $(mib "$(val child_rss_kib "$pdf")") MiB" \
+	    "(targets < 15 s: $(verdict "$(val wall_s "$pdf")" 15), < 600 MB: $(verdict "$(val child_rss_kib "$pdf")" 585938))"
 fi
-tv=""
-[ -x /usr/bin/time ] && tv="/usr/bin/time -v -o $work/pdf.time"
-t0=$(date +%s.%N)
-(cd "$work/data/archive" && timeout "$pdf_cap" $tv weasyprint bulletin-1.html \
-    "$work/bulletin-1.pdf" 2>"$work/pdf.log") || die "weasyprint failed: $(tail -1 "$work/pdf.log")"
-t1=$(date +%s.%N)
-pdf_rss="n/a"
-if [ -n "$tv" ]; then
-	pdf_rss=$(awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$work/pdf.time")
-fi
-echo "RESULT pdf: weasyprint $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s," \
-    "peak RSS ${pdf_rss} MiB, $(stat -c %s "$work/bulletin-1.pdf") bytes," \
-    "$(grep -a -c '/Type /Page\b' "$work/bulletin-1.pdf" || true) pages"
+echo "RESULT mail: $msize bytes (target <= 10000000: $(verdict "$msize" 10000001)), HTML ${html_kb% *} KB (< 100: $(verdict "${html_kb% *}" 100))"
+echo "RESULT db: $db bytes after $nissues issues (target < 50 MB: $(verdict "$db" 50000000))"

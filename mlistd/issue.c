@@ -44,6 +44,7 @@
 #include "log.h"
 #include "mime.h"
 #include "queue.h"
+#include "rendition.h"
 #include "roster.h"
 #include "search.h"
 #include "tmpl.h"
@@ -52,7 +53,8 @@
 extern char **environ;
 
 #define ISSUE_PDF_TIMEOUT	120	/* seconds WeasyPrint may take */
-#define ISSUE_PRINT_WIDTH	800	/* px: about 200 dpi as the PDF prints photos */
+#define ISSUE_PRINT_WIDTH	640	/* px: at most about 200 dpi as the PDF prints */
+#define ISSUE_PRINT_HEIGHT	620	/* photos (half the column, 78 mm high at most) */
 #define ISSUE_JPEG_QUALITY	82
 #define ISSUE_ARCHIVE_MODE	0644	/* every archive file: a web server reads them */
 
@@ -688,52 +690,47 @@ issue_doc_free(struct issue_doc *doc)
 	memset(doc, 0, sizeof *doc);
 }
 
-/* ---- archive ---- */
-
 /* ---- photos: renditions ---- */
 
-/* The rendition of photo p at width (kept as OUT once made: masters never
- * change, so an existing file is the right one). */
+/* Every photo's rendition within width x height (0: no bound) in
+ * data_dir/renditions, made in parallel when missing and shared by the
+ * mail, its proof, the archive and the printed page; p->rend names it. */
 static int
-issue_rendition(struct engine *e, const struct issue_photo *p, int width, const char *out,
+issue_renditions(struct engine *e, struct issue *is, int width, int height,
     const char **err_r)
 {
-	char *master;
-	struct image_size sz;
-	const char *why = NULL;
-	int rc;
-
-	if (access(out, F_OK) == 0)
-		return 0;
-	master = xasprintf("%s/%s", e->cf->data_dir, p->path);
-	rc = image_rendition_file(master, width, 0, ISSUE_JPEG_QUALITY, out, &sz, &why);
-	if (rc == -1)
-		*err_r = issue_err("photo %s: %s", p->path, why);
-	free(master);
-	return rc == -1 ? -2 : 0;
-}
-
-/* Every photo's rendition at width in data_dir/renditions (shared by the
- * mail, its proof and the printed page); p->rend names it. */
-static int
-issue_renditions(struct engine *e, struct issue *is, int width, const char **err_r)
-{
 	char *dir = xasprintf("%s/renditions", e->cf->data_dir);
+	struct rendition_job *jobs = NULL;
+	size_t n = 0;
+	const char *why = NULL;
 	int rc = 0;
 
 	if (mkdir_p(dir, 0750) == -1) {
 		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
-		rc = -2;
+		free(dir);
+		return -2;
 	}
-	for (size_t i = 0; rc == 0 && i < is->n; i++)
-		for (size_t j = 0; rc == 0 && j < is->entries[i].nphotos; j++) {
+	for (size_t i = 0; i < is->n; i++)
+		for (size_t j = 0; j < is->entries[i].nphotos; j++) {
 			struct issue_photo *p = &is->entries[i].photos[j];
 
 			free(p->rend);
-			p->rend = xasprintf("%s/%.*s-w%d.jpg", dir, (int)strlen(p->name) - 4, p->name,
-			    width);
-			rc = issue_rendition(e, p, width, p->rend, err_r);
+			p->rend = xasprintf("%s/%.*s-w%dh%d.jpg", dir, (int)strlen(p->name) - 4, p->name,
+			    width, height);
+			jobs = xrealloc(jobs, (n + 1) * sizeof *jobs);
+			jobs[n].master = xasprintf("%s/%s", e->cf->data_dir, p->path);
+			jobs[n].out = p->rend;
+			jobs[n].width = width;
+			jobs[n].height = height;
+			jobs[n++].quality = ISSUE_JPEG_QUALITY;
 		}
+	if (rendition_make(jobs, n, &why) == -1) {
+		*err_r = issue_err("photo %s", why);
+		rc = -2;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)jobs[i].master);
+	free(jobs);
 	free(dir);
 	return rc;
 }
@@ -751,14 +748,32 @@ issue_publishable(const char *path, const char **err_r)
 	return 0;
 }
 
+/* dst as a hard link to src, or a copy when linking is impossible. */
+static int
+issue_link_or_copy(const char *src, const char *dst)
+{
+	char *data;
+	size_t len;
+	int rc;
+
+	if (unlink(dst) == -1 && errno != ENOENT)
+		return -1;
+	if (link(src, dst) == 0)
+		return 0;
+	if (file_read(src, SIZE_MAX / 2, &data, &len) == -1)
+		return -1;
+	rc = file_write_durable(dst, data, len);
+	free(data);
+	return rc;
+}
+
 /* The photos at the archive width beside the page, in bulletin-N/. */
 static int
-issue_archive_photos(struct engine *e, const struct issue *is, const char *dir,
-    const char **err_r)
+issue_archive_photos(struct engine *e, struct issue *is, const char *dir, const char **err_r)
 {
-	int rc = 0;
+	int rc = issue_renditions(e, is, (int)e->cf->bulletin_archive_photo_width, 0, err_r);
 
-	if (mkdir_p(dir, 0755) == -1 || chmod(dir, 0755) == -1) {
+	if (rc == 0 && (mkdir_p(dir, 0755) == -1 || chmod(dir, 0755) == -1)) {
 		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
 		return -2;
 	}
@@ -767,8 +782,10 @@ issue_archive_photos(struct engine *e, const struct issue *is, const char *dir,
 			const struct issue_photo *p = &is->entries[i].photos[j];
 			char *dst = xasprintf("%s/%s", dir, p->name);
 
-			rc = issue_rendition(e, p, (int)e->cf->bulletin_archive_photo_width, dst, err_r);
-			if (rc == 0)
+			if (issue_link_or_copy(p->rend, dst) == -1) {
+				*err_r = issue_err("cannot copy %s: %s", p->rend, strerror(errno));
+				rc = -2;
+			} else
 				rc = issue_publishable(dst, err_r);
 			free(dst);
 		}
@@ -791,7 +808,7 @@ issue_write(const char *path, const char *data, const char **err_r)
 
 /* bulletin-N.html, bulletin-N.txt and the photos in bulletin-N/. */
 static int
-issue_archive_files(struct engine *e, const struct issue *is, const char **err_r)
+issue_archive_files(struct engine *e, struct issue *is, const char **err_r)
 {
 	char *dir = xasprintf("%s/archive", e->cf->data_dir);
 	char *sub = xasprintf("%s/bulletin-%d", dir, is->number);
@@ -960,7 +977,7 @@ issue_print_page(struct engine *e, struct issue *is, const char **err_r)
 	struct issue_doc doc;
 	char *path;
 
-	if (issue_renditions(e, is, ISSUE_PRINT_WIDTH, err_r) != 0 ||
+	if (issue_renditions(e, is, ISSUE_PRINT_WIDTH, ISSUE_PRINT_HEIGHT, err_r) != 0 ||
 	    issue_render_is(e, is, &v, &doc, err_r) != 0)
 		return NULL;
 	path = xasprintf("%s/renditions/bulletin-%d.print.html", e->cf->data_dir, is->number);
@@ -978,11 +995,19 @@ issue_print_page(struct engine *e, struct issue *is, const char **err_r)
 static int
 issue_archive_pdf(struct engine *e, struct issue *is, const char **err_r)
 {
-	char *dir = xasprintf("%s/archive", e->cf->data_dir);
-	char *html = issue_print_page(e, is, err_r);
-	char *pdf = xasprintf("%s/bulletin-%d.pdf", dir, is->number);
-	char *tmp = xasprintf("%s/.bulletin-%d.pdf.tmp", dir, is->number);
-	int rc = html ? issue_weasyprint(html, tmp, err_r) : -1;
+	char *prog = issue_which("weasyprint"), *dir, *html, *pdf, *tmp;
+	int rc;
+
+	if (prog == NULL) {	/* before making the printed page's photos */
+		*err_r = issue_err("weasyprint not installed");
+		return -1;
+	}
+	free(prog);
+	dir = xasprintf("%s/archive", e->cf->data_dir);
+	html = issue_print_page(e, is, err_r);
+	pdf = xasprintf("%s/bulletin-%d.pdf", dir, is->number);
+	tmp = xasprintf("%s/.bulletin-%d.pdf.tmp", dir, is->number);
+	rc = html ? issue_weasyprint(html, tmp, err_r) : -1;
 
 	if (rc == 0 && (issue_fsync_file(tmp) == -1 || chmod(tmp, ISSUE_ARCHIVE_MODE) == -1 ||
 	    rename(tmp, pdf) == -1 || fsync_dir(dir) == -1)) {
@@ -1144,7 +1169,7 @@ issue_mail(struct engine *e, struct issue *is, const char *token, int proof, siz
 
 	for (size_t i = 0; msg == NULL && i < nitems(widths); i++) {
 		w = widths[i] < 200 ? 200 : widths[i];
-		if (issue_renditions(e, is, w, err_r) != 0)
+		if (issue_renditions(e, is, w, 0, err_r) != 0)
 			return NULL;
 		msg = issue_mail_try(e, is, &v, token, proof, len_r, &why);
 	}
@@ -1357,6 +1382,11 @@ issue_proof_queue(struct engine *e, struct issue *is, const struct issue_rcpts *
 	}
 	log_info("bulletin=%d status=proof msgid=%s rcpts=%zu", is->number, st.token, r->n);
 	issue_stored_free(e, &st, 0);
+	/* The archive's and the PDF's photos made now, while the editors read
+	 * the proof: the publication then only links them. */
+	if (issue_renditions(e, is, (int)e->cf->bulletin_archive_photo_width, 0, err_r) != 0 ||
+	    issue_renditions(e, is, ISSUE_PRINT_WIDTH, ISSUE_PRINT_HEIGHT, err_r) != 0)
+		log_warnx("bulletin=%d status=no-renditions reason=\"%s\"", is->number, *err_r);
 	return 0;
 }
 

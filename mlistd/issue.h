@@ -31,7 +31,8 @@
  * Pages: the mail shows photos as cid: parts; the archive page
  * (bulletin-N.html, mode 0644 like every archive file) photos at
  * bulletin_archive_photo_width beside it in bulletin-N/; the PDF is printed
- * from a page whose photos are 800 px wide (about 200 dpi as printed).
+ * from a page whose photos are at most 640 x 620 px (about 200 dpi as
+ * printed, 78 mm high at most).
  * Photos sit in a grid of two per row (a last landscape one alone takes the
  * full width). Template keys: LIST_NAME LIST_ADDRESS REQUEST_ADDRESS
  * BULLETIN_ADDRESS ISSUE_NUMBER PERIOD PUBLISH_DATE NENTRIES NCOMMITTEES;
