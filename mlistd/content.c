@@ -209,7 +209,8 @@ content_body(struct content *c, const struct mime_piece *pcs, size_t n)
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	for (size_t i = 0; i < n; i++) {
-		const struct content_file *f = pcs[i].text ? NULL : &c->files[pcs[i].att];
+		const struct content_file *f = pcs[i].text || pcs[i].att >= c->nfiles ? NULL :
+		    &c->files[pcs[i].att];
 		char *t = pcs[i].text ? content_text(c, &pcs[i]) : NULL;
 
 		if (t && *t)
@@ -224,6 +225,36 @@ content_body(struct content *c, const struct mime_piece *pcs, size_t n)
 	buf_free(&b);
 }
 
+/* mime_content's callback: each attachment's fate as soon as it is
+ * decoded (a photo's original freed once its master is made). */
+static void
+content_each(struct mime_attachment *a, size_t i, void *arg)
+{
+	struct content *c = arg;
+
+	if (i >= c->nfiles) {
+		c->files = xrealloc(c->files, (i + 1) * sizeof *c->files);
+		memset(&c->files[c->nfiles], 0, (i + 1 - c->nfiles) * sizeof *c->files);
+		c->nfiles = i + 1;
+	}
+	c->files[i].att = a;	/* set again after the walk: the list moves */
+	content_classify(c, &c->files[i]);
+}
+
+static void
+content_files_free(struct content *c)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		free(c->files[i].master);
+		if (c->files[i].unreadable)
+			free((char *)c->files[i].why);
+	}
+	free(c->files);
+	c->files = NULL;
+	c->nfiles = 0;
+	c->nphotos = 0;
+}
+
 void
 content_read(const struct mime_msg *m, size_t max_total, struct content *c)
 {
@@ -231,19 +262,19 @@ content_read(const struct mime_msg *m, size_t max_total, struct content *c)
 	size_t npcs = 0;
 
 	memset(c, 0, sizeof *c);
-	if (mime_content(m, max_total, &pcs, &npcs, &c->att, &c->natt) == -1) {
+	if (mime_content(m, max_total, content_each, c, &pcs, &npcs, &c->att, &c->natt) == -1) {
 		c->overflow = 1;	/* keep the text: read it without attachments */
-		mime_content(m, (size_t)-1, &pcs, &npcs, &c->att, &c->natt);
+		content_files_free(c);
+		mime_content(m, (size_t)-1, NULL, NULL, &pcs, &npcs, &c->att, &c->natt);
 		mime_attachments_free(c->att, c->natt);
 		c->att = NULL;
 		c->natt = 0;
+		for (size_t i = 0; i < npcs; i++)
+			if (pcs[i].text == NULL)
+				pcs[i].att = (size_t)-1;
 	}
-	c->files = xcalloc(c->natt ? c->natt : 1, sizeof *c->files);
-	c->nfiles = c->natt;
-	for (size_t i = 0; i < c->natt; i++) {
+	for (size_t i = 0; i < c->nfiles; i++)
 		c->files[i].att = &c->att[i];
-		content_classify(c, &c->files[i]);
-	}
 	c->placed = xcalloc((size_t)c->nphotos + 1, 1);
 	content_body(c, pcs, npcs);
 	mime_pieces_free(pcs, npcs);
@@ -252,12 +283,7 @@ content_read(const struct mime_msg *m, size_t max_total, struct content *c)
 void
 content_free(struct content *c)
 {
-	for (size_t i = 0; i < c->nfiles; i++) {
-		free(c->files[i].master);
-		if (c->files[i].unreadable)
-			free((char *)c->files[i].why);
-	}
-	free(c->files);
+	content_files_free(c);
 	free(c->placed);
 	mime_attachments_free(c->att, c->natt);
 	free(c->body);

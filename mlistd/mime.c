@@ -31,6 +31,7 @@
 
 struct mime_msg {
 	GMimeMessage	*msg;
+	GByteArray	*borrowed;	/* the caller's bytes (mime_parse_borrowed) */
 };
 
 #define MIME_MAX_DEPTH	64
@@ -82,23 +83,13 @@ mime_list_count(GMimeObject *obj, const char *name)
 	return name != NULL ? count : n;
 }
 
-int
-mime_parse(const char *data, size_t len, struct mime_msg **m_r,
-    const char **error_r)
+/* Parse from stream (which the parser keeps: parts refer to it). */
+static int
+mime_parse_stream(GMimeStream *stream, struct mime_msg **m_r, const char **error_r)
 {
-	GMimeStream *stream;
-	GMimeParser *parser;
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg;
 
-	*m_r = NULL;
-	if (len > MIME_MAX_SIZE) {
-		*error_r = "message too large";
-		return -1;
-	}
-	mime_global_init();
-	stream = g_mime_stream_mem_new_with_buffer(data, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, mime_popts);
 	g_object_unref(parser);
@@ -112,9 +103,55 @@ mime_parse(const char *data, size_t len, struct mime_msg **m_r,
 		*error_r = "message has no header";
 		return -1;
 	}
-	*m_r = xmalloc(sizeof(**m_r));
+	*m_r = xcalloc(1, sizeof(**m_r));
 	(*m_r)->msg = msg;
 	return 0;
+}
+
+int
+mime_parse(const char *data, size_t len, struct mime_msg **m_r,
+    const char **error_r)
+{
+	GMimeStream *stream;
+	int rc;
+
+	*m_r = NULL;
+	if (len > MIME_MAX_SIZE) {
+		*error_r = "message too large";
+		return -1;
+	}
+	mime_global_init();
+	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	rc = mime_parse_stream(stream, m_r, error_r);
+	g_object_unref(stream);
+	return rc;
+}
+
+int
+mime_parse_borrowed(const char *data, size_t len, struct mime_msg **m_r,
+    const char **error_r)
+{
+	GByteArray *ba;
+	GMimeStream *stream;
+	int rc;
+
+	*m_r = NULL;
+	if (len > MIME_MAX_SIZE) {
+		*error_r = "message too large";
+		return -1;
+	}
+	mime_global_init();
+	/* A byte array over the caller's bytes, never freed nor grown by us. */
+	ba = g_byte_array_new_take((guint8 *)data, len);
+	stream = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	rc = mime_parse_stream(stream, m_r, error_r);
+	g_object_unref(stream);
+	if (rc == 0)
+		(*m_r)->borrowed = ba;
+	else
+		g_byte_array_free(ba, FALSE);
+	return rc;
 }
 
 void
@@ -122,7 +159,9 @@ mime_free(struct mime_msg **m)
 {
 	if (*m == NULL)
 		return;
-	g_object_unref((*m)->msg);
+	g_object_unref((*m)->msg);	/* and the stream its parts refer to */
+	if ((*m)->borrowed)
+		g_byte_array_free((*m)->borrowed, FALSE);	/* not the caller's bytes */
 	free(*m);
 	*m = NULL;
 }
@@ -1553,6 +1592,8 @@ mime_attachments(const struct mime_msg *m, struct mime_attachment **list_r,
 
 struct mime_content_ctx {
 	struct mime_att_ctx	 att;
+	void			(*each)(struct mime_attachment *, size_t, void *);
+	void			*arg;
 	struct mime_piece	*list;
 	size_t			 n, cap;
 };
@@ -1691,19 +1732,26 @@ mime_content_walk(struct mime_content_ctx *cc, GMimeObject *obj, int depth)
 	}
 	if (mime_visit_att(obj, &cc->att))
 		return 1;
-	if (cc->att.n > before)
+	if (cc->att.n > before) {
 		mime_piece_new(cc)->att = before;
+		if (cc->each)
+			cc->each(&cc->att.list[before], before, cc->arg);
+	}
 	return 0;
 }
 
 int
-mime_content(const struct mime_msg *m, size_t max_total, struct mime_piece **pieces_r,
-    size_t *npieces_r, struct mime_attachment **att_r, size_t *natt_r)
+mime_content(const struct mime_msg *m, size_t max_total,
+    void (*each)(struct mime_attachment *a, size_t i, void *arg), void *arg,
+    struct mime_piece **pieces_r, size_t *npieces_r, struct mime_attachment **att_r,
+    size_t *natt_r)
 {
 	struct mime_content_ctx cc;
 
 	memset(&cc, 0, sizeof cc);
 	cc.att.max_total = max_total;
+	cc.each = each;
+	cc.arg = arg;
 	*pieces_r = NULL;
 	*att_r = NULL;
 	*npieces_r = *natt_r = 0;

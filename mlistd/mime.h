@@ -33,6 +33,11 @@ struct mime_msg;
  * (free with mime_free()), or -1 with a static reason in *error_r. */
 int mime_parse(const char *data, size_t len, struct mime_msg **m_r,
     const char **error_r);
+/* The same without copying: the message's parts refer to data, which must
+ * stay unchanged until mime_free(). For a large message read once (a
+ * report of photos): it saves a copy of the whole message. */
+int mime_parse_borrowed(const char *data, size_t len, struct mime_msg **m_r,
+    const char **error_r);
 void mime_free(struct mime_msg **m);
 
 /* First header of that name (case-insensitive), RFC 2047 decoded; NULL if
@@ -159,11 +164,17 @@ struct mime_piece {
  * sender placed them (an iPhone's text, photo, text, photo...). Of a
  * multipart/alternative one branch is read: the last one holding
  * attachments (Apple Mail's text/html + photos), else text/plain, else the
- * last one. Returns 0 with *pieces_r and *att_r (free with
- * mime_pieces_free() and mime_attachments_free()), or -1 with nothing
- * allocated when the attachments' decoded total would exceed max_total. */
-int mime_content(const struct mime_msg *m, size_t max_total, struct mime_piece **pieces_r,
-    size_t *npieces_r, struct mime_attachment **att_r, size_t *natt_r);
+ * last one. each (may be NULL) is called with every attachment and its
+ * index as soon as it is decoded, before the next one is: it may take the
+ * data (free it, set data to NULL; len stays), so that a report of large
+ * photos never holds all of them decoded at once. Returns 0 with *pieces_r
+ * and *att_r (free with mime_pieces_free() and mime_attachments_free()),
+ * or -1 with nothing allocated when the attachments' decoded total would
+ * exceed max_total. */
+int mime_content(const struct mime_msg *m, size_t max_total,
+    void (*each)(struct mime_attachment *a, size_t i, void *arg), void *arg,
+    struct mime_piece **pieces_r, size_t *npieces_r, struct mime_attachment **att_r,
+    size_t *natt_r);
 void mime_pieces_free(struct mime_piece *list, size_t n);
 /* format=flowed text (LF endings) unwrapped: soft line breaks (a line
  * ending in a space, not "-- ") joined within one quote depth, space

@@ -1143,7 +1143,7 @@ report_accept(struct engine *e, const struct inmsg *in, const char **error_r)
 	enum engine_result res = ENGINE_DONE;
 	const char *why;
 
-	if (mime_parse(in->data, in->len, &r.m, error_r) == -1)
+	if (mime_parse_borrowed(in->data, in->len, &r.m, error_r) == -1)
 		return ENGINE_CORRUPT;
 	if (editor_is_command_mail(e, in, r.m))
 		res = engine_run(e, in, report_editor_txn, r.m, error_r);
