@@ -481,7 +481,7 @@ bulletin_mailing(struct engine *e, const struct bulletin_issue *bi, const char *
     int per_committee, const char *tmpl)
 {
 	const struct config *cf = e->cf;
-	char number[16], start[40], end[40], deadline[40], publish[40], photo[32], *addr;
+	char number[16], start[40], end[40], deadline[40], publish[40], *addr;
 	int rc;
 
 	snprintf(number, sizeof number, "%d", bi->number);
@@ -489,12 +489,10 @@ bulletin_mailing(struct engine *e, const struct bulletin_issue *bi, const char *
 	bdate_human(cf->language, bi->period_end, end, sizeof end);
 	bdate_human(cf->language, bi->deadline, deadline, sizeof deadline);
 	bdate_human(cf->language, bi->publish_date, publish, sizeof publish);
-	snprintf(photo, sizeof photo, "%ld %s", (cf->bulletin_photo_max + 1048575) / 1048576,
-	    strcmp(cf->language, "en") == 0 ? "MB" : "Mo");
 	addr = config_address(cf, cf->bulletin_address);
 	{
 		const char *vars[] = { "NUMBER", number, "PERIOD_START", start, "PERIOD_END", end,
-		    "DEADLINE", deadline, "PUBLISH_DATE", publish, "PHOTO_MAX", photo,
+		    "DEADLINE", deadline, "PUBLISH_DATE", publish,
 		    "BULLETIN_ADDRESS", addr, NULL };
 
 		rc = bulletin_send(e, bi, kind, per_committee, tmpl, vars);

@@ -6,7 +6,10 @@
  * templates/LANG/bulletin.html and bulletin.txt (ctemplate; all user text
  * HTML-escaped): header with number and period, table of contents, each
  * entry with committee, date, title, text and photos, a footer on how to
- * contribute.
+ * contribute. A submission's body says where its photos go: a line that
+ * is exactly "[[photo:N]]" stands for its N-th photo (is_photo rows in id
+ * order); photos without a marker follow the text (content.h, the
+ * contract written at intake).
  * issue_archive(): data_dir/archive/bulletin-N.html (images beside it in
  * bulletin-N/), bulletin-N.txt and bulletin-N.pdf (A4, rendered by
  * WeasyPrint from the same HTML with print CSS).

@@ -7,19 +7,23 @@
  *     person wrote: a null envelope sender, our own X-Loop/List-Id or From,
  *     anything autoreply_classify() recognises;
  *  2. read title (trim_subject, a leading "Correction" noted and removed),
- *     text (text/plain, else HTML turned into text, then trim_reply), the
- *     activity date (Date header, local time) and the attachments;
+ *     the content (content_read: text parts in order with photo markers,
+ *     every attachment's fate, photos decoded into masters here, outside
+ *     the transaction) and the mail's date (Date header, local time);
  *  3. find the committee: bulletin+SLUG@, else the committee of the
  *     acknowledgement this mail replies to (same sender), else the sender
  *     as the active contact of exactly one committee; find the open issue;
- *     when either is missing the submission is 'held' with a reason;
+ *     when either is missing the submission is 'held' with a reason; then
+ *     the title (not our call's Subject) and the activity date;
  *  4. a correction (Subject "Correction ..." or a reply to one of our
  *     acknowledgements) replaces one earlier live submission (new,
  *     accepted or held) of the same committee for the same issue: the one
  *     acknowledged, else the latest with the same title, else the latest;
- *  5. in one transaction: the submission row, its files, the replaced
- *     row's state, the notices (acknowledgement or hold notice, and the
- *     photo-too-large notice).
+ *  5. in one transaction: the submission row, its files (the replaced
+ *     one's first when kept: the inherited text's markers count them),
+ *     the replaced row's state, the acknowledgement or hold notice. A
+ *     reply to the photo-too-large notice of older versions still adds
+ *     photos to the report it answers.
  *
  * Crash safety: the files are written durably (file_write_durable) before
  * the commit, so a crash leaves at worst orphan files under
@@ -101,7 +105,7 @@ struct report {
 	int			 date_reply;	/* the text is only "Date : ..." */
 	int			 correction;	/* Subject "Correction ..." */
 	int64_t			 acked;		/* submission whose ack this answers */
-	int			 add_photos;	/* it answers our photo-too-large notice */
+	int			 add_photos;	/* it answers an old photo-too-large notice */
 	const char		*contact;	/* the address found as a contact */
 	int64_t			 committee;	/* 0: unknown */
 	enum report_hold_kind	 hold;
