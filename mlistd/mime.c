@@ -1633,11 +1633,12 @@ mime_unflow(const char *text, int delsp)
 	for (const char *p = text; *p;) {
 		size_t len = strcspn(p, "\n"), depth = mime_flowed_depth(p);
 		const char *c = p + depth + (p[depth] == ' '), *end = p + len;
-		int soft = end > c && end[-1] == ' ' && !(end - c == 3 && strncmp(c, "-- ", 3) == 0);
+		int sig = end - c == 3 && strncmp(c, "-- ", 3) == 0;
+		int soft = end > c && end[-1] == ' ' && !sig, brk = depth != prev_depth || sig;
 
-		if (joining && depth != prev_depth)
-			buf_addc(&b, '\n');	/* quote depth changed: a hard break */
-		if (!joining || depth != prev_depth) {
+		if (joining && brk)
+			buf_addc(&b, '\n');	/* new quote depth or signature: a hard break */
+		if (!joining || brk) {
 			buf_add(&b, p, depth);
 			if (depth > 0)
 				buf_addc(&b, ' ');

@@ -845,6 +845,34 @@ test_malformed_corpus(void **state)
 	assert_true(mono_seconds() - t0 < 60.0);
 }
 
+/* RFC 3676: soft breaks joined within a quote depth, stuffing removed,
+ * DelSp, the signature separator kept, malformed input survives. */
+static void
+test_unflow(void **state)
+{
+	static const struct { const char *in; int delsp; const char *want; } cases[] = {
+		{ "Un texte \nsur deux lignes.\n", 0, "Un texte sur deux lignes.\n" },
+		{ "Un texte  \nsur deux.\n", 1, "Un texte sur deux.\n" },
+		{ "Coupé au mi\nlieu\n", 1, "Coupé au mi\nlieu\n" },
+		{ " >From here \non.\n", 0, ">From here on.\n" },
+		{ "> cité \n> suite\nréponse\n", 0, "> cité suite\nréponse\n" },
+		{ "> cité \nnouveau\n", 0, "> cité \nnouveau\n" },
+		{ "Fin \n-- \nMarie\n", 0, "Fin \n-- \nMarie\n" },
+		{ "-- \nMarie\n", 0, "-- \nMarie\n" },
+		{ "sans fin de ligne ", 0, "sans fin de ligne \n" },
+		{ "", 0, "" },
+		{ ">>>>>", 0, ">>>>> \n" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = mime_unflow(cases[i].in, cases[i].delsp);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("unflow [%s]: [%s], wanted [%s]", cases[i].in, got, cases[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -866,6 +894,7 @@ main(void)
 		cmocka_unit_test(test_attachment_rfc2231_corpus),
 		cmocka_unit_test(test_build_text),
 		cmocka_unit_test(test_malformed_corpus),
+		cmocka_unit_test(test_unflow),
 	};
 
 	setenv("MLISTD_NOW", "1715675400", 1);
