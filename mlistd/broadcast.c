@@ -351,8 +351,15 @@ broadcast_accepted(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	if (broadcast_insert(e, in, m, author, "held", "", NULL, token, &id) == -1)
 		return -1;
 	log_info("msgid=%s from=%s proof=%s", token, author, proof);
-	rc = broadcast_release(e, id, token, m, in->ext, ids, nids);
-	return rc == 1 ? 0 : rc;	/* 1: kept held, told in the log */
+	if ((rc = broadcast_release(e, id, token, m, in->ext, ids, nids)) == 1) {
+		/* kept held: the password is still in it; its author is told */
+		char *subject = mime_subject(m);
+
+		rc = answer_notice(e, in->sender, m, author, "broadcast-secret-left",
+		    (const char *[]){ "SUBJECT", subject, "TOKEN", token, NULL }, NULL) == -1 ? -1 : 0;
+		free(subject);
+	}
+	return rc;
 }
 
 /* Steps 3 and 4, for a national sender. */

@@ -103,8 +103,9 @@ for s in "Secret HTML" "Secret numerique" "Secret base64" "Secret latin1" "Long 
 done
 ok "the approved broadcasts reached both contacts"
 
-# Every relayed copy, parsed: no header, no part (decoded, HTML as seen, with
-# and without tags) contains the secret.
+# Every mail that went out, parsed: no header, no part (decoded, HTML as
+# seen, with and without tags) contains the secret; no contact's copy says
+# "Approved".
 python3 - "$work/sink" <<'EOF' || fail "the secret was relayed"
 import email, email.policy, html, os, re, sys
 secret = os.environ["SECRET"]
@@ -127,7 +128,7 @@ for name in os.listdir(sys.argv[1]):
     for t in texts:
         if secret in t or squeeze(secret) in squeeze(t):
             print("secret in", name, msg["Subject"][:40], repr(t[:200])); bad += 1
-    if b"Approved" in raw:
+    if b"Approved" in raw and b"brest.example.org>" in raw.split(b"\n\n")[0]:
         print("Approved in", name); bad += 1
 sys.exit(1 if bad else 0)
 EOF
@@ -138,7 +139,19 @@ ok "the rest of the text is kept"
 [ "$(grep -l '^Subject: Secret attribut' "$work"/sink/* 2>/dev/null | wc -l)" -eq 0 ] || fail "a message still holding the secret was relayed"
 ctl messages | grep 'Secret attribut' | grep -q held || { ctl messages; fail "not held"; }
 grep -q 'reason="the list password is still in the message"' "$work/daemon.log" || fail "no log line"
-ok "a message where the secret remains (an HTML attribute) is held, with one log line"
+n=$(python3 - "$work/sink" <<'EOF'
+import email, email.policy, os, sys
+n = 0
+for name in os.listdir(sys.argv[1]):
+    msg = email.message_from_bytes(open(os.path.join(sys.argv[1], name), "rb").read(), policy=email.policy.default)
+    if "bureau@national.example.org" in str(msg["X-Rcpt-Args"]) and msg["Subject"] == "Message non envoyé\u00a0: Secret attribut":
+        body = msg.get_body(("plain",)).get_content()
+        n += "le mot de passe" in body and os.environ["SECRET"] not in body
+print(n)
+EOF
+)
+[ "$n" -eq 1 ] || fail "the author got $n notices that the password is still in the message"
+ok "a message where the secret remains (an HTML attribute) is held, with one log line; its author is told (without the password)"
 
 python3 - "$work/sink" <<'EOF' || fail "a line over 998 bytes went out"
 import os, sys
