@@ -659,7 +659,7 @@ bulletin_refused_notice(struct engine *e, const struct bulletin_refused *r)
 	snprintf(failed, sizeof failed, "%ld", r->failed);
 	snprintf(total, sizeof total, "%ld", r->sent + r->deferred + r->failed);
 	snprintf(kind, sizeof kind, "refused-%lld", (long long)r->message_id);
-	if (roster_senders(e->db, "editor", &eds, &neds) != 0)
+	if (roster_senders(e->db, "editor", &eds, &neds) != ROSTER_OK)
 		return -1;
 	rcpts = xcalloc(neds + 1, sizeof *rcpts);
 	for (size_t i = 0; i < neds; i++)

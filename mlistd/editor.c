@@ -803,7 +803,7 @@ editor_digest(struct engine *e)
 		return -1;
 	if (sent != 0)
 		return 0;
-	if (roster_senders(e->db, "editor", &eds, &n) != 0) {
+	if (roster_senders(e->db, "editor", &eds, &n) != ROSTER_OK) {
 		roster_senders_free(eds, n);
 		return -1;
 	}

@@ -85,16 +85,16 @@ import_committee(struct db *db, const struct csv *csv, size_t row, const int map
 	struct roster_committee c;
 
 	if (id == 0) {
-		if (roster_committee_add(db, name, NULL, region, dept, tags, &id, err_r) != 0)
+		if (roster_committee_add(db, name, NULL, region, dept, tags, &id, err_r) != ROSTER_OK)
 			return -1;
 		fprintf(report, "+ %s %s\n", tr("comité", "committee"), name);
 		st->committees_added++;
 		return id;
 	}
-	if (roster_committee_get(db, id, &c) != 0)
+	if (roster_committee_get(db, id, &c) != ROSTER_OK)
 		return -1;
 	if ((region && strcmp(region, c.region)) || (dept && strcmp(dept, c.department))) {
-		if (roster_committee_update(db, id, region, dept, NULL, err_r) != 0)
+		if (roster_committee_update(db, id, region, dept, NULL, err_r) != ROSTER_OK)
 			id = -1;
 		else {
 			fprintf(report, "~ %s %s\n", tr("comité", "committee"), c.slug);
@@ -129,8 +129,8 @@ import_row(struct db *db, const struct config *cf, const struct csv *csv, size_t
 	if (str_is_empty(cname))
 		return import_bad(report, st, csv_line(csv, row), tr("comité manquant",
 		    "missing committee")), 0;
-	if (roster_check_text(tr("nom du contact", "contact name"), name, &err) != 0 ||
-	    roster_check_text(tr("comité", "committee"), cname, &err) != 0)
+	if (roster_check_text(tr("nom du contact", "contact name"), name, &err) != ROSTER_OK ||
+	    roster_check_text(tr("comité", "committee"), cname, &err) != ROSTER_OK)
 		return import_bad(report, st, csv_line(csv, row), err), 0;
 	if ((addr = addr_normalize(email ? email : "")) == NULL) {
 		char *why = xasprintf(tr("adresse invalide : %s", "invalid address: %s"), email);
@@ -152,7 +152,7 @@ import_row(struct db *db, const struct config *cf, const struct csv *csv, size_t
 		rc = roster_contact_add(db, cf, slug, addr, name, &err);
 		if (rc == ROSTER_EDATA)
 			import_bad(report, st, csv_line(csv, row), err);
-		else if (rc == 0) {
+		else if (rc == ROSTER_OK) {
 			fprintf(report, "+ contact %s (%s)\n", addr, slug);
 			st->contacts_added++;
 		}
@@ -214,7 +214,7 @@ export_roster(struct db *db, FILE *out, const char **err_r)
 	const char *hdr_fr[] = { "comité", "région", "département", "nom", "courriel", "tags" };
 	const char *hdr_en[] = { "committee", "region", "department", "name", "email", "tags" };
 
-	if (roster_contacts(db, NULL, &list, &n, err_r) != 0)
+	if (roster_contacts(db, NULL, &list, &n, err_r) != ROSTER_OK)
 		return -1;
 	buf_init(&b);
 	csv_write_row(&b, strcmp(i18n_language(), "en") ? hdr_fr : hdr_en, NCOLS, ';');
@@ -222,7 +222,7 @@ export_roster(struct db *db, FILE *out, const char **err_r)
 		struct roster_committee c;
 		const char *f[NCOLS];
 
-		if (roster_committee_get(db, list[i].committee_id, &c) != 0)
+		if (roster_committee_get(db, list[i].committee_id, &c) != ROSTER_OK)
 			continue;
 		f[COL_COMMITTEE] = c.name;
 		f[COL_REGION] = c.region;

@@ -1401,7 +1401,7 @@ issue_proof(struct engine *e, int number, const char **err_r)
 
 	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
 		return issue_result(rc);
-	if (roster_senders(e->db, "editor", &eds, &neds) != 0) {
+	if (roster_senders(e->db, "editor", &eds, &neds) != ROSTER_OK) {
 		*err_r = issue_err("%s", db_errmsg(e->db));
 		rc = -2;
 	} else if (neds == 0) {

@@ -41,7 +41,7 @@ ctl_fail(int code, const char *fmt, ...)
 int
 ctl_code(int rc)
 {
-	return rc == 0 ? EX_OK : rc == -1 ? EX_DATAERR : EX_TEMPFAIL;
+	return rc == 1 ? EX_OK : rc == 0 ? EX_DATAERR : EX_TEMPFAIL;
 }
 
 const struct ctl_cmd *

@@ -34,7 +34,7 @@ struct ctl_cmd {
 
 /* One line on stderr, "mlistctl: ...", and return code. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Exit code for a roster/import return value (-1 data, -2 database). */
+/* Exit code for a roster return value (1 done, 0 a rule, -1 database). */
 int ctl_code(int rc);
 /* The usage and help of cmd on stdout (for --help); EX_OK. */
 int ctl_usage(const struct ctl_cmd *cmd);

@@ -68,7 +68,7 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, int min_rest, int max_rest)
 static int
 ctl_roster_rc(int rc, const char *err)
 {
-	if (rc == 0)
+	if (rc == ROSTER_OK)
 		return EX_OK;
 	return ctl_fail(ctl_code(rc), "%s", err ? err : "?");
 }
@@ -85,7 +85,7 @@ cmd_committee_add(struct ctl *ctl, int argc, char **argv)
 		return ctl_bad_usage();
 	rc = roster_committee_add(ctl->db, a.rest[0], a.slug, a.region, a.department, a.tags,
 	    &id, &err);
-	if (rc == 0) {
+	if (rc == ROSTER_OK) {
 		char *slug = a.slug ? str_slugify(a.slug) : str_slugify(a.rest[0]);
 
 		printf(tr("comité ajouté : %s\n", "committee added: %s\n"), slug);
@@ -104,7 +104,7 @@ cmd_committee_list(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(argc, argv, &a, 0, 0) == -1)
 		return ctl_bad_usage();
 	if (roster_committees(ctl->db, a.under ? ROSTER_UNDER : ROSTER_ALL,
-	    ctl->cf.min_contacts, &list, &n) != 0)
+	    ctl->cf.min_contacts, &list, &n) != ROSTER_OK)
 		return ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
 	for (size_t i = 0; i < n; i++)
 		printf("%-20s %-28s %-22s %-4s %d/%d%s%s\n", list[i].slug, list[i].name,
@@ -143,13 +143,13 @@ cmd_committee_show(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(argc, argv, &a, 1, 1) == -1)
 		return ctl_bad_usage();
 	if ((id = roster_committee_lookup(ctl->db, a.rest[0])) == 0 ||
-	    roster_committee_get(ctl->db, id, &c) != 0)
+	    roster_committee_get(ctl->db, id, &c) != ROSTER_OK)
 		return ctl_fail(EX_DATAERR, tr("comité inconnu : %s", "unknown committee: %s"),
 		    a.rest[0]);
 	printf("%s (%s)\n  %s : %s\n  %s : %s\n  tags : %s\n", c.name, c.slug,
 	    tr("région", "region"), c.region, tr("département", "department"), c.department,
 	    c.tags);
-	if (roster_contacts(ctl->db, c.slug, &list, &n, &err) == 0) {
+	if (roster_contacts(ctl->db, c.slug, &list, &n, &err) == ROSTER_OK) {
 		printf("  %s (%d/%ld) :\n", tr("contacts actifs", "active contacts"), c.nactive,
 		    ctl->cf.max_contacts);
 		for (size_t i = 0; i < n; i++)
@@ -242,7 +242,7 @@ cmd_contact_add(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(argc, argv, &a, 2, 2) == -1)
 		return ctl_bad_usage();
 	rc = roster_contact_add(ctl->db, &ctl->cf, a.rest[0], a.rest[1], a.name, &err);
-	if (rc == 0)
+	if (rc == ROSTER_OK)
 		printf(tr("contact ajouté : %s (%s)\n", "contact added: %s (%s)\n"), a.rest[1],
 		    a.rest[0]);
 	return ctl_roster_rc(rc, err);
@@ -286,7 +286,7 @@ cmd_contact_list(struct ctl *ctl, int argc, char **argv)
 
 	if (ctl_parse(argc, argv, &a, 0, 1) == -1)
 		return ctl_bad_usage();
-	if (roster_contacts(ctl->db, a.nrest ? a.rest[0] : a.committee, &list, &n, &err) != 0)
+	if (roster_contacts(ctl->db, a.nrest ? a.rest[0] : a.committee, &list, &n, &err) != ROSTER_OK)
 		return ctl_fail(EX_DATAERR, "%s", err);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(last, list[i].committee_slug) != 0)
@@ -420,7 +420,7 @@ cmd_sender_list(struct ctl *ctl, int argc, char **argv)
 
 	if (ctl_parse(argc, argv, &a, 0, 0) == -1)
 		return ctl_bad_usage();
-	if (roster_senders(ctl->db, a.role, &list, &n) != 0)
+	if (roster_senders(ctl->db, a.role, &list, &n) != ROSTER_OK)
 		return ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
 	for (size_t i = 0; i < n; i++)
 		printf("%-9s %-36s %s\n", list[i].role, list[i].email, list[i].name);

@@ -93,7 +93,7 @@ roster_check_text(const char *what, const char *s, const char **err_r)
 			return roster_fail(err_r, ROSTER_EDATA, tr("%s\xc2\xa0: caractère de contrôle interdit"
 			    " (U+%04lX)", "%s: control character not allowed (U+%04lX)"), what, cp);
 	}
-	return 0;
+	return ROSTER_OK;
 }
 
 int
@@ -118,7 +118,7 @@ static int
 roster_own_address(const struct config *cf, const char *addr, const char **err_r)
 {
 	if (!roster_is_own_address(cf, addr))
-		return 0;
+		return ROSTER_OK;
 	return roster_fail(err_r, ROSTER_EDATA, tr("%s est une adresse de la liste elle-même\xc2\xa0:"
 	    " elle ne peut être ni contact ni expéditeur", "%s is one of the list's own addresses:"
 	    " it can be neither a contact nor a sender"), addr);
@@ -129,9 +129,9 @@ static int
 roster_check_committee(const char *name, const char *region, const char *department,
     const char *tags, const char **err_r)
 {
-	if (roster_check_text(tr("nom du comité", "committee name"), name, err_r) != 0 ||
-	    roster_check_text(tr("région", "region"), region, err_r) != 0 ||
-	    roster_check_text(tr("département", "department"), department, err_r) != 0)
+	if (roster_check_text(tr("nom du comité", "committee name"), name, err_r) != ROSTER_OK ||
+	    roster_check_text(tr("région", "region"), region, err_r) != ROSTER_OK ||
+	    roster_check_text(tr("département", "department"), department, err_r) != ROSTER_OK)
 		return ROSTER_EDATA;
 	return roster_check_text(tr("étiquettes", "tags"), tags, err_r);
 }
@@ -193,7 +193,7 @@ roster_committee_add(struct db *db, const char *name, const char *slug,
 		return roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
 		    "empty committee name"));
 	}
-	if (roster_check_committee(name, region, department, tags, err_r) != 0) {
+	if (roster_check_committee(name, region, department, tags, err_r) != ROSTER_OK) {
 		free(s);
 		return ROSTER_EDATA;
 	}
@@ -219,7 +219,7 @@ roster_committee_add(struct db *db, const char *name, const char *slug,
 	if (db_commit(db) == -1)
 		goto dberr;
 	free(s);
-	return 0;
+	return ROSTER_OK;
 dberr:
 	rc = roster_dberr(db, err_r);
 	db_rollback(db);
@@ -283,7 +283,7 @@ roster_committee_get(struct db *db, int64_t id, struct roster_committee *c)
 	if (rc == 1)
 		roster_committee_fill(st, c);
 	db_finalize(&st);
-	return rc == 1 ? 0 : rc == 0 ? ROSTER_EDATA : ROSTER_EDB;
+	return rc == 1 ? ROSTER_OK : rc == 0 ? ROSTER_EDATA : ROSTER_EDB;
 }
 
 int
@@ -307,7 +307,7 @@ roster_committees(struct db *db, enum roster_filter filter, long min_contacts,
 	db_finalize(&st);
 	*list_r = list;
 	*n_r = n;
-	return rc == 0 ? 0 : ROSTER_EDB;
+	return rc == 0 ? ROSTER_OK : ROSTER_EDB;
 }
 
 void
@@ -340,7 +340,7 @@ int
 roster_committee_update(struct db *db, int64_t id, const char *region,
     const char *department, const char *tags, const char **err_r)
 {
-	if (roster_check_committee(NULL, region, department, tags, err_r) != 0)
+	if (roster_check_committee(NULL, region, department, tags, err_r) != ROSTER_OK)
 		return ROSTER_EDATA;
 	if ((region && db_run(db, "UPDATE committee SET region = ? WHERE id = ?", "si",
 	    region, id) == -1) ||
@@ -348,7 +348,7 @@ roster_committee_update(struct db *db, int64_t id, const char *region,
 	    department, id) == -1) ||
 	    (tags && roster_tags_store(db, id, tags) == -1))
 		return roster_dberr(db, err_r);
-	return 0;
+	return ROSTER_OK;
 }
 
 int
@@ -371,15 +371,17 @@ roster_committee_rename(struct db *db, const char *key, const char *new_name,
 	else if (new_name && str_is_empty(new_name))
 		rc = roster_fail(err_r, ROSTER_EDATA, "%s", tr("nom de comité vide",
 		    "empty committee name"));
-	else if (roster_check_committee(new_name, NULL, NULL, NULL, err_r) != 0)
+	else if (roster_check_committee(new_name, NULL, NULL, NULL, err_r) != ROSTER_OK)
 		rc = ROSTER_EDATA;
 	else if ((new_name && db_run(db, "UPDATE committee SET name = ? WHERE id = ?", "si",
 	    new_name, id) == -1) || (slug && db_run(db, "UPDATE committee SET slug = ? "
 	    "WHERE id = ?", "si", slug, id) == -1))
 		rc = roster_dberr(db, err_r);
-	else
+	else {
 		roster_audit(db, "committee rename %s name=%s slug=%s", key,
 		    new_name ? new_name : "-", slug ? slug : "-");
+		rc = ROSTER_OK;
+	}
 	free(slug);
 	return rc;
 }
@@ -401,7 +403,7 @@ roster_committee_remove(struct db *db, const char *key, int force, const char **
 	if (db_run(db, "DELETE FROM committee WHERE id = ?", "i", id) == -1)
 		return roster_dberr(db, err_r);
 	roster_audit(db, "committee remove %s", key);
-	return 0;
+	return ROSTER_OK;
 }
 
 int64_t
@@ -436,7 +438,7 @@ roster_contact_insert(struct db *db, const struct config *cf, int64_t cid,
 	    "issi", cid, name ? name : "", email, (int64_t)now()) == -1)
 		return roster_dberr(db, err_r);
 	roster_audit(db, "contact add %s committee=%s", email, key);
-	return 0;
+	return ROSTER_OK;
 }
 
 static int
@@ -456,8 +458,8 @@ roster_contact_add(struct db *db, const struct config *cf, const char *key,
 
 	if (addr == NULL)
 		return roster_bad_address(email, err_r);
-	if ((rc = roster_own_address(cf, addr, err_r)) != 0 ||
-	    (rc = roster_check_text(tr("nom du contact", "contact name"), name, err_r)) != 0) {
+	if ((rc = roster_own_address(cf, addr, err_r)) != ROSTER_OK ||
+	    (rc = roster_check_text(tr("nom du contact", "contact name"), name, err_r)) != ROSTER_OK) {
 		free(addr);
 		return rc;
 	}
@@ -469,9 +471,9 @@ roster_contact_add(struct db *db, const struct config *cf, const char *key,
 		rc = roster_unknown_committee(key, err_r);
 	else
 		rc = roster_contact_insert(db, cf, cid, key, addr, name, err_r);
-	if (rc == 0 && db_commit(db) == -1)
+	if (rc == ROSTER_OK && db_commit(db) == -1)
 		rc = roster_dberr(db, err_r);
-	if (rc != 0)
+	if (rc != ROSTER_OK)
 		db_rollback(db);
 	free(addr);
 	return rc;
@@ -520,7 +522,7 @@ roster_contact_remove(struct db *db, const char *email, const char *key, const c
 	    cid, email) == -1)
 		return roster_dberr(db, err_r);
 	roster_audit(db, "contact remove %s", email);
-	return 0;
+	return ROSTER_OK;
 }
 
 int
@@ -548,10 +550,10 @@ roster_contact_move(struct db *db, const struct config *cf, const char *email,
 	else
 		rc = roster_contact_insert(db, cf, to, to_key, email, name, err_r);
 	free(name);
-	if (rc == 0 && db_commit(db) == -1)
+	if (rc == ROSTER_OK && db_commit(db) == -1)
 		rc = roster_dberr(db, err_r);
 out:
-	if (rc != 0)
+	if (rc != ROSTER_OK)
 		db_rollback(db);
 	return rc;
 }
@@ -570,7 +572,7 @@ roster_contact_set_active(struct db *db, const char *email, int active,
 		return roster_fail(err_r, ROSTER_EDATA, tr("contact inconnu : %s",
 		    "unknown contact: %s"), email);
 	roster_audit(db, "contact %s %s", active ? "enable" : "disable", email);
-	return 0;
+	return ROSTER_OK;
 }
 
 int
@@ -608,7 +610,7 @@ roster_contacts(struct db *db, const char *key, struct roster_contact **list_r,
 	db_finalize(&st);
 	*list_r = list;
 	*n_r = n;
-	return rc == 0 ? 0 : roster_dberr(db, err_r);
+	return rc == 0 ? ROSTER_OK : roster_dberr(db, err_r);
 }
 
 void
@@ -644,8 +646,8 @@ roster_sender_add(struct db *db, const struct config *cf, const char *email, con
 		return roster_bad_address(email, err_r);
 	if (!roster_role_ok(role, err_r))
 		rc = ROSTER_EDATA;
-	else if ((rc = roster_own_address(cf, addr, err_r)) != 0 ||
-	    (rc = roster_check_text(tr("nom", "name"), name, err_r)) != 0)
+	else if ((rc = roster_own_address(cf, addr, err_r)) != ROSTER_OK ||
+	    (rc = roster_check_text(tr("nom", "name"), name, err_r)) != ROSTER_OK)
 		;
 	else if (roster_is_sender(db, addr, role))
 		rc = roster_fail(err_r, ROSTER_EDATA, tr("%s a déjà le rôle %s",
@@ -653,8 +655,10 @@ roster_sender_add(struct db *db, const struct config *cf, const char *email, con
 	else if (db_run(db, "INSERT INTO sender (email, role, name, added) VALUES (?, ?, ?, ?)",
 	    "sssi", addr, role, name ? name : "", (int64_t)now()) == -1)
 		rc = roster_dberr(db, err_r);
-	else
+	else {
 		roster_audit(db, "sender add %s role=%s", addr, role);
+		rc = ROSTER_OK;
+	}
 	free(addr);
 	return rc;
 }
@@ -671,7 +675,7 @@ roster_sender_remove(struct db *db, const char *email, const char *role,
 		return roster_fail(err_r, ROSTER_EDATA, tr("%s n'a pas le rôle %s",
 		    "%s does not have the role %s"), email, role);
 	roster_audit(db, "sender remove %s role=%s", email, role);
-	return 0;
+	return ROSTER_OK;
 }
 
 int
@@ -703,7 +707,7 @@ roster_senders(struct db *db, const char *role, struct roster_sender **list_r, s
 	db_finalize(&st);
 	*list_r = list;
 	*n_r = n;
-	return rc == 0 ? 0 : ROSTER_EDB;
+	return rc == 0 ? ROSTER_OK : ROSTER_EDB;
 }
 
 void
@@ -730,7 +734,7 @@ roster_office(struct db *db, const char *admin_address, size_t *n_r)
 		*n_r = 1;
 		return list;
 	}
-	if (roster_senders(db, "national", &s, &n) != 0)
+	if (roster_senders(db, "national", &s, &n) != ROSTER_OK)
 		n = 0;
 	list = xcalloc(n + 1, sizeof *list);
 	for (size_t i = 0; i < n; i++)

@@ -6,9 +6,10 @@
  * hold no control character; the list's own addresses are neither
  * contacts nor senders.
  *
- * Return values: 0 done, ROSTER_EDATA (-1) the request breaks a rule or
- * names nothing (err_r says which, in the configured language),
- * ROSTER_EDB (-2) the database failed (err_r has SQLite's reason).
+ * Return values (every int function but roster_is_sender): ROSTER_OK (1)
+ * done, ROSTER_EDATA (0) the request breaks a rule or names nothing (err_r
+ * says which, in the configured language), ROSTER_EDB (-1) the database
+ * failed (err_r has SQLite's reason).
  * err_r points to a per-thread buffer valid until the next roster call.
  * Committees are named by "key": a slug or a name (accents and case ignored).
  */
@@ -22,8 +23,9 @@
 struct db;
 struct config;
 
-#define ROSTER_EDATA	(-1)
-#define ROSTER_EDB	(-2)
+#define ROSTER_OK	1
+#define ROSTER_EDATA	0
+#define ROSTER_EDB	(-1)
 
 struct roster_committee {
 	int64_t	 id;
@@ -107,7 +109,7 @@ void roster_senders_free(struct roster_sender *list, size_t n);
 char **roster_office(struct db *db, const char *admin_address, size_t *n_r);
 void roster_office_free(char **list);
 
-/* Text typed by a person (names, region, tags): 0, or ROSTER_EDATA when it
+/* Text typed by a person (names, region, tags): ROSTER_OK, or ROSTER_EDATA when it
  * holds a control character (LF, CR, TAB, DEL, C1), a bidirectional
  * override or invalid UTF-8; err_r names what (e.g. "nom du contact") and
  * the character. Every add, update and rename checks its texts. */

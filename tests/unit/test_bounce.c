@@ -264,13 +264,13 @@ setup(void **state)
 	test_env_open(fx->dir, "bounce", "example.org", &fx->cf, &fx->e);
 	fx->cf.bounce_score_threshold = 2;
 	assert_int_equal(roster_committee_add(fx->e.db, "Quimper", NULL, "Bretagne", "29", "",
-	    &fx->committee, &err), 0);
+	    &fx->committee, &err), 1);
 	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "alice@example.org",
-	    "Alice Le Bras", &err), 0);
+	    "Alice Le Bras", &err), 1);
 	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "bob@example.org",
-	    "Bob Kermarrec", &err), 0);
+	    "Bob Kermarrec", &err), 1);
 	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "bureau@example.org", "national",
-	    "Bureau", &err), 0);
+	    "Bureau", &err), 1);
 	fx->alice = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'alice@example.org'", "");
 	fx->bob = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'bob@example.org'", "");
 	*state = fx;

@@ -188,17 +188,17 @@ roster(struct fx *fx)
 	int64_t id;
 
 	assert_int_equal(roster_committee_add(fx->e.db, "Rennes", NULL, "Bretagne", "35", NULL,
-	    &id, &err), 0);
+	    &id, &err), 1);
 	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
-	    &id, &err), 0);
+	    &id, &err), 1);
 	assert_int_equal(roster_committee_add(fx->e.db, "Nantes", NULL, "Pays de la Loire", "44",
-	    NULL, &id, &err), 0);
-	assert_int_equal(roster_committee_add(fx->e.db, "Vide", NULL, "", "", NULL, &id, &err), 0);
+	    NULL, &id, &err), 1);
+	assert_int_equal(roster_committee_add(fx->e.db, "Vide", NULL, "", "", NULL, &id, &err), 1);
 	for (size_t i = 0; i < nitems(contacts); i++)
 		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, contacts[i][0], contacts[i][1],
-		    NULL, &err), 0);
-	assert_int_equal(roster_contact_set_active(fx->e.db, "c2@example.org", 0, "test", &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 0);
+		    NULL, &err), 1);
+	assert_int_equal(roster_contact_set_active(fx->e.db, "c2@example.org", 0, "test", &err), 1);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 1);
 }
 
 static void

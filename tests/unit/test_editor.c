@@ -46,11 +46,11 @@ setup(void **state)
 	assert_int_equal(bulletin_open_issue(&fx->e, now(), &bi), 0);
 	fx->issue_id = bi.id;
 	assert_int_equal(roster_committee_add(fx->e.db, "Rennes", NULL, "Bretagne", "35", NULL,
-	    &fx->rennes, &err), 0);
+	    &fx->rennes, &err), 1);
 	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
-	    &fx->brest, &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 0);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "", &err), 0);
+	    &fx->brest, &err), 1);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 1);
+	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "", &err), 1);
 	*state = fx;
 	return 0;
 }

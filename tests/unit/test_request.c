@@ -44,10 +44,10 @@ add_committee(struct fx *fx, const char *name, const char *const *emails,
 	int64_t id;
 
 	assert_int_equal(roster_committee_add(fx->e.db, name, NULL, "Bretagne", "35", "",
-	    &id, &err), 0);
+	    &id, &err), 1);
 	for (size_t i = 0; emails[i]; i++)
 		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, name, emails[i],
-		    names ? names[i] : NULL, &err), 0);
+		    names ? names[i] : NULL, &err), 1);
 }
 
 /* An open issue, submissions of two committees, one archived broadcast. */
@@ -499,7 +499,7 @@ test_stop(void **state)
 	/* without admin_address: the national senders */
 	test_set(&fx->cf.admin_address, "");
 	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "office@example.org", "national", "Office",
-	    &(const char *){ NULL }), 0);
+	    &(const char *){ NULL }), 1);
 	ask_and_confirm(fx, "g@example.org", "ARRET", "");
 	assert_int_equal(mails_to(fx, "office@example.org"), 1);
 	assert_int_equal(mails_to(fx, "d@example.org"), 0);	/* Brest keeps 3 */

@@ -38,7 +38,7 @@ setup(void **state)
 
 	test_env_open(fx->dir, "router", "example.org", &fx->cf, &fx->e);
 	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "Nat", &err),
-	    0);
+	    1);
 	*state = fx;
 	return 0;
 }
