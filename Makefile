@@ -28,8 +28,9 @@ CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MM
 # libetpan: plain -letpan (its pkg-config output injects no-PIE link specs).
 LDLIBS   += $(PKG_LIBS) -letpan -lgnutls -lstdc++ -pthread -ldl -lresolv
 # interpose.c: libesmtp must find these in the executable (relay_selftest()
-# checks that it does, at start-up and in mlistd -n).
-LDFLAGS  += -Wl,--export-dynamic-symbol=poll,--export-dynamic-symbol=connect \
+# checks that it does, at start-up and in mlistd -n). In LDLIBS, which no
+# target overrides (make asan sets LDFLAGS).
+LDLIBS   += -Wl,--export-dynamic-symbol=poll,--export-dynamic-symbol=connect \
             -Wl,--export-dynamic-symbol=write
 
 LIB_C    := $(filter-out mlistd/mlistd.c mlistd/mlistctl%.c,$(wildcard mlistd/*.c))

@@ -9,13 +9,15 @@
  * the outcome of a sent message is committed, and libesmtp starts the next
  * transaction on that connection only after it returns. So a crash (kill -9)
  * re-sends at most the transactions in flight, one per connection
- * (smtp_connections), never a batch. The commits are group commits: while
- * the relay sends, the flusher thread owns the database connection and
- * commits whatever outcomes are pending, at once, in one transaction; the
- * connection that waits for its own outcome is a fiber (fiber.h) that
- * sleeps in poll() on an eventfd the flusher signals, so the other
- * connections go on sending meanwhile (a commit per outcome on the relay's
- * own thread costs ~70 us each: a third of a 40,000-contact fan-out).
+ * (smtp_connections), never a batch. The commits are group commits on the
+ * relay's own thread: the connection (a fiber, fiber.h) that waits for its
+ * outcome parks, the others go on with their sessions, and when no
+ * connection can go on (all wait for their server or are parked) the
+ * scheduler's idle function (queue_idle()) records every outcome pending in
+ * one transaction and lets the parked ones go on. No thread hand-off, so no
+ * wake-up latency per message; one commit per round of the connections.
+ * Without fibers (the relay's fallback, one thread per connection), each
+ * connection records under the lock what is pending, its own outcome with.
  * Why a commit without fsync is enough: the database is in WAL mode with
  * synchronous=NORMAL (db.c). A transaction is then in the WAL file, in the
  * kernel's page cache, when COMMIT returns: it survives the death of the
@@ -23,8 +25,8 @@
  * lose the transactions since the last checkpoint's fsync, and then their
  * messages are sent again (at-least-once, as with any MTA). An fsync per
  * commit (synchronous=FULL) would cost milliseconds per transaction.
- * Deferred and failed outcomes are not waited for: sending those again
- * after a crash sends nothing twice.
+ * Deferred and failed outcomes are not waited for (sending those again
+ * after a crash sends nothing twice): they are recorded with the next group.
  *
  * Provider limits (smtp_rate_per_minute, smtp_rate_per_hour; 0 = none):
  * before each chunk, the deliveries attempted in the last 60 s / 3600 s
@@ -40,19 +42,17 @@
  * setting would only matter for mail without VERP, and there is none.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "fiber.h"
 #include "log.h"
 #include "maildir.h"
 #include "queue.h"
@@ -61,7 +61,6 @@
 
 #define QUEUE_CHUNK	4096
 #define QUEUE_FLUSH_N	256	/* outcomes per transaction, at most */
-#define QUEUE_WAIT_MS	1000	/* a waiting connection looks again after */
 
 struct queue_body {
 	int64_t	 message_id;
@@ -89,17 +88,11 @@ struct queue_outcome {
 
 struct queue_batch {
 	struct engine		*e;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;		/* the flusher: a full buffer or the end */
-	pthread_cond_t		 room;		/* the relay: pending has room again */
-	struct queue_outcome	 buf[2][QUEUE_FLUSH_N];
-	struct queue_outcome	*pending;	/* filled under lock */
+	pthread_mutex_t		 lock;		/* pending, with the fallback's threads */
+	struct queue_outcome	 pending[QUEUE_FLUSH_N];
 	size_t			 npending;
 	uint64_t		 added;		/* outcomes added since the start */
 	uint64_t		 committed;	/* ... and recorded (the first ones) */
-	int			 efd;		/* eventfd (semaphore): one count per
-						 * recorded outcome a connection waits for */
-	int			 sending;	/* the flusher runs while set */
 	struct queue_body	**bodies;	/* pointers: rows keep them */
 	size_t			 nbodies;
 	long			 sent, deferred, failed;
@@ -216,7 +209,7 @@ queue_write(struct queue_batch *b, const struct queue_outcome *o, size_t n)
 	}
 }
 
-/* Called with b->lock held and no flusher running (or from the only thread). */
+/* Record what is pending (b->lock held). */
 static void
 queue_flush(struct queue_batch *b)
 {
@@ -225,94 +218,34 @@ queue_flush(struct queue_batch *b)
 	b->npending = 0;
 }
 
-/* Called with b->lock held (or from the only thread); returns the outcome's
- * number. While the flusher runs, it is woken; else the outcome is recorded
- * at once. The relay waits only when both buffers are full. */
+/* Add an outcome (b->lock held); returns its number. A full buffer is
+ * recorded first. */
 static uint64_t
 queue_outcome_add(struct queue_batch *b, struct queue_row *row, enum relay_outcome outcome,
     int code, const char *text)
 {
 	struct queue_outcome *o;
 
-	while (b->sending && b->npending == QUEUE_FLUSH_N)
-		pthread_cond_wait(&b->room, &b->lock);
+	if (b->npending == QUEUE_FLUSH_N)
+		queue_flush(b);
 	o = &b->pending[b->npending++];
 	o->row = row;
 	o->outcome = outcome;
 	o->code = code;
 	snprintf(o->text, sizeof o->text, "%s", text);
-	if (b->sending)
-		pthread_cond_signal(&b->wake);
-	else
-		queue_flush(b);
 	return ++b->added;
 }
 
-/* The buffer just recorded: tell the connections waiting for its sent
- * outcomes (b->lock held). */
+/* The relay's scheduler is idle: one transaction for every connection
+ * parked in queue_done(). */
 static void
-queue_release(struct queue_batch *b, const struct queue_outcome *o, size_t n)
-{
-	uint64_t sent = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sent += o[i].outcome == RELAY_SENT;
-	b->committed += n;
-	if (sent > 0 && write(b->efd, &sent, sizeof sent) != (ssize_t)sizeof sent)
-		log_warn("queue status=error reason=\"cannot signal recorded outcomes\"");
-	pthread_cond_broadcast(&b->room);
-}
-
-/*
- * While the relay sends, this thread owns the database: as soon as outcomes
- * are pending it takes them all (group commit), gives the relay the other
- * buffer, records them in one transaction and releases their connections.
- */
-static void *
-queue_flusher(void *arg)
+queue_idle(void *arg)
 {
 	struct queue_batch *b = arg;
-	struct queue_outcome *mine;
-	size_t n;
 
 	pthread_mutex_lock(&b->lock);
-	for (;;) {
-		while (b->npending == 0 && b->sending)
-			pthread_cond_wait(&b->wake, &b->lock);
-		if (b->npending == 0)
-			break;	/* not sending any more, nothing left */
-		mine = b->pending;
-		n = b->npending;
-		b->pending = mine == b->buf[0] ? b->buf[1] : b->buf[0];
-		b->npending = 0;
-		pthread_mutex_unlock(&b->lock);
-		queue_write(b, mine, n);
-		pthread_mutex_lock(&b->lock);
-		queue_release(b, mine, n);
-	}
+	queue_flush(b);
 	pthread_mutex_unlock(&b->lock);
-	return NULL;
-}
-
-/* Return once outcome number k is recorded, taking its count off the
- * eventfd. Inside a fiber, poll() lets the other connections run. */
-static void
-queue_wait_recorded(struct queue_batch *b, uint64_t k)
-{
-	struct pollfd pfd = { .fd = b->efd, .events = POLLIN };
-	uint64_t one;
-	int done;
-
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		done = b->committed >= k;
-		if (done && read(b->efd, &one, sizeof one) != (ssize_t)sizeof one)
-			log_warn("queue status=error reason=\"recorded outcome not signalled\"");
-		pthread_mutex_unlock(&b->lock);
-		if (done)
-			return;
-		(void)poll(&pfd, 1, QUEUE_WAIT_MS);
-	}
 }
 
 /* The relay's outcome of one item: a sent message returns only once its
@@ -323,17 +256,19 @@ queue_done(struct relay_item *item, void *arg)
 	struct queue_batch *b = arg;
 	char text[300];
 	uint64_t k;
-	int wait;
 
 	snprintf(text, sizeof text, "%d%s%s %s", item->code, *item->enhanced ? " " : "",
 	    item->enhanced, item->text);
 	pthread_mutex_lock(&b->lock);
 	k = queue_outcome_add(b, item->user, item->outcome, item->code, item->code ? text :
 	    item->text);
-	wait = b->sending && item->outcome == RELAY_SENT;
+	if (item->outcome == RELAY_SENT && !fiber_active() && b->committed < k)
+		queue_flush(b);
 	pthread_mutex_unlock(&b->lock);
-	if (wait)
-		queue_wait_recorded(b, k);
+	if (item->outcome != RELAY_SENT || !fiber_active())
+		return;		/* recorded above, or not waited for */
+	while (b->committed < k)
+		fiber_park();	/* until queue_idle() */
 }
 
 /* Deliveries attempted since t - window (their outcome recorded since)
@@ -476,21 +411,9 @@ queue_send_relay(struct queue_batch *b, const struct relay_config *rc, struct qu
 		items[i].outcome = RELAY_PENDING;
 		items[i].user = &rows[i];
 	}
-	pthread_t flusher;
-
-	/* without the flusher, each outcome is recorded as it comes */
-	b->sending = b->efd != -1;
-	if (b->sending && pthread_create(&flusher, NULL, queue_flusher, b) != 0)
-		b->sending = 0;
+	fiber_on_idle(queue_idle, b);
 	relay_send_parallel(rc, items, n, (int)cf->smtp_connections, queue_done, b);
-	pthread_mutex_lock(&b->lock);
-	if (b->sending) {
-		b->sending = 0;
-		pthread_cond_signal(&b->wake);
-		pthread_mutex_unlock(&b->lock);
-		pthread_join(flusher, NULL);	/* it records what is left */
-	} else
-		pthread_mutex_unlock(&b->lock);
+	fiber_on_idle(NULL, NULL);
 	queue_flush(b);
 	free(items);
 }
@@ -508,8 +431,8 @@ queue_send_maildir(struct queue_batch *b, struct queue_row *rows, size_t n)
 			free(name);
 		} else
 			queue_outcome_add(b, &rows[i], RELAY_DEFERRED, 0, err);
+		queue_flush(b);	/* durable before the next copy, as with SMTP */
 	}
-	queue_flush(b);
 	free(dir);
 }
 
@@ -524,10 +447,6 @@ queue_run(struct engine *e)
 	size_t n;
 
 	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.wake, NULL);
-	pthread_cond_init(&b.room, NULL);
-	b.pending = b.buf[0];
-	b.efd = eventfd(0, EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC);
 	if (*e->cf->smtp_relay)
 		queue_relay_config(e->cf, &rc, &password);
 	while ((n = queue_load(&b, &rows)) > 0) {
@@ -553,10 +472,6 @@ queue_run(struct engine *e)
 	config_list_free(rc.hosts, rc.nhosts);
 	free(password);
 	pthread_mutex_destroy(&b.lock);
-	pthread_cond_destroy(&b.wake);
-	pthread_cond_destroy(&b.room);
-	if (b.efd != -1)
-		close(b.efd);
 	if (total)
 		log_info("queue run deliveries=%ld sent=%ld deferred=%ld failed=%ld", total, b.sent,
 		    b.deferred, b.failed);
