@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "content.h"
 #include "db.h"
 #include "engine.h"
 #include "image.h"
@@ -63,7 +64,8 @@ struct issue_photo {
 	char	*name;		/* s<submission>-<file>.jpg: our name, safe */
 	char	*path;		/* the master, relative to data_dir */
 	char	*cid;		/* name@domain */
-	int	 w, h;		/* of the master; 0 when unreadable */
+	int	 ordinal;	/* N of its [[photo:N]] marker (content.h) */
+	int	 w, h;		/* of the master */
 	char	*rend;		/* the rendition of the current view (full path) */
 };
 
@@ -300,7 +302,8 @@ issue_entry_by_id(struct issue *is, int64_t id)
 }
 
 static void
-issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path)
+issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const char *path,
+    int ordinal)
 {
 	char *full = xasprintf("%s/%s", e->cf->data_dir, path);
 	struct issue_photo *p;
@@ -318,6 +321,7 @@ issue_add_photo(struct engine *e, struct issue_entry *en, int64_t file_id, const
 	en->photos = xrealloc(en->photos, (en->nphotos + 1) * sizeof *en->photos);
 	p = memset(&en->photos[en->nphotos++], 0, sizeof *p);
 	p->file_id = file_id;
+	p->ordinal = ordinal;
 	p->name = xasprintf("s%lld-%lld.jpg", (long long)en->id, (long long)file_id);
 	p->path = xstrdup(path);
 	p->cid = xasprintf("%s@%s", p->name, e->cf->domain);
@@ -334,15 +338,18 @@ issue_load_photos(struct engine *e, struct issue *is, const char **err_r)
 	    " f.submission_id WHERE s.issue_id = ? AND s.state = 'accepted' AND f.is_photo = 1"
 	    " ORDER BY f.submission_id, f.id", "i", is->id);
 	struct issue_entry *en = NULL;
-	int rc;
+	int64_t sid = 0;
+	int rc, ordinal = 0;
 
 	while (st && (rc = db_step(st)) == 1) {
-		int64_t sid = db_col_int(st, 0);
-
-		if (en == NULL || en->id != sid)
+		if (sid != db_col_int(st, 0)) {
+			sid = db_col_int(st, 0);
 			en = issue_entry_by_id(is, sid);
+			ordinal = 0;
+		}
+		ordinal++;	/* counted even when the file is missing */
 		if (en != NULL)
-			issue_add_photo(e, en, db_col_int(st, 1), db_col_text(st, 2));
+			issue_add_photo(e, en, db_col_int(st, 1), db_col_text(st, 2), ordinal);
 	}
 	if (st == NULL || rc == -1) {
 		*err_r = issue_err("%s", db_errmsg(e->db));
@@ -432,16 +439,16 @@ issue_set_paragraphs(struct tmpl_dict *d, const char *text)
  * last one alone: full width when landscape, half width when portrait. */
 static void
 issue_set_row(struct tmpl_dict *part, const struct issue *is, const struct issue_entry *en,
-    const struct issue_photo *p, size_t n, const struct issue_view *v)
+    const struct issue_photo *const *p, size_t n, const struct issue_view *v)
 {
 	struct tmpl_dict *row = tmpl_add_section(part, "ROW");
-	int alone_wide = n == 1 && p[0].w >= p[0].h;
+	int alone_wide = n == 1 && p[0]->w >= p[0]->h;
 
 	for (size_t i = 0; i < n; i++) {
 		struct tmpl_dict *ph = tmpl_add_section(row, "PHOTO");
-		char *src = v->target == ISSUE_MAIL ? xasprintf("cid:%s", p[i].cid) :
-		    v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number, p[i].name) :
-		    xstrdup(strrchr(p[i].rend, '/') + 1);
+		char *src = v->target == ISSUE_MAIL ? xasprintf("cid:%s", p[i]->cid) :
+		    v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number, p[i]->name) :
+		    xstrdup(strrchr(p[i]->rend, '/') + 1);
 		char *alt = xasprintf("%s \u2014 %s", en->title, en->committee);
 
 		tmpl_set(ph, "PHOTO_SRC", src);
@@ -455,16 +462,25 @@ issue_set_row(struct tmpl_dict *part, const struct issue *is, const struct issue
 		tmpl_show_section(row, "ROW_GAP");
 }
 
-/* The photos of a part (from, n) as grid rows; the text version lists them. */
+/* Photos p (n) as grid rows of a new part; the text version lists them. */
 static void
-issue_set_grid(struct tmpl_dict *body, struct tmpl_dict *part, const struct issue *is,
-    const struct issue_entry *en, size_t from, size_t n, const struct issue_view *v)
+issue_set_grid(struct tmpl_dict *body, const struct issue *is, const struct issue_entry *en,
+    const struct issue_photo *const *p, size_t n, const struct issue_view *v)
 {
-	for (size_t i = from; i < from + n; i += 2)
-		issue_set_row(part, is, en, &en->photos[i], from + n - i >= 2 ? 2 : 1, v);
-	for (size_t i = from; i < from + n; i++)
-		tmpl_set(tmpl_add_section(body, "TXTPHOTO"), "PHOTO_REF",
-		    en->photos[i].name);
+	struct tmpl_dict *part;
+
+	if (n == 0)
+		return;
+	part = tmpl_add_section(body, "PART");
+	for (size_t i = 0; i < n; i += 2)
+		issue_set_row(part, is, en, &p[i], n - i >= 2 ? 2 : 1, v);
+	for (size_t i = 0; i < n; i++) {
+		char *ref = v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number,
+		    p[i]->name) : xstrdup(p[i]->name);
+
+		tmpl_set(tmpl_add_section(body, "TXTPHOTO"), "PHOTO_REF", ref);
+		free(ref);
+	}
 }
 
 /* Where the full issue is read: section FULL_URL (bulletin_archive_url
@@ -493,11 +509,99 @@ issue_shown(const struct issue_entry *en, const struct issue_view *v)
 	    (size_t)v->max_photos : en->nphotos;
 }
 
+/* The photo of the entry whose marker is [[photo:n]] and that the view
+ * shows, not yet placed; NULL if none. */
+static const struct issue_photo *
+issue_marked(const struct issue_entry *en, int n, size_t shown, unsigned char *placed)
+{
+	for (size_t i = 0; i < shown; i++)
+		if (en->photos[i].ordinal == n && !placed[i]) {
+			placed[i] = 1;
+			return &en->photos[i];
+		}
+	return NULL;
+}
+
+/* The text without its marker lines (the text version, the search index). */
+static char *
+issue_unmarked(const char *text)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (const char *p = text; *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (!content_marker(p, len))
+			buf_add(&b, p, len + (nl != NULL));
+		p += len + (nl != NULL);
+	}
+	buf_cstr(&b);
+	return buf_steal(&b);
+}
+
+/*
+ * The entry as parts in the order it was written: paragraphs, and at each
+ * [[photo:N]] marker line the photo it names (markers one after the other,
+ * blank lines between, make one grid). Photos without a marker (or whose
+ * marker was lost) follow the text. In the mail, only the photos the view
+ * shows are placed.
+ */
+static void
+issue_flush_text(struct tmpl_dict *body, struct buf *seg)
+{
+	if (seg->len > 0 && strspn(buf_cstr(seg), " \t\n") < seg->len)
+		issue_set_paragraphs(tmpl_add_section(body, "PART"), seg->data);
+	buf_reset(seg);
+}
+
+static void
+issue_set_parts(struct tmpl_dict *body, const struct issue *is, const struct issue_entry *en,
+    const char *text, const struct issue_view *v)
+{
+	size_t shown = issue_shown(en, v), nrun = 0;
+	unsigned char *placed = xcalloc(en->nphotos + 1, 1);
+	const struct issue_photo **run = xcalloc(en->nphotos + 1, sizeof *run), *ph;
+	struct buf seg;
+
+	buf_init(&seg);
+	for (const char *p = text; *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		int n = content_marker(p, len);
+
+		if (n > 0 && (ph = issue_marked(en, n, shown, placed)) != NULL) {
+			issue_flush_text(body, &seg);
+			run[nrun++] = ph;
+		} else if (n == 0 && (strspn(p, " \t") < len || nrun == 0)) {
+			if (nrun > 0 && strspn(p, " \t") < len) {
+				issue_set_grid(body, is, en, run, nrun, v);
+				nrun = 0;
+			}
+			buf_add(&seg, p, len);
+			buf_addc(&seg, '\n');
+		}
+		p += len + (nl != NULL);
+	}
+	issue_flush_text(body, &seg);
+	for (size_t i = 0; i < shown; i++)
+		if (!placed[i])
+			run[nrun++] = &en->photos[i];
+	issue_set_grid(body, is, en, run, nrun, v);
+	buf_free(&seg);
+	free(run);
+	free(placed);
+}
+
+
 static void
 issue_set_entry(const struct engine *e, const struct issue *is, const struct issue_entry *en,
     struct tmpl_dict *body, struct tmpl_dict *toc, const struct issue_view *v)
 {
 	char *date = issue_date_text(e, en->date), *text = issue_clean_text(en->body);
+	char *plain = issue_unmarked(text);
 	size_t shown = issue_shown(en, v);
 	char anchor[32];
 
@@ -507,10 +611,8 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 	tmpl_set(body, "ENTRY_TITLE", en->title);
 	tmpl_set(body, "ENTRY_ANCHOR", anchor);
 	tmpl_set(body, "ENTRY_DATE", date);
-	tmpl_set(body, "ENTRY_TEXT", text);
-	issue_set_paragraphs(tmpl_add_section(body, "PART"), text);
-	if (shown > 0)
-		issue_set_grid(body, tmpl_add_section(body, "PART"), is, en, 0, shown, v);
+	tmpl_set(body, "ENTRY_TEXT", plain);
+	issue_set_parts(body, is, en, text, v);
 	if (shown < en->nphotos) {
 		struct tmpl_dict *more = tmpl_add_section(body, "MORE_PHOTOS");
 
@@ -520,6 +622,7 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 			tmpl_show_section(more, "MORE_PLURAL");
 	}
 	free(date);
+	free(plain);
 	free(text);
 }
 
@@ -1438,9 +1541,13 @@ issue_index(struct engine *e, const struct issue *is)
 		const struct issue_entry *en = &is->entries[i];
 		char ref[64];
 
+		char *plain = issue_unmarked(en->body);
+		int rc;
+
 		snprintf(ref, sizeof ref, "%d/%lld", is->number, (long long)en->id);
-		if (search_index(e->db, "bulletin", ref, en->date, en->committee, en->title,
-		    en->body) == -1)
+		rc = search_index(e->db, "bulletin", ref, en->date, en->committee, en->title, plain);
+		free(plain);
+		if (rc == -1)
 			return -1;
 	}
 	return 0;

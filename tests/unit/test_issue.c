@@ -549,6 +549,33 @@ test_reply_names(void **state)
 	free(proof);
 }
 
+/* [[photo:N]] markers (content.h) place each photo where it was written;
+ * a marker naming no photo vanishes; none reaches the text or the page. */
+static void
+test_markers(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	struct issue_doc doc;
+	char *cmd;
+	const char *const order[] = { "Avant les photos.", "bulletin-4/s3-3.jpg", "Entre les deux.",
+	    "bulletin-4/s3-1.jpg", "Après.", NULL };
+
+	cmd = xasprintf("cp " PHOTO " %s/files/3/3.jpg", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	run(fx, "INSERT INTO submission_file (id, submission_id, filename, content_type, is_photo,"
+	    " size, path) VALUES (3, 3, 'IMG_2.JPG', 'image/jpeg', 1, 769, 'files/3/3.jpg');"
+	    "UPDATE submission SET body = 'Avant les photos.\n[[photo:2]]\n\nEntre les deux.\n"
+	    "[[photo:1]]\n[[photo:9]]\nAprès.' WHERE id = 3");
+	assert_int_equal(issue_render(&fx->e, 4, 1, &doc, &err), 1);
+	assert_in_order(doc.html, order);
+	assert_null(strstr(doc.html, "[[photo"));
+	assert_null(strstr(doc.text, "[[photo"));
+	assert_non_null(strstr(doc.text, "Entre les deux."));
+	issue_doc_free(&doc);
+}
+
 int
 main(void)
 {
@@ -563,6 +590,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
