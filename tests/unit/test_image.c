@@ -179,7 +179,7 @@ test_not_pictures(void **state)
 	static const char svg[] = "<svg xmlns='http://www.w3.org/2000/svg' width='10'"
 	    " height='10'><rect width='10' height='10'/></svg>";
 	static const char pdf[] = "%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
-	char *in;
+	char *in, *p;
 	size_t len;
 
 	refused(svg, sizeof svg - 1);
@@ -191,7 +191,9 @@ test_not_pictures(void **state)
 	slurp("t.tif", &in, &len);
 	refused(in, len);		/* TIFF: not a format people mail */
 	free(in);
-	test_photo_make(path_in("cut.jpg"), 800, 600, 1, 0, 0);
+	p = path_in("cut.jpg");
+	test_photo_make(p, 800, 600, 1, 0, 0);
+	free(p);
 	slurp("cut.jpg", &in, &len);
 	refused(in, len / 2);		/* truncated: not published half grey */
 	free(in);
