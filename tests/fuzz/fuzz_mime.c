@@ -1,8 +1,11 @@
 /*
  * fuzz_mime.c — the GMime adapter as the handlers use it: mime_parse(),
  * the header getters, the text body, the attachments, the Approved:
- * secret removal, header rewriting and serialisation (both line ends).
+ * secret removal and search, header rewriting and serialisation (both line
+ * ends). Oracle: no line of the serialised message's header block is over
+ * MIME_LINE_MAX bytes (mime_serialize folds them).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "fuzz.h"
@@ -28,12 +31,34 @@ fz_headers(const struct mime_msg *m)
 		n = mime_header_count(m, fz_names[i]);
 		free(mime_header_nth(m, fz_names[i], n > 0 ? n - 1 : 0));
 		free(mime_header_nth(m, fz_names[i], n));
+		free(mime_header_raw_nth(m, fz_names[i], n > 0 ? n - 1 : 0));
 	}
+	(void)mime_header_longest(m);
 	free(mime_from_address(m));
 	free(mime_from_name(m));
 	free(mime_subject(m));
 	free(mime_message_id(m));
 	(void)mime_date(m);
+}
+
+/* Every line of the top-level header block fits in MIME_LINE_MAX. */
+static void
+fz_check_folded(char *out, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (out[i] != '\n')
+			continue;
+		if (i - start - (i > start && out[i - 1] == '\r') > MIME_LINE_MAX) {
+			fprintf(stderr, "fuzz_mime: header line of %zu bytes\n", i - start);
+			abort();
+		}
+		if (i == start || (i == start + 1 && out[start] == '\r'))
+			break;		/* the blank line: end of the header */
+		start = i + 1;
+	}
+	free(out);
 }
 
 static void
@@ -47,7 +72,9 @@ fz_body(struct mime_msg *m)
 	free(mime_text_plain(m, &is_html));
 	if (mime_attachments(m, &att, &n, 1u << 20) == 0)
 		mime_attachments_free(att, n);
-	(void)mime_strip_approved(m, &secret);
+	(void)mime_contains_secret(m, "s3&cr<et");
+	if (mime_strip_approved(m, &secret) == 1)
+		(void)mime_contains_secret(m, secret);
 	free(secret);
 	free(mime_text_plain(m, NULL));
 	mime_set_header(m, "Subject", "[Comités] essai\r\nBcc: x@example.org");
@@ -55,8 +82,8 @@ fz_body(struct mime_msg *m)
 	mime_prepend_header(m, "Received", "from fuzz");
 	mime_remove_header(m, "Return-Path");
 	mime_set_from(m, "Bureau \"national\"", "bureau@example.org");
-	free(mime_serialize(m, 1, &len));
-	free(mime_serialize(m, 0, &len));
+	fz_check_folded(mime_serialize(m, 1, &len), len);
+	fz_check_folded(mime_serialize(m, 0, &len), len);
 }
 
 int
