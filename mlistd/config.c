@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mime.h"
 #include "util.h"
 
 enum cf_type { CF_STR, CF_INT, CF_BOOL, CF_SIZE, CF_TIME, CF_ENUM, CF_ADDR, CF_LOCAL };
@@ -53,7 +54,10 @@ static const struct cf_param config_params[] = {
 	{ "lmtp_timeout",	CF_TIME, S(lmtp_timeout), "300s", 1, 3600, NULL },
 	{ "lmtp_session_deadline", CF_TIME, S(lmtp_session_deadline), "10m", 1, 86400, NULL },
 	{ "lmtp_min_data_rate",	CF_SIZE, S(lmtp_min_data_rate), "500", 0, 1L << 30, NULL },
-	{ "message_size_limit",	CF_SIZE, S(message_size_limit), "20M", 1024, 1L << 30, NULL },
+	/* Never above what the MIME parser takes: a message acknowledged must
+	 * be one mlistd can read. 40M: a report with 25 MB of attachments as
+	 * Gmail or Outlook send it (base64: about 35 MB) and some margin. */
+	{ "message_size_limit",	CF_SIZE, S(message_size_limit), "40M", 1024, MIME_MAX_SIZE, NULL },
 	{ "trusted_authserv_ids", CF_STR, S(trusted_authserv_ids), "", 0, 0, NULL },
 	{ "dkim_allow_parent_domain", CF_BOOL, S(dkim_allow_parent_domain), "yes", 0, 1, NULL },
 	{ "approve_password",	CF_STR,  S(approve_password), "", 0, 0, NULL },

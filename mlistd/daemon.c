@@ -162,19 +162,32 @@ daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server 
 	return 0;
 }
 
-/* --once: route everything, then deliver everything due, then return. */
+/* --once: route everything, then deliver everything due, then return.
+ * EX_TEMPFAIL when something is left for the next run: a mailbox that could
+ * not be read, a routing error, deliveries deferred by this run. */
 static int
 daemon_once(struct engine *router, struct engine *runner)
 {
-	if (router->cf->nfetch > 0)
-		fetch_run(router);
+	int64_t start = now();
+	int rc = EX_OK;
+	long deferred;
+
+	if (router->cf->nfetch > 0 && fetch_run(router) == -1) {
+		log_warnx("once status=incomplete reason=\"a mailbox could not be read\"");
+		rc = EX_TEMPFAIL;
+	}
 	if (router_run(router) == -1)
 		return EX_TEMPFAIL;
 	bulletin_tick(runner);
 	coverage_tick(runner);
 	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)
 		;
-	return EX_OK;
+	if ((deferred = queue_deferred_since(runner, start)) != 0) {
+		log_warnx("once status=incomplete reason=\"deliveries deferred\" deferred=%ld",
+		    deferred);
+		rc = EX_TEMPFAIL;
+	}
+	return rc;
 }
 
 static void
@@ -232,14 +245,19 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 int
 daemon_run(const struct config *cf, int once)
 {
-	struct engine router, runner;
+	struct engine router = { 0 }, runner = { 0 };
 	const char *err = NULL;
 	int rc;
 
 	relay_global_init();
+	if ((rc = engine_check(cf, ENGINE_CHECK_PAGES, &err)) != EX_OK) {
+		log_warnx("data_dir=%s status=error reason=\"%s\"", cf->data_dir, err);
+		return rc;
+	}
 	if (engine_open(&router, cf, &err) == -1 || engine_open(&runner, cf, &err) == -1) {
-		log_warnx("cannot open data_dir=%s reason=\"%s\" (run mlistctl init)", cf->data_dir,
-		    err);
+		log_warnx("data_dir=%s status=error reason=\"cannot open: %s\"", cf->data_dir, err);
+		engine_close(&router);
+		engine_close(&runner);
 		return EX_CANTCREAT;
 	}
 	/* The router's decisions replace spool files: make its commits durable. */

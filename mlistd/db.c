@@ -3,11 +3,13 @@
  * the reason for db_errmsg(); nothing here exits or logs on its own except
  * a prepare failure, which is a programming error worth one log line.
  */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
@@ -100,6 +102,62 @@ db_open(const char *path, struct db **db_r, const char **error_r)
 		return db_open_fail(&db, why ? why : db_errmsg(db), error_r);
 	*db_r = db;
 	return 0;
+}
+
+/* A damaged file: the header (not a database) or a page (malformed). */
+static int
+db_rc_corrupt(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+/* PRAGMA quick_check(1): "ok", or the first problem found, into why. */
+static int
+db_quick_check(sqlite3 *h, char *why, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(h, "PRAGMA quick_check(1)", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+
+		if (r && strcmp(r, "ok") != 0) {
+			snprintf(why, size, "%s", r);
+			rc = SQLITE_CORRUPT;
+		} else
+			rc = SQLITE_OK;
+	}
+	if (db_rc_corrupt(rc) && *why == '\0')
+		snprintf(why, size, "%s", sqlite3_errmsg(h));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_check(const char *path, int thorough, const char **error_r)
+{
+	sqlite3 *h = NULL;
+	int rc;
+
+	db_open_error[0] = '\0';
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, "PRAGMA user_version", NULL, NULL, NULL);
+	if (db_rc_corrupt(rc))
+		snprintf(db_open_error, sizeof db_open_error, "%s", sqlite3_errmsg(h));
+	else if (rc == SQLITE_OK && thorough)
+		rc = db_quick_check(h, db_open_error, sizeof db_open_error);
+	sqlite3_close_v2(h);
+	*error_r = db_open_error;
+	return db_rc_corrupt(rc) ? -1 : 1;
+}
+
+int
+db_corrupt(struct db *db)
+{
+	return db_rc_corrupt(db->last_rc);
 }
 
 void

@@ -22,11 +22,19 @@
 struct db;
 struct db_stmt;
 
+/* Open (create when missing) and migrate. On failure -1, *db_r NULL and
+ * *error_r valid until the next db_open/db_check of this thread. */
 int db_open(const char *path, struct db **db_r, const char **error_r);
+/* Without creating anything: 0 when path does not exist, -1 when the file
+ * is damaged (*error_r says how; thorough reads every page with PRAGMA
+ * quick_check), 1 otherwise (another failure is for db_open to report). */
+int db_check(const char *path, int thorough, const char **error_r);
 void db_close(struct db **db);
 const char *db_errmsg(struct db *db);
 /* Was the last failure "database busy/locked" or "disk full" (temporary)? */
 int db_tempfail(struct db *db);
+/* Was it a damaged database file (SQLITE_CORRUPT, SQLITE_NOTADB)? */
+int db_corrupt(struct db *db);
 
 int db_exec(struct db *db, const char *sql);	/* several statements, no rows */
 int db_begin(struct db *db);			/* BEGIN IMMEDIATE */

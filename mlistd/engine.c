@@ -1,8 +1,11 @@
 /* engine.c — see engine.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -13,6 +16,36 @@
 #include "spool.h"
 #include "trim.h"
 #include "util.h"
+
+int
+engine_check(const struct config *cf, enum engine_check_level level, const char **why_r)
+{
+	static _Thread_local char why[1024];
+	char *db = xasprintf("%s/mlistd.db", cf->data_dir);
+	char *sp = xasprintf("%s/spool/incoming", cf->data_dir);
+	const char *err = NULL;
+	int rc = EX_OK, state;
+
+	if (level == ENGINE_CHECK_EXISTS)
+		state = access(db, F_OK) == 0 || errno != ENOENT;
+	else
+		state = db_check(db, level == ENGINE_CHECK_PAGES, &err);
+	if (state == 0 || (access(sp, F_OK) == -1 && errno == ENOENT)) {
+		snprintf(why, sizeof why, "data directory %s is not initialised (no %s):"
+		    " run \"mlistctl init\" as the mlistd user", cf->data_dir,
+		    state == 0 ? "mlistd.db" : "spool");
+		rc = EX_CONFIG;
+	} else if (state == -1) {
+		snprintf(why, sizeof why, "database %s is damaged (%s): stop mlistd, keep a copy of"
+		    " the files, then restore the last backup or recover it with sqlite3"
+		    " (INSTALL, section 4)", db, err);
+		rc = EX_DATAERR;
+	}
+	*why_r = rc == EX_OK ? NULL : why;
+	free(db);
+	free(sp);
+	return rc;
+}
 
 int
 engine_open(struct engine *e, const struct config *cf, const char **error_r)

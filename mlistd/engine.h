@@ -93,6 +93,18 @@ const char *engine_loop_reason(const struct engine *e, const struct mime_msg *m)
  * NULL; the caller frees. */
 char *engine_new_text(const struct mime_msg *m);
 
+/* How much engine_check reads of the database. */
+enum engine_check_level {
+	ENGINE_CHECK_EXISTS,	/* only that it is there (the MTA pipe) */
+	ENGINE_CHECK_HEADER,	/* opens and reads its header (mlistctl) */
+	ENGINE_CHECK_PAGES,	/* every page, PRAGMA quick_check (daemon start) */
+};
+/* Is cf->data_dir ready, without creating anything? A sysexits.h code:
+ * EX_OK; EX_CONFIG when it was never initialised (no mlistd.db or no
+ * spool/: "mlistctl init"); EX_DATAERR when the database is damaged.
+ * *why_r: one line for the admin saying what to do (thread-local, valid
+ * until the next call), NULL for EX_OK. */
+int engine_check(const struct config *cf, enum engine_check_level level, const char **why_r);
 /* Open the database and the spool under cf->data_dir. -1 with error_r. */
 int engine_open(struct engine *e, const struct config *cf, const char **error_r);
 void engine_close(struct engine *e);

@@ -1257,7 +1257,7 @@ fetch_run(struct engine *e)
 		fetch_imap_close(&boxes[i], 1);
 		fetch_box_free(&boxes[i]);
 	}
-	return n > 0 && ok == 0 ? -1 : total;
+	return ok < (int)n ? -1 : total;
 }
 
 /* Did an "* N EXISTS" arrive since the pass's SEARCH? libetpan swallows

@@ -47,7 +47,8 @@
 struct engine;
 
 /* One pass over every mailbox: returns the number of messages spooled,
- * -1 when no mailbox could be read. Sessions are closed on return. */
+ * -1 when a mailbox could not be read (login, TLS, connection; the others
+ * were read). Sessions are closed on return. */
 int fetch_run(struct engine *e);
 /* The polling thread's body: loops until *stop, IDLE or fetch_interval.
  * IMAP sessions stay open; where the server offers IDLE the thread waits

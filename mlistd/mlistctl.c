@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -74,7 +75,7 @@ ctl_engine(struct ctl *ctl, struct engine *e)
 	if (engine_open(e, &ctl->cf, &err) == 0)
 		return EX_OK;
 	engine_close(e);
-	return ctl_fail(EX_TEMPFAIL, "%s", err ? err : "engine");
+	return ctl_fail(EX_CANTCREAT, "%s", err ? err : "engine");
 }
 
 char *
@@ -88,6 +89,7 @@ ctl_open(struct ctl *ctl, int needs_db)
 {
 	const char *err = NULL;
 	char *path, *dbpath;
+	int rc;
 
 	if (!ctl->cf_loaded) {
 		path = config_find(ctl->conf_path);
@@ -102,18 +104,11 @@ ctl_open(struct ctl *ctl, int needs_db)
 	}
 	if (!needs_db || ctl->db)
 		return EX_OK;
+	if ((rc = engine_check(&ctl->cf, ENGINE_CHECK_HEADER, &err)) != EX_OK)
+		return ctl_fail(rc, "%s", err);
 	dbpath = ctl_path(ctl, "mlistd.db");
-	if (access(dbpath, F_OK) != 0) {
-		int rc = ctl_fail(EX_NOINPUT, tr("pas de base dans %s : lancez d'abord « mlistctl init »",
-		    "no database in %s: run \"mlistctl init\" first"), ctl->cf.data_dir);
-
-		free(dbpath);
-		return rc;
-	}
 	if (db_open(dbpath, &ctl->db, &err) == -1) {
-		int rc = ctl_fail(EX_TEMPFAIL, "%s: %s", dbpath, err);
-
-		db_close(&ctl->db);
+		rc = ctl_fail(EX_CANTCREAT, "%s: %s", dbpath, err);
 		free(dbpath);
 		return rc;
 	}
@@ -188,6 +183,7 @@ main(int argc, char **argv)
 	const char *env_lang = getenv("MLISTD_LANG");
 
 	memset(&ctl, 0, sizeof ctl);
+	umask(DATA_UMASK);
 	i18n_set_language(env_lang);
 	log_init("mlistctl", 1);
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
@@ -219,11 +215,7 @@ main(int argc, char **argv)
 	ctl_cur = cmd;
 	if (ctl_wants_help(argc - words + 1, argv + words - 1))
 		return ctl_usage(cmd);
-	if ((rc = ctl_open(&ctl, cmd->needs_db)) != EX_OK) {
-		/* For the MTA pipe, set-up trouble is temporary: the MTA keeps the mail. */
-		if (strcmp(cmd->name, "inject") == 0)
-			rc = EX_TEMPFAIL;
-	} else {
+	if ((rc = ctl_open(&ctl, cmd->needs_db)) == EX_OK) {
 		optind = 0;	/* glibc: full getopt reset for the command's own options */
 		rc = cmd->fn(&ctl, argc - words + 1, argv + words - 1);
 	}

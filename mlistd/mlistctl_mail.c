@@ -5,9 +5,12 @@
  * inject takes the envelope as the MTA gives it (--sender "<>" for a
  * bounce: the sender is never guessed from the headers).
  * inject exits 0 only once the message is durably in the spool; 75
- * (EX_TEMPFAIL) on any temporary trouble so the MTA retries; 67 (EX_NOUSER)
- * for an address that is not ours; 65 (EX_DATAERR) for a message over
- * message_size_limit or carrying our own loop marker.
+ * (EX_TEMPFAIL) for what a retry can fix (spool not writable, disk full)
+ * so the MTA keeps the mail; 78 (EX_CONFIG) for a bad configuration file
+ * or a data directory never initialised (the message would sit in a spool
+ * nobody reads); 67 (EX_NOUSER) for an address that is not ours; 65
+ * (EX_DATAERR) for a message over message_size_limit or carrying our own
+ * loop marker; 64 (EX_USAGE) for bad arguments. INSTALL has the table.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -94,6 +97,8 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		if (router_role(&ctl->cf, rcpts[i]) == ROLE_NONE)
 			return ctl_fail(EX_NOUSER, tr("%s : adresse inconnue ici", "%s: not one of our"
 			    " addresses"), rcpts[i]);
+	if ((rc = engine_check(&ctl->cf, ENGINE_CHECK_EXISTS, &err)) != EX_OK)
+		return ctl_fail(rc, "%s", err);
 	dir = ctl_path(ctl, "spool");
 	if (spool_open(dir, &sp, &err) == -1 || spool_writer_new(sp, sender, rcpts, nrcpt, &w) == -1) {
 		rc = ctl_fail(EX_TEMPFAIL, "%s: %s", dir, err ? err : strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "config.h"
@@ -17,6 +18,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "relay.h"
+#include "util.h"
 
 static void
 usage(void)
@@ -49,6 +51,7 @@ main(int argc, char **argv)
 	char *path;
 	int c, check = 0, foreground = 0, once = 0, rc;
 
+	umask(DATA_UMASK);
 	while ((c = getopt_long(argc, argv, "c:nfhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;

@@ -482,6 +482,17 @@ queue_run(struct engine *e)
 }
 
 long
+queue_deferred_since(struct engine *e, int64_t since)
+{
+	int64_t n;
+
+	if (db_int(e->db, &n, "SELECT count(*) FROM delivery WHERE state = 'deferred' AND"
+	    " updated >= ?", "i", since) == -1)
+		return -1;
+	return (long)n;
+}
+
+long
 queue_next_due(struct engine *e)
 {
 	int64_t t;

@@ -43,6 +43,9 @@ int64_t queue_message_file(struct engine *e, const char *kind, const char *subje
 /* Send what is due now. Returns the number of deliveries attempted, -1 on
  * a database error. */
 long queue_run(struct engine *e);
+/* Deliveries deferred by an attempt at or after since (relay unreachable,
+ * TLS or AUTH refused, a 4xx reply); -1 on a database error. */
+long queue_deferred_since(struct engine *e, int64_t since);
 /* Seconds until the next deferred delivery is due (-1: none waiting). */
 long queue_next_due(struct engine *e);
 

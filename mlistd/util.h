@@ -57,6 +57,14 @@ int utf8_valid(const char *s, size_t n);
 /* Turn a name into a slug: lower case ASCII, accents removed, '-' between words. */
 char *str_slugify(const char *s);
 
+/* The mode policy of the data directory: mlistd and mlistctl set this
+ * umask first thing, whoever starts them (systemd, the MTA's pipe, a
+ * shell), so that what they create is 0750 (directories) and 0640 (files:
+ * the database and its -wal/-shm, spool files, photos) for the mlistd
+ * user and group, nothing for others. Files meant for a web server set
+ * their mode explicitly (INSTALL, section 4). */
+#define DATA_UMASK	027
+
 /* Files. All return 0 on success, -1 with errno set. */
 int mkdir_p(const char *path, int mode);
 int fsync_dir(const char *dir);

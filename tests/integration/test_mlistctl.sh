@@ -54,6 +54,6 @@ expect_out "bad.conf:2: min_contacts" "file:line: message"
 expect_rc 78 "mlistd -n on a bad file" "$build/mlistd" -c "$work/bad.conf" -n
 expect_out "bad.conf:3: unknown key: bogus" "mlistd -n names the line"
 printf 'domain = comites.example.org\ndata_dir = %s/nowhere\n' "$work" > "$work/empty.conf"
-expect_rc 66 "no database yet" "$build/mlistctl" -c "$work/empty.conf" committee list
+expect_rc 78 "no database yet (EX_CONFIG)" "$build/mlistctl" -c "$work/empty.conf" committee list
 expect_out "mlistctl init" "tells what to do"
 finish

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mime.h"
 #include "util.h"
 
 static char *
@@ -58,6 +59,11 @@ static const struct conf_case cases[] = {
 	{ "domain = comites.example.org\nbogus = 1\n", 1, ":2: unknown key: bogus" },
 	{ "domain = comites.example.org\nno equals sign\n", 1, ":2: expected" },
 	{ "domain = comites.example.org\nmessage_size_limit = 10Q\n", 1, "not a size" },
+	/* never more than the MIME parser reads (64M): it would be acknowledged,
+	 * then quarantined unread */
+	{ "domain = comites.example.org\nmessage_size_limit = 65M\n", 1,
+	  ":2: message_size_limit: out of bounds" },
+	{ "domain = comites.example.org\nmessage_size_limit = 64M\n", 0, NULL },
 	{ "domain = comites.example.org\nqueue_lifetime = 5x\n", 1, "not a duration" },
 	{ "domain = comites.example.org\nnational_address = na tional\n", 1, "not a valid local part" },
 	{ "domain = comites.example.org\nsmtp_tls_verify = maybe\n", 1, "expected yes or no" },
@@ -84,6 +90,22 @@ test_cases(void **state)
 		free(out);
 		config_free(&cf);
 	}
+}
+
+/* The default takes a report with 25 MB of attachments as webmails send
+ * it: base64 (4/3) in 76-character lines with CRLF, plus the text parts. */
+static void
+test_default_size_fits_a_25mb_report(void **state)
+{
+	struct config cf;
+	char *out;
+	long encoded = 25000000L / 3 * 4 / 76 * 78;
+
+	assert_int_equal(load("domain = comites.example.org\n", &cf, &out), 0);
+	free(out);
+	assert_true(cf.message_size_limit >= encoded + 1000000);
+	assert_true(cf.message_size_limit <= (long)MIME_MAX_SIZE);
+	config_free(&cf);
 }
 
 static void
@@ -143,6 +165,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_defaults_and_units),
+		cmocka_unit_test(test_default_size_fits_a_25mb_report),
 		cmocka_unit_test(test_find_order),
 		cmocka_unit_test(test_list),
 	};
