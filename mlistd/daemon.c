@@ -40,6 +40,7 @@
 #define DAEMON_TICK_INTERVAL	60	/* seconds between bulletin and coverage ticks */
 
 static volatile sig_atomic_t daemon_stop;
+static int daemon_exit = EX_OK;	/* under daemon_lock */
 static pthread_mutex_t daemon_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t daemon_wake = PTHREAD_COND_INITIALIZER;
 static int daemon_pending_route, daemon_pending_queue;
@@ -97,6 +98,24 @@ daemon_roster_summary(struct db *db)
 	    (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);
 }
 
+/* A damaged page met while running: every message would now fail and be
+ * deferred for a disk fault. Stop instead (exit 65, no systemd restart);
+ * what is not handled stays in the spool. 1 when stopping. */
+static int
+daemon_db_damaged(struct engine *e)
+{
+	if (!db_corrupt(e->db))
+		return 0;
+	log_warnx("data_dir=%s status=error reason=\"%s\"", e->cf->data_dir,
+	    engine_db_damaged(e->cf, db_errmsg(e->db)));
+	pthread_mutex_lock(&daemon_lock);
+	daemon_exit = EX_DATAERR;
+	daemon_stop = SIGTERM;
+	pthread_cond_broadcast(&daemon_wake);
+	pthread_mutex_unlock(&daemon_lock);
+	return 1;
+}
+
 static void *
 daemon_queue_thread(void *arg)
 {
@@ -115,6 +134,8 @@ daemon_queue_thread(void *arg)
 			last_tick = time(NULL);
 		}
 		queue_run(e);
+		if (daemon_db_damaged(e))
+			break;
 		next = queue_next_due(e);
 		if (next < 0 || next > e->cf->queue_run_interval)
 			next = e->cf->queue_run_interval;
@@ -176,12 +197,16 @@ daemon_once(struct engine *router, struct engine *runner)
 		log_warnx("once status=incomplete reason=\"a mailbox could not be read\"");
 		rc = EX_TEMPFAIL;
 	}
-	if (router_run(router) == -1)
+	if (router_run(router) == -1 && !db_corrupt(router->db))
 		return EX_TEMPFAIL;
+	if (daemon_db_damaged(router))
+		return EX_DATAERR;
 	bulletin_tick(runner);
 	coverage_tick(runner);
 	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)
 		;
+	if (daemon_db_damaged(runner))
+		return EX_DATAERR;
 	if ((deferred = queue_deferred_since(runner, start)) != 0) {
 		log_warnx("once status=incomplete reason=\"deliveries deferred\" deferred=%ld",
 		    deferred);
@@ -210,7 +235,7 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 	struct engine fetcher;
 	const char *err = NULL;
 	pthread_t qt, ft;
-	int fetching = 0;
+	int fetching = 0, rc;
 
 	if (*cf->lmtp_listen && daemon_start_lmtp(cf, router, &srv) == -1)
 		return EX_UNAVAILABLE;
@@ -228,6 +253,8 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 	while (!daemon_stop) {
 		if (router_run(router) > 0)
 			daemon_kick(&daemon_pending_queue);
+		if (daemon_db_damaged(router))
+			break;
 		daemon_wait(&daemon_pending_route, 1);
 	}
 	log_info("stopping signal=%d", (int)daemon_stop);
@@ -239,7 +266,10 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 		pthread_join(ft, NULL);
 		engine_close(&fetcher);
 	}
-	return EX_OK;
+	pthread_mutex_lock(&daemon_lock);
+	rc = daemon_exit;
+	pthread_mutex_unlock(&daemon_lock);
+	return rc;
 }
 
 int

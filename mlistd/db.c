@@ -29,6 +29,7 @@ struct db_cached {
 struct db {
 	sqlite3		*h;
 	int		 last_rc;
+	int		 corrupt;	/* a damaged page was met (sticky) */
 	int		 depth;	/* nesting of db_begin: 1 = BEGIN, >1 = SAVEPOINTs */
 	struct db_cached cache[DB_CACHE];
 	uint64_t	 tick;
@@ -72,6 +73,22 @@ fail:
 	return -1;
 }
 
+/* A damaged file: the header (not a database) or a page (malformed). */
+static int
+db_rc_corrupt(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+/* Keep the result of a call; remember for good that the file is damaged. */
+static void
+db_note(struct db *db, int rc)
+{
+	db->last_rc = rc;
+	if (db_rc_corrupt(rc))
+		db->corrupt = 1;
+}
+
 /* Why the last db_open of this thread failed: the handle is gone by then. */
 static _Thread_local char db_open_error[512];
 
@@ -102,13 +119,6 @@ db_open(const char *path, struct db **db_r, const char **error_r)
 		return db_open_fail(&db, why ? why : db_errmsg(db), error_r);
 	*db_r = db;
 	return 0;
-}
-
-/* A damaged file: the header (not a database) or a page (malformed). */
-static int
-db_rc_corrupt(int rc)
-{
-	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
 }
 
 /* PRAGMA quick_check(1): "ok", or the first problem found, into why. */
@@ -157,7 +167,7 @@ db_check(const char *path, int thorough, const char **error_r)
 int
 db_corrupt(struct db *db)
 {
-	return db_rc_corrupt(db->last_rc);
+	return db->corrupt;
 }
 
 void
@@ -198,7 +208,7 @@ db_tempfail(struct db *db)
 int
 db_exec(struct db *db, const char *sql)
 {
-	db->last_rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	db_note(db, sqlite3_exec(db->h, sql, NULL, NULL, NULL));
 	return db->last_rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -278,8 +288,8 @@ db_prepare(struct db *db, const char *sql, struct db_stmt *st)
 		    (victim->sql != NULL && c->used < victim->used)))
 			victim = c;
 	}
-	db->last_rc = sqlite3_prepare_v3(db->h, sql, -1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
-	    &st->st, NULL);
+	db_note(db, sqlite3_prepare_v3(db->h, sql, -1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
+	    &st->st, NULL));
 	if (db->last_rc != SQLITE_OK)
 		return -1;
 	if (victim != NULL) {
@@ -363,7 +373,7 @@ db_step(struct db_stmt *st)
 {
 	int rc = sqlite3_step(st->st);
 
-	st->db->last_rc = rc;
+	db_note(st->db, rc);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)

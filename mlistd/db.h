@@ -33,7 +33,9 @@ void db_close(struct db **db);
 const char *db_errmsg(struct db *db);
 /* Was the last failure "database busy/locked" or "disk full" (temporary)? */
 int db_tempfail(struct db *db);
-/* Was it a damaged database file (SQLITE_CORRUPT, SQLITE_NOTADB)? */
+/* Has any call on this connection met a damaged database file
+ * (SQLITE_CORRUPT, SQLITE_NOTADB)? Sticky: the daemon stops on it (exit
+ * 65) instead of deferring message after message for a disk fault. */
 int db_corrupt(struct db *db);
 
 int db_exec(struct db *db, const char *sql);	/* several statements, no rows */

@@ -17,6 +17,17 @@
 #include "trim.h"
 #include "util.h"
 
+const char *
+engine_db_damaged(const struct config *cf, const char *diagnosis)
+{
+	static _Thread_local char why[1024];
+
+	snprintf(why, sizeof why, "database %s/mlistd.db is damaged (%s): stop mlistd, keep a"
+	    " copy of the files, then restore the last backup or recover it with sqlite3"
+	    " (INSTALL, section 4.1)", cf->data_dir, diagnosis);
+	return why;
+}
+
 int
 engine_check(const struct config *cf, enum engine_check_level level, const char **why_r)
 {
@@ -36,9 +47,7 @@ engine_check(const struct config *cf, enum engine_check_level level, const char 
 		    state == 0 ? "mlistd.db" : "spool");
 		rc = EX_CONFIG;
 	} else if (state == -1) {
-		snprintf(why, sizeof why, "database %s is damaged (%s): stop mlistd, keep a copy of"
-		    " the files, then restore the last backup or recover it with sqlite3"
-		    " (INSTALL, section 4)", db, err);
+		snprintf(why, sizeof why, "%s", engine_db_damaged(cf, err));
 		rc = EX_DATAERR;
 	}
 	*why_r = rc == EX_OK ? NULL : why;

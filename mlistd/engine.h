@@ -105,6 +105,9 @@ enum engine_check_level {
  * *why_r: one line for the admin saying what to do (thread-local, valid
  * until the next call), NULL for EX_OK. */
 int engine_check(const struct config *cf, enum engine_check_level level, const char **why_r);
+/* The admin's line for a damaged database: the file, SQLite's diagnosis,
+ * what to do (thread-local, valid until the next call). */
+const char *engine_db_damaged(const struct config *cf, const char *diagnosis);
 /* Open the database and the spool under cf->data_dir. -1 with error_r. */
 int engine_open(struct engine *e, const struct config *cf, const char **error_r);
 void engine_close(struct engine *e);

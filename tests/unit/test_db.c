@@ -118,6 +118,56 @@ test_open_fails_cleanly(void **state)
 	free(path);
 }
 
+/* Zero page n (1-based) of the file at path. */
+static void
+damage_page(const char *path, int64_t n, int64_t psize)
+{
+	FILE *fp = fopen(path, "r+b");
+	char *zero = xcalloc(1, (size_t)psize);
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, (long)((n - 1) * psize), SEEK_SET), 0);
+	assert_int_equal(fwrite(zero, 1, (size_t)psize, fp), (size_t)psize);
+	fclose(fp);
+	free(zero);
+}
+
+/* A damaged header or page: db_check says so (a page only when thorough),
+ * and a connection that meets one remembers it (the daemon stops on it). */
+static void
+test_damage_found(void **state)
+{
+	struct fx *fx = *state;
+	const char *err = NULL;
+	int64_t root, psize, v;
+
+	assert_int_equal(db_exec(fx->db, "CREATE TABLE big (x BLOB);"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)"
+	    " INSERT INTO big SELECT randomblob(200) FROM n;"), 0);
+	assert_int_equal(db_int(fx->db, &root, "SELECT rootpage FROM sqlite_schema WHERE"
+	    " name = 'big'", ""), 1);
+	assert_int_equal(db_int(fx->db, &psize, "PRAGMA page_size", ""), 1);
+	db_close(&fx->db);
+	assert_int_equal(db_check(fx->path, 1, &err), 1);
+	damage_page(fx->path, root, psize);	/* the table's interior page */
+	assert_int_equal(db_check(fx->path, 0, &err), 1);	/* header still fine */
+	assert_int_equal(db_check(fx->path, 1, &err), -1);
+	assert_true(*err != '\0');
+	assert_int_equal(db_open(fx->path, &fx->db, &err), 0);
+	assert_false(db_corrupt(fx->db));
+	assert_int_equal(db_int(fx->db, &v, "SELECT sum(length(x)) FROM big", ""), -1);
+	assert_true(db_corrupt(fx->db));
+	assert_int_equal(db_int(fx->db, &v, "SELECT 1", ""), 1);
+	assert_true(db_corrupt(fx->db));	/* sticky */
+	db_close(&fx->db);
+	damage_page(fx->path, 1, 100);		/* the header */
+	assert_int_equal(db_check(fx->path, 0, &err), -1);
+	assert_non_null(strstr(err, "not a database"));
+	assert_int_equal(db_open(fx->path, &fx->db, &err), -1);
+	assert_null(fx->db);
+	assert_int_equal(db_check("/nonexistent/mlistd.db", 1, &err), 0);
+}
+
 int
 main(void)
 {
@@ -125,6 +175,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_int_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_found, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
