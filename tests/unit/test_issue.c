@@ -442,8 +442,7 @@ test_budget(void **state)
 
 	assert_int_equal(issue_proof(&fx->e, 4, &err), 1);
 	full = test_int(fx->e.db, "SELECT max(id) FROM message WHERE kind = 'proof'", "");
-	file = xasprintf("mailings/%s.eml", test_str(fx, "SELECT token FROM message WHERE id = ?",
-	    full));
+	file = test_str(fx, "SELECT body_file FROM message WHERE id = ?", full);
 	s = slurp(fx, file);
 	fx->cf.bulletin_mail_max = (long)strlen(s) - 200;	/* no room for the photo */
 	free(s);
@@ -452,8 +451,7 @@ test_budget(void **state)
 	fx->cf.bulletin_archive_url = xstrdup("https://www.example.org/bulletin/");
 	assert_int_equal(issue_proof(&fx->e, 4, &err), 1);
 	small = test_int(fx->e.db, "SELECT max(id) FROM message WHERE kind = 'proof'", "");
-	file = xasprintf("mailings/%s.eml", test_str(fx, "SELECT token FROM message WHERE id = ?",
-	    small));
+	file = test_str(fx, "SELECT body_file FROM message WHERE id = ?", small);
 	s = slurp(fx, file);
 	assert_true(strlen(s) <= (size_t)fx->cf.bulletin_mail_max);
 	assert_null(strstr(s, "Content-Type: image/jpeg"));
