@@ -155,15 +155,15 @@ content_html_cids(const char *html)
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	while ((img = strcasestr(p, "<img")) != NULL) {
-		const char *end = strchr(img, '>'), *cid = img;
+		const char *end = strchr(img, '>'), *cid = NULL;
 
 		if (end == NULL)
 			break;
-		while ((cid = strcasestr(cid, "cid:")) != NULL && cid < end &&
-		    !(cid[-1] == '"' || cid[-1] == '\'' || cid[-1] == '='))
-			cid += 4;
+		for (const char *q = img + 4; cid == NULL && q + 4 < end; q++)
+			if (strchr("\"'=", q[-1]) && strncasecmp(q, "cid:", 4) == 0)
+				cid = q;	/* within the tag only: linear */
 		buf_add(&b, p, (size_t)(img - p));
-		if (cid && cid < end) {
+		if (cid) {
 			size_t n = strcspn(cid + 4, "\"' >");
 
 			buf_printf(&b, "<p>[image-cid: %.*s]</p>", (int)n, cid + 4);
@@ -172,6 +172,18 @@ content_html_cids(const char *html)
 	}
 	buf_adds(&b, p);
 	return buf_steal(&b);
+}
+
+/* At most one blank line in a row (a marker brings its own). */
+static void
+content_squeeze(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++)
+		if (!(*r == '\n' && w - s >= 2 && w[-1] == '\n' && w[-2] == '\n'))
+			*w++ = *r;
+	*w = '\0';
 }
 
 /* A text part as published: markers in, quotes and footers out. */
@@ -198,6 +210,7 @@ content_text(struct content *c, const struct mime_piece *pc)
 	free(t);
 	trimmed = trim_reply(buf_cstr(&b));
 	buf_free(&b);
+	content_squeeze(trimmed);
 	return trimmed;
 }
 

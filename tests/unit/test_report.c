@@ -641,6 +641,16 @@ static const struct client_case clients[] = {
 	  "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJSVFT0YK\n--M--\n",
 	  "Loto", "Bonjour,\n\nLe loto du 1er mars a réuni 60 joueurs.\n\nMerci !",
 	  "2026-03-01", 0, 1 },
+	{ "Apple Mail: plain alternative, HTML with a cid photo in its related branch",
+	  "Chorale", "Tue, 10 Mar 2026 19:00:00 +0100",
+	  "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\n"
+	  "Content-Type: text/plain; charset=utf-8\n\nAvant\n\nAprès\n--A\n"
+	  "Content-Type: multipart/related; type=\"text/html\"; boundary=\"R\"\n\n--R\n"
+	  "Content-Type: text/html; charset=utf-8\n\n<html><body><div>Avant</div><div><img"
+	  " alt=x src=\"cid:F1@apple\" width=300></div><div>Après</div></body></html>\n--R\n"
+	  JPEG_PART("IMG_0009.jpg", "Content-ID: <F1@apple>\nContent-Disposition: inline\n")
+	  "%1$s\n--R--\n--A--\n",
+	  "Chorale", "Avant\n\n[[photo:1]]\n\nAprès", "2026-03-10", 1, 0 },
 	{ "Thunderbird: format=flowed, DelSp=yes, signature",
 	  "", "Wed, 11 Mar 2026 20:00:00 +0100",
 	  "Content-Type: text/plain; charset=UTF-8; format=flowed; delsp=yes\n"
@@ -729,6 +739,33 @@ test_clients(void **state)
 	free(p2);
 	free(j1);
 	free(j2);
+}
+
+/* HTML built to make a naive scan quadratic: 100,000 images without cid
+ * before one with a cid that names nothing. */
+static void
+test_hostile_html(void **state)
+{
+	struct fx *fx = *state;
+	struct buf b;
+	time_t start = time(NULL);
+	char *v;
+
+	buf_init(&b);
+	buf_adds(&b, "From: paul@example.org\nSubject: Images\nMIME-Version: 1.0\n"
+	    "Content-Type: text/html\n\n<p>Texte</p>");
+	for (int i = 0; i < 100000; i++)
+		buf_adds(&b, "<img src=x>");
+	buf_adds(&b, "<img src=cid:nothing>[[photo:1]]<p>Fin</p>\n");
+	alarm(60);
+	assert_int_equal(deliver(fx, "paul@example.org", NULL, b.data, b.len), 0);
+	alarm(0);
+	assert_true(time(NULL) - start < 30);
+	v = col(fx, "body", last_id(fx));
+	assert_null(strstr(v, "[[photo:"));
+	assert_null(strstr(v, "image-cid"));
+	free(v);
+	buf_free(&b);
 }
 
 /* A reply to the acknowledgement with only a date changes only the date. */
@@ -946,6 +983,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_big_photos, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_date_by_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_html, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_subject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_by_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_of_held, setup, teardown),
