@@ -14,7 +14,10 @@
  * nothing listening gives DEFERRED within the timeout; a bare-LF message
  * keeps its header/body boundary and dot lines survive; sessions are cut at
  * max_msgs_per_session; a bad configuration defers everything; Maildir
- * delivery lands in new/ with Delivered-To and Return-Path.
+ * delivery lands in new/ with Delivered-To and Return-Path; messages of
+ * 256 KB - 1, 256 KB, 256 KB + 1, 512 KB +- 1 (the gathering limit) and
+ * 32 MB (four binary parts: the socket fills, partial sends and EAGAIN)
+ * arrive byte for byte on every connection.
  */
 #include <dirent.h>
 #include <errno.h>
