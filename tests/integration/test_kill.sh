@@ -26,7 +26,7 @@ start_sink "$sink_port" "$work/sink" -W .:1:2
 printf 'From: bureau@national.example.org\nApproved: s3cret\nSubject: Coupure\n\nBonjour.\n' |
     ctl inject --rcpt national@comites.example.org --sender bureau@national.example.org || fail inject
 "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
-dpid=$!
+dpid=$!; pids="$pids $dpid"	# stopped at exit if the test fails first
 i=0
 while [ "$(ls "$work/sink" | wc -l)" -lt $((total / 3)) ]; do
     i=$((i + 1)); [ $i -gt 600 ] && fail "the fan-out did not start"
