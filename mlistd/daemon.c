@@ -104,10 +104,10 @@ daemon_roster_summary(struct db *db)
 static int
 daemon_db_damaged(struct engine *e)
 {
-	if (!db_corrupt(e->db))
+	if (db_corrupt(e->db) == NULL)
 		return 0;
 	log_warnx("data_dir=%s status=error reason=\"%s\"", e->cf->data_dir,
-	    engine_db_damaged(e->cf, db_errmsg(e->db)));
+	    engine_db_damaged(e->cf, db_corrupt(e->db)));
 	pthread_mutex_lock(&daemon_lock);
 	daemon_exit = EX_DATAERR;
 	daemon_stop = SIGTERM;
@@ -197,7 +197,7 @@ daemon_once(struct engine *router, struct engine *runner)
 		log_warnx("once status=incomplete reason=\"a mailbox could not be read\"");
 		rc = EX_TEMPFAIL;
 	}
-	if (router_run(router) == -1 && !db_corrupt(router->db))
+	if (router_run(router) == -1 && db_corrupt(router->db) == NULL)
 		return EX_TEMPFAIL;
 	if (daemon_db_damaged(router))
 		return EX_DATAERR;

@@ -29,7 +29,7 @@ struct db_cached {
 struct db {
 	sqlite3		*h;
 	int		 last_rc;
-	int		 corrupt;	/* a damaged page was met (sticky) */
+	char		 corrupt[256];	/* SQLite's words when a damaged page was met */
 	int		 depth;	/* nesting of db_begin: 1 = BEGIN, >1 = SAVEPOINTs */
 	struct db_cached cache[DB_CACHE];
 	uint64_t	 tick;
@@ -85,8 +85,8 @@ static void
 db_note(struct db *db, int rc)
 {
 	db->last_rc = rc;
-	if (db_rc_corrupt(rc))
-		db->corrupt = 1;
+	if (db_rc_corrupt(rc) && db->corrupt[0] == '\0')
+		snprintf(db->corrupt, sizeof db->corrupt, "%s", sqlite3_errmsg(db->h));
 }
 
 /* Why the last db_open of this thread failed: the handle is gone by then. */
@@ -164,10 +164,10 @@ db_check(const char *path, int thorough, const char **error_r)
 	return db_rc_corrupt(rc) ? -1 : 1;
 }
 
-int
+const char *
 db_corrupt(struct db *db)
 {
-	return db->corrupt;
+	return db->corrupt[0] ? db->corrupt : NULL;
 }
 
 void

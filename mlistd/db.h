@@ -34,9 +34,10 @@ const char *db_errmsg(struct db *db);
 /* Was the last failure "database busy/locked" or "disk full" (temporary)? */
 int db_tempfail(struct db *db);
 /* Has any call on this connection met a damaged database file
- * (SQLITE_CORRUPT, SQLITE_NOTADB)? Sticky: the daemon stops on it (exit
- * 65) instead of deferring message after message for a disk fault. */
-int db_corrupt(struct db *db);
+ * (SQLITE_CORRUPT, SQLITE_NOTADB)? SQLite's words the first time, NULL
+ * when never. Sticky: the daemon stops on it (exit 65) instead of
+ * deferring message after message for a disk fault. */
+const char *db_corrupt(struct db *db);
 
 int db_exec(struct db *db, const char *sql);	/* several statements, no rows */
 int db_begin(struct db *db);			/* BEGIN IMMEDIATE */
