@@ -34,7 +34,9 @@
  * Whichever comes first ends the session with 421 4.4.2; data not yet
  * complete is aborted, never acknowledged. Waiting between requests (a
  * connection cached by the MTA) counts against the timeout and the session
- * deadline only.
+ * deadline, and once the server had to turn a client away (every slot
+ * taken), an idle session keeps at most LMTP_BUSY_IDLE_MS: clients that
+ * connect and say nothing cannot hold the slots either.
  *
  * Log: one line per message, "lmtp id= from= nrcpt= size= status=".
  */
@@ -44,6 +46,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +78,11 @@ enum lmtp_io {
 	IO_LONG = -4,		/* command line too long (not fatal) */
 	IO_DEADLINE = -5,	/* the session lasted session_deadline_s */
 	IO_SLOW = -6,		/* a request came slower than min_rate */
+	IO_RECHECK = -7,	/* (internal) wake up to look at the server's load */
 };
 
 #define LMTP_RATE_GRACE_S	10	/* a request's time before its rate counts */
+#define LMTP_BUSY_IDLE_MS	2000	/* idle time left to a session when clients wait */
 
 struct lmtp_sess {
 	int				 fd;
@@ -96,6 +101,8 @@ struct lmtp_sess {
 	size_t				 nrcpt;
 	int				 errors;
 	int				 done;
+	const atomic_int		*pressed;	/* server: a client was turned away */
+	int64_t				 idle_start;	/* ms: waiting for a request since */
 	int64_t				 t_end;		/* ms: session deadline, 0 none */
 	int64_t				 req_start;	/* ms: request in progress, 0 none */
 	size_t				 req_bytes;	/* received for it so far */
@@ -197,7 +204,10 @@ lmtp_request_deadline(const struct lmtp_sess *s)
 	return s->req_start + grace + (int64_t)(s->req_bytes * 1000 / s->cfg->min_rate);
 }
 
-/* How long the next wait may last (ms) and which clock ends it. */
+/* How long the next wait may last (ms) and which clock ends it. An idle
+ * session (between requests) of a server that had to turn a client away
+ * keeps at most LMTP_BUSY_IDLE_MS: idle connections cannot hold every slot
+ * either; it looks at the server's load every second. */
 static int
 lmtp_wait_ms(const struct lmtp_sess *s, enum lmtp_io *why_r)
 {
@@ -211,6 +221,14 @@ lmtp_wait_ms(const struct lmtp_sess *s, enum lmtp_io *why_r)
 	if (req && req - t < wait) {
 		wait = req - t;
 		*why_r = IO_SLOW;
+	}
+	if (s->req_start == 0 && s->pressed && atomic_load(s->pressed) &&
+	    s->idle_start + LMTP_BUSY_IDLE_MS - t < wait) {
+		wait = s->idle_start + LMTP_BUSY_IDLE_MS - t;
+		*why_r = IO_TIMEOUT;
+	} else if (s->req_start == 0 && s->pressed && wait > 1000) {
+		wait = 1000;
+		*why_r = IO_RECHECK;
 	}
 	return wait > 0 ? (int)wait : 0;
 }
@@ -230,7 +248,7 @@ lmtp_fill(struct lmtp_sess *s, int watch_stop)
 	for (;;) {
 		int n = poll(pfd, nfds, lmtp_wait_ms(s, &why));
 
-		if (n == -1 && errno == EINTR)
+		if ((n == -1 && errno == EINTR) || (n == 0 && why == IO_RECHECK))
 			continue;
 		if (n <= 0)
 			return n == 0 ? why : IO_ERR;
@@ -260,6 +278,7 @@ lmtp_getline(struct lmtp_sess *s)
 
 	s->line_len = 0;
 	s->req_start = 0;	/* idle until the line's first byte */
+	s->idle_start = lmtp_now_ms();
 	while (nl == NULL) {
 		char *start = s->in + s->in_pos;
 		size_t take;
@@ -744,8 +763,8 @@ lmtp_reply_421(struct lmtp_sess *s, enum lmtp_io r)
 }
 
 static void
-lmtp_serve(int fd, int stop_fd, const struct lmtp_config *cfg, struct spool *sp,
-    const struct lmtp_handler *h)
+lmtp_serve(int fd, int stop_fd, const atomic_int *pressed, const struct lmtp_config *cfg,
+    struct spool *sp, const struct lmtp_handler *h)
 {
 	struct lmtp_sess *s = xcalloc(1, sizeof *s);
 	struct timeval tv = { .tv_sec = lmtp_timeout_ms(cfg) / 1000 };
@@ -753,6 +772,7 @@ lmtp_serve(int fd, int stop_fd, const struct lmtp_config *cfg, struct spool *sp,
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);	/* bound blocked writes */
 	s->fd = fd;
 	s->stop_fd = stop_fd;
+	s->pressed = pressed;
 	s->cfg = cfg;
 	s->sp = sp;
 	s->h = h;
@@ -785,7 +805,7 @@ void
 lmtp_session(int fd, const struct lmtp_config *cfg, struct spool *sp,
     const struct lmtp_handler *h)
 {
-	lmtp_serve(fd, -1, cfg, sp, h);
+	lmtp_serve(fd, -1, NULL, cfg, sp, h);
 	close(fd);
 }
 
@@ -915,6 +935,7 @@ struct lmtp_server {
 	pthread_cond_t		 cond;		/* a session finished */
 	struct lmtp_slot	*slots;
 	int			 nslots;
+	atomic_int		 pressed;	/* a client was turned away, no slot freed since */
 };
 
 static void *
@@ -923,8 +944,9 @@ lmtp_client_main(void *arg)
 	struct lmtp_slot *slot = arg;
 	struct lmtp_server *srv = slot->srv;
 
-	lmtp_serve(slot->fd, srv->stop_pipe[0], &srv->cfg, srv->sp, &srv->h);
+	lmtp_serve(slot->fd, srv->stop_pipe[0], &srv->pressed, &srv->cfg, srv->sp, &srv->h);
 	pthread_mutex_lock(&srv->lock);
+	atomic_store(&srv->pressed, 0);		/* a slot is free again */
 	close(slot->fd);	/* under the lock: stop() may shutdown() it */
 	slot->fd = -1;
 	slot->done = 1;
@@ -967,6 +989,7 @@ lmtp_dispatch(struct lmtp_server *srv, int fd)
 	pthread_mutex_unlock(&srv->lock);
 	if (sl != NULL && sl->used)
 		return;
+	atomic_store(&srv->pressed, 1);	/* idle sessions now make room (lmtp_wait_ms) */
 	log_warnx("lmtp status=busy reason=%s", sl ? "thread-create" : "max-clients");
 	snprintf(busy, sizeof busy, "421 4.3.2 %s Too many connections, try again later\r\n",
 	    srv->cfg.hostname ? srv->cfg.hostname : "localhost");
@@ -1021,6 +1044,8 @@ lmtp_server_start(int listen_fd, const struct lmtp_config *cfg, struct spool *sp
 {
 	struct lmtp_server *srv = xcalloc(1, sizeof *srv);
 	pthread_condattr_t ca;
+
+	atomic_init(&srv->pressed, 0);
 
 	/* Non-blocking: a connection aborted between poll() and accept()
 	 * must not leave the accept thread blocked where stop cannot wake it. */

@@ -8,7 +8,8 @@
 #     national@, bulletin@ and aide@: nobody is mailed, nothing is echoed;
 #  4. a contact's From with ARRET / DESABONNER, an editor's From with
 #     ACCEPTER: nothing changes without proof; the real owner is only asked;
-#  6. slow LMTP clients are dropped with 421 and cannot starve the others.
+#  6. slow LMTP clients (a byte a second, or silent while others wait) are
+#     dropped with 421 and cannot starve the others.
 # Case 5 (catch-all mailbox) is tests/integration/test_catchall.sh.
 # TODO (helper authres, not on main yet): case 2 (Approved secret in the HTML
 # part) and case 7 (1 MB header line, control characters in the roster).
@@ -118,12 +119,11 @@ sentinel
 ok "the confirmation works from the owner only, once"
 
 # 6. Slow clients: 4 slots, 4 clients trickling a byte a second, then a normal one.
-python3 - "$lmtp_port" >"$work/slow.out" 2>&1 <<'PY' &
+python3 - "$lmtp_port" "$work/slow.ready" >"$work/slow.out" 2>&1 <<'PY' &
 import socket, sys, time, threading
 port = int(sys.argv[1]); out = {}
 def slow(i):
-    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(30)
-    s.recv(1000)
+    s = socks[i]
     t0 = time.time(); data = b""
     for b in b"LHLO slow.example.org\r\n":
         try:
@@ -142,12 +142,16 @@ def slow(i):
         if b"421" in data or time.time() - t0 > 20:
             break
     out[i] = (data.decode(errors="replace").strip(), round(time.time() - t0))
+socks = []
+for i in range(4):
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(30); s.recv(1000); socks.append(s)
+open(sys.argv[2], "w").close()	# every slot is taken: the shell may probe
 ts = [threading.Thread(target=slow, args=(i,)) for i in range(4)]
 [t.start() for t in ts]; [t.join() for t in ts]
 for i in sorted(out): print(i, out[i][1], out[i][0])
 PY
 slow_pid=$!; pids="$pids $slow_pid"
-sleep 1
+i=0; until [ -f "$work/slow.ready" ]; do i=$((i + 1)); [ $i -gt 100 ] && fail "slow clients not connected"; sleep 0.05; done
 # while the 4 slots are taken, a fifth client is told 421 (busy) ...
 exec 3<>/dev/tcp/127.0.0.1/$lmtp_port; read -r -t 5 line <&3; exec 3<&-
 case "$line" in 421*) ;; *) fail "a fifth client got '$line' while 4 slow ones held the slots" ;; esac
@@ -160,6 +164,28 @@ cat "$work/slow.out"
 lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Apres les lents" \
     --header "From: bureau@national.example.org" --header "Approved: s3cret" --body "x"
 ok "4 clients sending a byte a second: dropped with 421 4.4.2 within seconds; the MTA gets through again"
+# clients that connect and say nothing: once one is turned away, they go
+python3 - "$lmtp_port" >"$work/idle.out" 2>&1 <<'PY'
+import socket, sys, time
+port = int(sys.argv[1]); idle = []
+for i in range(4):
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(10); s.recv(1000); idle.append(s)
+x = socket.create_connection(("127.0.0.1", port)); x.settimeout(5)
+print("fifth", x.recv(1000).decode().strip()); t0 = time.time()
+for s in idle:
+    try:
+        print("idle", s.recv(1000).decode().strip())
+    except OSError as e:
+        print("idle error", e)
+print("after", round(time.time() - t0))
+PY
+cat "$work/idle.out"
+grep -q '^fifth 421 4.3.2' "$work/idle.out" || fail "the fifth client was not turned away"
+[ "$(grep -c '^idle 421 4.4.2' "$work/idle.out")" -eq 4 ] || fail "idle clients kept their slots"
+grep -q '^after [0-3]$' "$work/idle.out" || fail "idle clients kept their slots too long"
+lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Apres les muets" \
+    --header "From: bureau@national.example.org" --header "Approved: s3cret" --body "x"
+ok "4 clients that say nothing: told 421 within 2 s once a client was turned away; mail flows again"
 # a brisk client cannot keep a session past lmtp_session_deadline either
 python3 - "$lmtp_port" >"$work/long.out" <<'PY'
 import socket, sys, time

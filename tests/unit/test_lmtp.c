@@ -930,6 +930,48 @@ test_server_tcp(void **state)
 	lmtp_server_stop(&srv);	/* NULL is fine */
 }
 
+/* Every slot held by clients that say nothing: once one more client is
+ * turned away, the idle ones get 421 within LMTP_BUSY_IDLE_MS, and the
+ * next client is served. */
+static void
+test_server_idle_under_pressure(void **state)
+{
+	struct fx *f = *state;
+	struct lmtp_server *srv;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	struct client c1, c2, c3, c4;
+	const char *err;
+	time_t t0;
+	int lfd;
+
+	f->cfg.max_clients = 2;
+	f->cfg.timeout_s = 60;
+	assert_int_equal(lmtp_listen("127.0.0.1:0", &lfd, &err), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(lmtp_server_start(lfd, &f->cfg, f->sp, &f->h, &srv, &err), 0);
+	client_connect(f, &c1, (struct sockaddr *)&sin, len);
+	expect_reply(&c1, "220 ");
+	client_connect(f, &c2, (struct sockaddr *)&sin, len);
+	expect_reply(&c2, "220 ");
+	t0 = time(NULL);
+	client_connect(f, &c3, (struct sockaddr *)&sin, len);
+	expect_reply(&c3, "421 4.3.2");		/* turned away */
+	client_end(&c3);
+	expect_reply(&c1, "421 4.4.2");		/* the idle ones make room */
+	expect_reply(&c2, "421 4.4.2");
+	assert_true(time(NULL) - t0 <= 4);
+	client_end(&c1);
+	client_end(&c2);
+	poll(NULL, 0, 200);
+	client_connect(f, &c4, (struct sockaddr *)&sin, len);
+	expect_reply(&c4, "220 ");
+	client_send(&c4, "QUIT\r\n");
+	expect_reply(&c4, "221 ");
+	client_end(&c4);
+	lmtp_server_stop(&srv);
+}
+
 static void
 test_server_unix(void **state)
 {
@@ -995,6 +1037,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_slow_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_idle_under_pressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
 	};
