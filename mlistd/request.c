@@ -19,7 +19,11 @@
  * after a crash the mail is handled again from the spool, or not at all.
  *
  * Identity is the From address: the person is a committee contact when it
- * is an active contact of at least one committee. The public bulletin's
+ * is an active contact of at least one committee. The From proves nothing
+ * by itself (answer.h): the answer goes out only to a plausible sender,
+ * and ARRET / DESABONNER act at once only on a trusted DKIM pass; else
+ * they are kept (answer_hold) and the answer asks to confirm by replying
+ * to confirm+TOKEN@, which request_confirm_accept() then carries out. The public bulletin's
  * subscribers use double opt-in: SUBSCRIBE leaves a 'pending' row with a
  * random token; a mail from the same address to aide+TOKEN@, or whose
  * Subject holds the token (a reply to the confirmation), activates it.
