@@ -10,14 +10,16 @@
 #     ACCEPTER: nothing changes without proof; the real owner is only asked;
 #  6. slow LMTP clients (a byte a second, or silent while others wait) are
 #     dropped with 421 and cannot starve the others.
-# Case 5 (catch-all mailbox) is tests/integration/test_catchall.sh.
-# TODO (helper authres, not on main yet): case 2 (Approved secret in the HTML
-# part) and case 7 (1 MB header line, control characters in the roster).
+#  2. the Approved secret (with & and <) never reaches a contact, in any part;
+#  7. long header lines are folded (a 1 MB one refuses the broadcast); the
+#     roster refuses control characters and the list's own addresses.
+# Case 5 (catch-all mailbox) is tests/integration/test_catchall.sh; the
+# details of 1, 2 and 7 are in test_trust.sh.
 . "$(dirname "$0")/lib.sh"
 sink_port=$(free_port); lmtp_port=$(free_port)
 dom=comites.example.org
 write_conf "smtp_relay = 127.0.0.1:$sink_port" "lmtp_listen = 127.0.0.1:$lmtp_port" \
-    "approve_password = s3cret" "trusted_authserv_ids = mx.example.org" \
+    "approve_password = s3&cr<et" "trusted_authserv_ids = mx.example.org" \
     "dmarc_mitigation = none" "bulletin_anchor = 2099-01-01" "queue_run_interval = 1s" \
     "admin_address = admin@example.org" "lmtp_max_clients = 4" "lmtp_timeout = 2s" \
     "lmtp_min_data_rate = 200" "lmtp_session_deadline = 6s"
@@ -38,7 +40,7 @@ n_sent=0
 sentinel() {
     n_sent=$((n_sent + 1)); before=$(nsink)
     lmtp bureau@national.example.org "national+lille@$dom" --header "Subject: Sentinelle $n_sent" \
-        --header "From: bureau@national.example.org" --header "Approved: s3cret" --body "x"
+        --header "From: bureau@national.example.org" --header "Approved: s3&cr<et" --body "x"
     wait_files "$work/sink" $((before + 4))
     sleep 1
 }
@@ -64,6 +66,65 @@ for f in $(grep -l -i '^X-Rcpt-Args: <bureau@national.example.org>' "$work"/sink
     ! grep -q 'Achetez' "$f" || fail "the attacker's text reached the author"
 done
 ok "the national sender is only asked to confirm, without the attacker's text"
+
+# 2. The secret in the HTML alternative (escaped) and in the text: never sent.
+cat >"$work/secret.eml" <<'EOF'
+From: Bureau national <bureau@national.example.org>
+To: national@comites.example.org
+Subject: Secret HTML
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+Approved: s3&cr<et
+
+Bonjour a tous.
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Approved: s3&amp;cr&lt;et</p><p>Bonjour a tous.</p></body></html>
+--b1--
+EOF
+before=$(nsink)
+lmtp bureau@national.example.org "national@$dom" --data "$work/secret.eml"
+wait_files "$work/sink" $((before + 40))
+sleep 1
+[ "$(subj '^Subject: Secret HTML')" -eq 40 ] || fail "secret broadcast: $(subj '^Subject: Secret HTML') copies"
+leaks=$(python3 - "$work/sink" <<'PY'
+import email, email.policy, html, os, sys
+n = 0
+for f in os.listdir(sys.argv[1]):
+    raw = open(os.path.join(sys.argv[1], f), "rb").read()
+    if b"Secret HTML" not in raw:
+        continue
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    texts = [raw.decode("utf-8", "replace")]
+    for p in m.walk():
+        if p.get_content_maintype() == "text":
+            t = p.get_content(); texts += [t, html.unescape(t)]
+    n += any(s in t for t in texts for s in ("s3&cr<et", "s3&amp;cr&lt;et", "cr&lt;et", "cr<et"))
+print(n)
+PY
+)
+[ "$leaks" -eq 0 ] || fail "the secret reached $leaks contacts"
+ok "Approved secret with & and <: cut from the text and the HTML part of all 40 copies"
+
+# 7. A 2,000-byte header line is folded; a 1 MB one refuses the broadcast.
+long=$(python3 -c 'print(" ".join(["mot%d" % i for i in range(400)]))')
+lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Long entete" \
+    --header "From: bureau@national.example.org" --header "Approved: s3&cr<et" --header "X-Long: $long" --body "x"
+python3 -c 'print("From: bureau@national.example.org\nSubject: Enorme entete\nApproved: s3&cr<et\nX-Huge: " + "a" * 1048576 + "\n\nx")' >"$work/huge.eml"
+lmtp bureau@national.example.org "national+brest@$dom" --data "$work/huge.eml"
+sentinel
+[ "$(subj '^Subject: Long entete')" -eq 3 ] || fail "long header: $(subj '^Subject: Long entete') copies"
+grep -l '^Subject: Long entete' "$work"/sink/* | xargs awk 'length($0) > 999 { exit 1 }' ||
+    fail "a line over 998 bytes went out"
+[ "$(subj '^Subject: Enorme entete')" -eq 0 ] || fail "the 1 MB header went out"
+ok "a 2,000-byte header line goes out folded (no line over 998); a 1 MB header goes nowhere"
+expect_rc 65 "the list's own address refused as a contact" ctl contact add brest "national@$dom"
+expect_rc 65 "a contact name with a line feed refused" ctl contact add brest x@example.org --name "$(printf 'X\nBcc: y@example.org')"
 
 # 3. Backscatter: a stranger's forged From to each of our addresses.
 victim=innocent.victim@third.example
@@ -162,7 +223,7 @@ cat "$work/slow.out"
 [ "$(grep -c '421 4.4.2 .*too slow' "$work/slow.out")" -eq 4 ] || fail "slow clients not dropped with 421 4.4.2"
 ! awk '$2 > 6' "$work/slow.out" | grep -q . || fail "a slow client held its slot more than 6 s"
 lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Apres les lents" \
-    --header "From: bureau@national.example.org" --header "Approved: s3cret" --body "x"
+    --header "From: bureau@national.example.org" --header "Approved: s3&cr<et" --body "x"
 ok "4 clients sending a byte a second: dropped with 421 4.4.2 within seconds; the MTA gets through again"
 # clients that connect and say nothing: once one is turned away, they go
 python3 - "$lmtp_port" >"$work/idle.out" 2>&1 <<'PY'
@@ -184,7 +245,7 @@ grep -q '^fifth 421 4.3.2' "$work/idle.out" || fail "the fifth client was not tu
 [ "$(grep -c '^idle 421 4.4.2' "$work/idle.out")" -eq 4 ] || fail "idle clients kept their slots"
 grep -q '^after [0-3]$' "$work/idle.out" || fail "idle clients kept their slots too long"
 lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Apres les muets" \
-    --header "From: bureau@national.example.org" --header "Approved: s3cret" --body "x"
+    --header "From: bureau@national.example.org" --header "Approved: s3&cr<et" --body "x"
 ok "4 clients that say nothing: told 421 within 2 s once a client was turned away; mail flows again"
 # a brisk client cannot keep a session past lmtp_session_deadline either
 python3 - "$lmtp_port" >"$work/long.out" <<'PY'
