@@ -171,9 +171,10 @@ router_backoff(const struct config *cf, int attempts)
 	return d < cap ? d : cap;
 }
 
-/* What became of one spool file in active/, the worst result of its
- * recipients; sm is NULL when the file could not be read. */
-static void
+/* What becomes of one spool file in active/, by the worst result of its
+ * recipients; sm is NULL when the file could not be read. 1 when it is
+ * done or held (mail may have been queued), else 0. */
+static int
 router_outcome(struct engine *e, const char *id, const struct spool_msg *sm,
     enum engine_result r, const char *err)
 {
@@ -181,7 +182,7 @@ router_outcome(struct engine *e, const char *id, const struct spool_msg *sm,
 
 	if (r == ENGINE_DONE) {
 		spool_remove(e->sp, SPOOL_ACTIVE, id);	/* handled rows go at the next start */
-		return;
+		return 1;
 	}
 	spool_note_read(e->sp, id, &n);
 	n.attempts++;
@@ -195,16 +196,19 @@ router_outcome(struct engine *e, const char *id, const struct spool_msg *sm,
 	if (r == ENGINE_CORRUPT) {
 		log_warnx("spoolid=%s status=corrupt reason=\"%s\"", id, n.reason);
 		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_CORRUPT);
-	} else if (n.next_try) {
+		return 0;
+	}
+	if (n.next_try) {
 		log_warnx("spoolid=%s status=deferred attempts=%d retry_in=%llds reason=\"%s\"", id,
 		    n.attempts, (long long)(n.next_try - now()), n.reason);
 		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_DEFERRED);
-	} else {
-		log_warnx("spoolid=%s status=held attempts=%d reason=\"%s\" (mlistctl spool list)",
-		    id, n.attempts, n.reason);
-		spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_HOLD);
-		router_tell_postmaster(e, sm, id, &n);
+		return 0;
 	}
+	log_warnx("spoolid=%s status=held attempts=%d reason=\"%s\" (mlistctl spool list)", id,
+	    n.attempts, n.reason);
+	spool_move(e->sp, id, SPOOL_ACTIVE, SPOOL_HOLD);
+	router_tell_postmaster(e, sm, id, &n);
+	return 1;
 }
 
 /* Handle one spool file of queue q: 1 done or held (mail may have been
@@ -215,6 +219,7 @@ router_file(struct engine *e, const char *id, enum spool_queue q)
 	struct spool_msg *sm = NULL;
 	const char *err = NULL;
 	enum engine_result r;
+	int finished;
 
 	if (spool_move(e->sp, id, q, SPOOL_ACTIVE) == -1)
 		return 0;
@@ -222,10 +227,9 @@ router_file(struct engine *e, const char *id, enum spool_queue q)
 		r = ENGINE_CORRUPT;
 	else
 		r = router_message(e, sm, &err);
-	router_outcome(e, id, sm, r, err);	/* one message's failure stops nothing */
+	finished = router_outcome(e, id, sm, r, err);	/* one message's failure stops nothing */
 	spool_msg_free(&sm);
-	return r == ENGINE_DONE || r == ENGINE_REFUSED || (r == ENGINE_TEMPFAIL &&
-	    spool_find(e->sp, id, &q) == 1 && q == SPOOL_HOLD);
+	return finished;
 }
 
 /* Is the deferred file id due? (No note: yes.) */
