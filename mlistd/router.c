@@ -250,12 +250,13 @@ router_run(struct engine *e)
 
 	if (spool_list(e->sp, SPOOL_INCOMING, &ids, &n) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	/* a damaged database fails every message alike: the daemon stops (daemon.c) */
+	for (size_t i = 0; i < n && !db_corrupt(e->db); i++)
 		handled += router_file(e, ids[i], SPOOL_INCOMING);
 	spool_list_free(ids, n);
 	if (spool_list(e->sp, SPOOL_DEFERRED, &ids, &n) == -1)
 		return handled;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !db_corrupt(e->db); i++)
 		if (router_due(e, ids[i]))
 			handled += router_file(e, ids[i], SPOOL_DEFERRED);
 	spool_list_free(ids, n);
