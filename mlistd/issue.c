@@ -86,6 +86,7 @@ enum issue_target { ISSUE_MAIL, ISSUE_ARCHIVE, ISSUE_PRINT };
 struct issue_view {
 	enum issue_target target;
 	int	 max_photos;	/* per entry; -1: all */
+	const char *proof_to;	/* a proof: the editors it goes to; NULL: not one */
 };
 
 struct issue {
@@ -691,6 +692,8 @@ issue_dict(const struct engine *e, const struct issue *is, const struct issue_vi
 	tmpl_set(d, "PUBLISH_DATE", val);
 	free(val);
 	tmpl_set_int(d, "NENTRIES", (long long)is->n);
+	if (v->proof_to)
+		tmpl_set(tmpl_add_section(d, "PROOF"), "PROOF_TO", v->proof_to);
 	if (is->next_deadline) {
 		val = issue_date_text(e, is->next_deadline);
 		tmpl_set(tmpl_add_section(d, "NEXT_DEADLINE"), "DEADLINE", val);
@@ -774,7 +777,7 @@ issue_render(struct engine *e, int number, int for_archive, struct issue_doc *do
 	struct issue is;
 	int rc;
 
-	struct issue_view v = { for_archive ? ISSUE_ARCHIVE : ISSUE_MAIL, -1 };
+	struct issue_view v = { for_archive ? ISSUE_ARCHIVE : ISSUE_MAIL, -1, NULL };
 
 	memset(doc, 0, sizeof *doc);
 	if ((rc = issue_load(e, number, &is, err_r)) != 0)
@@ -916,7 +919,7 @@ issue_archive_files(struct engine *e, struct issue *is, const char **err_r)
 	char *dir = xasprintf("%s/archive", e->cf->data_dir);
 	char *sub = xasprintf("%s/bulletin-%d", dir, is->number);
 	char *html = xasprintf("%s.html", sub), *txt = xasprintf("%s.txt", sub);
-	struct issue_view v = { ISSUE_ARCHIVE, -1 };
+	struct issue_view v = { ISSUE_ARCHIVE, -1, NULL };
 	struct issue_doc doc;
 	int rc;
 
@@ -1076,7 +1079,7 @@ issue_fsync_file(const char *path)
 static char *
 issue_print_page(struct engine *e, struct issue *is, const char **err_r)
 {
-	struct issue_view v = { ISSUE_PRINT, -1 };
+	struct issue_view v = { ISSUE_PRINT, -1, NULL };
 	struct issue_doc doc;
 	char *path;
 
@@ -1168,13 +1171,24 @@ issue_mail_images(const struct issue *is, const struct issue_view *v, size_t *n_
 	return imgs;
 }
 
-/* The bulletin as a prepared CRLF message (caller frees), headers as for a
- * broadcast: To the list, From the bulletin address, List-* headers; its
- * Message-ID and Reply-To (retour+TOKEN@, answered like a broadcast) carry
- * the token of its message row. */
+/* The subject as the text template writes it, "[ÉPREUVE] " before a
+ * proof's (new string). */
+static char *
+issue_proof_subject(const struct engine *e, const struct issue_view *v, const char *subject)
+{
+	return v->proof_to ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
+	    subject) : xstrdup(subject);
+}
+
+/* The bulletin as a prepared CRLF message (caller frees), From the
+ * bulletin address. The publication goes To the list with the headers of
+ * a broadcast (List-*, Precedence) and Reply-To retour+TOKEN@ (answered
+ * like a broadcast). A proof (v->proof_to) goes To the editors with none
+ * of them: a reply to it (PUBLIER N) reaches the bulletin address, where
+ * editors' commands are read. Message-ID <TOKEN@domain> for both. */
 static char *
 issue_mail_build(struct engine *e, const struct issue *is, const struct issue_view *v,
-    const char *token, int proof, size_t *len_r, const char **err_r)
+    const char *token, size_t *len_r, const char **err_r)
 {
 	const struct config *cf = e->cf;
 	char *from = engine_addr(e, cf->bulletin_address, NULL), *out = NULL, *subject;
@@ -1183,20 +1197,21 @@ issue_mail_build(struct engine *e, const struct issue *is, const struct issue_vi
 	char *unsub = xasprintf("<mailto:%s?subject=arret>", e->request_addr);
 	char *reply_to = engine_addr(e, cf->reply_prefix, token);
 	char *mid = xasprintf("<%s@%s>", token, cf->domain);
-	const char *hdrs[] = { "Message-ID", mid, "Reply-To", reply_to, "List-Id", list_id,
+	const char *pub[] = { "Message-ID", mid, "Reply-To", reply_to, "List-Id", list_id,
 	    "List-Help", help, "List-Unsubscribe", unsub, "Precedence", "list", "X-Loop",
 	    e->list_addr, NULL };
+	const char *proof[] = { "Message-ID", mid, "Reply-To", from, "X-Loop", e->list_addr, NULL };
 	struct mime_inline *imgs;
 	struct issue_doc doc;
 	size_t n;
 
 	if (issue_render_is(e, is, v, &doc, err_r) != 0)
 		goto done;
-	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
-	    doc.subject) : xstrdup(doc.subject);
+	subject = issue_proof_subject(e, v, doc.subject);
 	imgs = issue_mail_images(is, v, &n);
-	out = mime_build_alternative(cf->list_name, from, e->list_addr, subject, doc.text,
-	    doc.html, imgs, n, hdrs, 1, len_r);
+	out = mime_build_alternative(cf->list_name, from, v->proof_to ? v->proof_to :
+	    e->list_addr, subject, doc.text, doc.html, imgs, n, v->proof_to ? proof : pub, 1,
+	    len_r);
 	if (out == NULL)
 		*err_r = issue_err("cannot read a photo of the issue");
 	free(imgs);
@@ -1240,14 +1255,14 @@ issue_max_photos(const struct issue *is)
  * fits bulletin_mail_max. */
 static char *
 issue_mail_try(struct engine *e, const struct issue *is, const struct issue_view *v,
-    const char *token, int proof, size_t *len_r, const char **err_r)
+    const char *token, size_t *len_r, const char **err_r)
 {
 	size_t max = (size_t)e->cf->bulletin_mail_max;
 	char *msg;
 
 	if (issue_mail_photo_bytes(is, v) >= max)
 		return NULL;
-	if ((msg = issue_mail_build(e, is, v, token, proof, len_r, err_r)) != NULL &&
+	if ((msg = issue_mail_build(e, is, v, token, len_r, err_r)) != NULL &&
 	    *len_r <= max)
 		return msg;
 	free(msg);
@@ -1261,11 +1276,11 @@ issue_mail_try(struct engine *e, const struct issue *is, const struct issue_view
  * NULL with err_r set when even the text alone is too large.
  */
 static char *
-issue_mail(struct engine *e, struct issue *is, const char *token, int proof, size_t *len_r,
-    const char **err_r)
+issue_mail(struct engine *e, struct issue *is, const char *token, const char *proof_to,
+    size_t *len_r, const char **err_r)
 {
 	int w0 = (int)e->cf->bulletin_mail_photo_width, widths[] = { w0, w0 * 3 / 4, w0 / 2 };
-	struct issue_view v = { ISSUE_MAIL, -1 };
+	struct issue_view v = { ISSUE_MAIL, -1, proof_to };
 	const char *why = NULL;
 	char *msg = NULL;
 	int w = w0;
@@ -1274,11 +1289,11 @@ issue_mail(struct engine *e, struct issue *is, const char *token, int proof, siz
 		w = widths[i] < 200 ? 200 : widths[i];
 		if (issue_renditions(e, is, w, 0, err_r) != 0)
 			return NULL;
-		msg = issue_mail_try(e, is, &v, token, proof, len_r, &why);
+		msg = issue_mail_try(e, is, &v, token, len_r, &why);
 	}
 	for (v.max_photos = issue_max_photos(is) - 1; msg == NULL && v.max_photos >= 0;
 	    v.max_photos--)
-		msg = issue_mail_try(e, is, &v, token, proof, len_r, &why);
+		msg = issue_mail_try(e, is, &v, token, len_r, &why);
 	if (msg == NULL) {
 		*err_r = why ? why : issue_err("bulletin %d: the text alone is larger than"
 		    " bulletin_mail_max (%ld bytes)", is->number, e->cf->bulletin_mail_max);
@@ -1344,18 +1359,17 @@ issue_mailing_record(struct engine *e, const struct issue *is, const char *kind,
 	return rc;
 }
 
-/* The subject as the text template writes it (ÉPREUVE before a proof's). */
 static char *
-issue_subject(struct engine *e, const struct issue *is, int proof, const char **err_r)
+issue_subject(struct engine *e, const struct issue *is, const char *proof_to,
+    const char **err_r)
 {
-	struct issue_view v = { ISSUE_MAIL, -1 };
+	struct issue_view v = { ISSUE_MAIL, -1, proof_to };
 	struct issue_doc doc;
 	char *subject;
 
 	if (issue_render_is(e, is, &v, &doc, err_r) != 0)
 		return NULL;
-	subject = proof ? xasprintf("[%s] %s", issue_lang_en(e) ? "PROOF" : "ÉPREUVE",
-	    doc.subject) : xstrdup(doc.subject);
+	subject = issue_proof_subject(e, &v, doc.subject);
 	issue_doc_free(&doc);
 	return subject;
 }
@@ -1384,7 +1398,7 @@ issue_stored_free(struct engine *e, struct issue_stored *st, int remove)
 
 /* Build the mail (within its budget) and write it: 0, -1 (too large), -2. */
 static int
-issue_store(struct engine *e, struct issue *is, int proof, const char *token,
+issue_store(struct engine *e, struct issue *is, const char *proof_to, const char *token,
     struct issue_stored *st, const char **err_r)
 {
 	char *msg, *path, *dir = xasprintf("%s/mailings", e->cf->data_dir);
@@ -1396,8 +1410,8 @@ issue_store(struct engine *e, struct issue *is, int proof, const char *token,
 		snprintf(st->token, sizeof st->token, "%s", token);
 	else
 		engine_token(st->token, 16);
-	if ((msg = issue_mail(e, is, st->token, proof, &len, err_r)) == NULL ||
-	    (st->subject = issue_subject(e, is, proof, err_r)) == NULL) {
+	if ((msg = issue_mail(e, is, st->token, proof_to, &len, err_r)) == NULL ||
+	    (st->subject = issue_subject(e, is, proof_to, err_r)) == NULL) {
 		free(msg);
 		free(dir);
 		return -1;
@@ -1471,9 +1485,15 @@ issue_proof_queue(struct engine *e, struct issue *is, const struct issue_rcpts *
     const char **err_r)
 {
 	struct issue_stored st;
+	struct buf to;
 	int64_t id;
-	int rc = issue_store(e, is, 1, NULL, &st, err_r);
+	int rc;
 
+	buf_init(&to);
+	for (size_t i = 0; i < r->n; i++)
+		buf_printf(&to, "%s%s", i ? ", " : "", r->list[i].email);
+	rc = issue_store(e, is, buf_cstr(&to), NULL, &st, err_r);
+	buf_free(&to);
 	if (rc != 0)
 		return rc;
 	if (db_begin(e->db) == -1 || (id = issue_enqueue(e, is, "proof", &st, r)) == -1 ||
@@ -1609,7 +1629,7 @@ issue_publish(struct engine *e, int number, const char **err_r)
 	if (rc == 0 && issue_archive_pdf(e, &is, &pdf_err) == -1)
 		log_warnx("bulletin=%d status=no-pdf reason=\"%s\"", number, pdf_err);
 	if (rc == 0)
-		rc = issue_store(e, &is, 0, NULL, &st, err_r);
+		rc = issue_store(e, &is, NULL, NULL, &st, err_r);
 	if (rc == 0) {
 		rc = issue_publish_db(e, &is, &st, err_r);
 		issue_stored_free(e, &st, rc != 0);
@@ -1672,7 +1692,7 @@ issue_restore(struct engine *e, struct issue *is, const struct issue_sent *m, co
 
 	if (m->size >= 0 && m->size <= e->cf->bulletin_mail_max)
 		return 0;
-	if ((rc = issue_store(e, is, 0, m->token, &st, err_r)) != 0)
+	if ((rc = issue_store(e, is, NULL, m->token, &st, err_r)) != 0)
 		return rc;
 	if (db_run(e->db, "UPDATE message SET body = NULL, body_file = ? WHERE id = ?", "si", st.rel,
 	    m->id) == -1) {

@@ -15,7 +15,9 @@
  * WeasyPrint from the same HTML with print CSS).
  * issue_proof(): the mail as a committee contact would receive it
  * (multipart/alternative text + HTML, photos inline in multipart/related),
- * sent to the editors only.
+ * sent to the editors only: Subject "[ÉPREUVE] ...", To the editors, a
+ * first line (section PROOF, key PROOF_TO) saying to whom it went and how
+ * to publish, no List-* header, Reply-To the bulletin address.
  * issue_publish(): archive, then the same mail to every active contact and
  * every confirmed public subscriber, through the delivery queue; entries
  * indexed for search; the issue becomes 'published' (once).
@@ -39,7 +41,7 @@
  * Photos sit in a grid of two per row (a last landscape one alone takes the
  * full width). Template keys: LIST_NAME LIST_ADDRESS REQUEST_ADDRESS
  * BULLETIN_ADDRESS ISSUE_NUMBER PERIOD PUBLISH_DATE NENTRIES NCOMMITTEES;
- * sections NEXT_DEADLINE (DEADLINE), TOO_LARGE and MORE_PHOTOS (MORE_COUNT,
+ * sections PROOF (PROOF_TO), NEXT_DEADLINE (DEADLINE), TOO_LARGE and MORE_PHOTOS (MORE_COUNT,
  * MORE_PLURAL) with FULL_URL (FULL_URL) or NO_URL, TOC_REGION / REGION
  * (REGION_NAME REGION_ANCHOR, REGION_NAMED or REGION_UNNAMED) holding
  * TOC_COMMITTEE / COMMITTEE (COMMITTEE_NAME COMMITTEE_ANCHOR) holding
