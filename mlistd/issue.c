@@ -69,6 +69,15 @@ struct issue_photo {
 	char	*rend;		/* the rendition of the current view (full path) */
 };
 
+/* A document sent with a report (a PDF flyer): copied beside the archive
+ * page and linked from it, named in the mail and on paper. */
+struct issue_file {
+	char	*name;		/* s<submission>-<file>.pdf: our name, safe */
+	char	*path;		/* as received, relative to data_dir */
+	char	*label;		/* the file name as sent */
+	int64_t	 size;
+};
+
 struct issue_entry {
 	int64_t	 id, committee_id, position;
 	int	 has_position;
@@ -76,6 +85,8 @@ struct issue_entry {
 	char	*kregion, *kcommittee;	/* folded sort keys */
 	struct issue_photo *photos;
 	size_t	 nphotos;
+	struct issue_file *files;
+	size_t	 nfiles;
 };
 
 /* What a rendering is for: the mail (photos as cid: parts, at most
@@ -180,6 +191,12 @@ issue_clear(struct issue *is)
 			free(en->photos[j].rend);
 		}
 		free(en->photos);
+		for (size_t j = 0; j < en->nfiles; j++) {
+			free(en->files[j].name);
+			free(en->files[j].path);
+			free(en->files[j].label);
+		}
+		free(en->files);
 		free(en->committee);
 		free(en->region);
 		free(en->title);
@@ -361,6 +378,43 @@ issue_load_photos(struct engine *e, struct issue *is, const char **err_r)
 	return 0;
 }
 
+/* The PDF documents of the accepted entries (submission_file kind
+ * 'document'), whose file is still there. */
+static int
+issue_load_files(struct engine *e, struct issue *is, const char **err_r)
+{
+	struct db_stmt *st = db_query(e->db, "SELECT f.submission_id, f.id, f.path, f.filename,"
+	    " f.size FROM submission_file f JOIN submission s ON s.id = f.submission_id"
+	    " WHERE s.issue_id = ? AND s.state = 'accepted' AND f.kind = 'document'"
+	    " ORDER BY f.submission_id, f.id", "i", is->id);
+	int rc;
+
+	while (st && (rc = db_step(st)) == 1) {
+		struct issue_entry *en = issue_entry_by_id(is, db_col_int(st, 0));
+		const char *path = db_col_text(st, 2);
+		char *full = xasprintf("%s/%s", e->cf->data_dir, path);
+		struct issue_file *f;
+
+		if (en != NULL && *path && strstr(path, "..") == NULL && access(full, R_OK) == 0) {
+			en->files = xrealloc(en->files, (en->nfiles + 1) * sizeof *en->files);
+			f = &en->files[en->nfiles++];
+			f->name = xasprintf("s%lld-%lld.pdf", (long long)en->id,
+			    (long long)db_col_int(st, 1));
+			f->path = xstrdup(path);
+			f->label = xstrdup(*db_col_text(st, 3) ? db_col_text(st, 3) : f->name);
+			f->size = db_col_int(st, 4);
+		}
+		free(full);
+	}
+	if (st == NULL || rc == -1) {
+		*err_r = issue_err("%s", db_errmsg(e->db));
+		db_finalize(&st);
+		return -2;
+	}
+	db_finalize(&st);
+	return 0;
+}
+
 /* The issue and its accepted entries, in bulletin order. */
 static int
 issue_load(struct engine *e, int number, struct issue *is, const char **err_r)
@@ -371,7 +425,8 @@ issue_load(struct engine *e, int number, struct issue *is, const char **err_r)
 	if ((rc = issue_load_row(e, number, is, err_r)) != 0 ||
 	    (rc = issue_load_entries(e, is, err_r)) != 0)
 		goto fail;
-	if ((rc = issue_load_photos(e, is, err_r)) != 0)
+	if ((rc = issue_load_photos(e, is, err_r)) != 0 ||
+	    (rc = issue_load_files(e, is, err_r)) != 0)
 		goto fail;
 	if (is->n > 1)
 		qsort(is->entries, is->n, sizeof *is->entries, issue_entry_cmp);
@@ -596,6 +651,44 @@ issue_set_parts(struct tmpl_dict *body, const struct issue *is, const struct iss
 	free(placed);
 }
 
+/* "12 Ko", "1,4 Mo": a size as French readers write it. */
+static char *
+issue_size_text(int64_t size)
+{
+	if (size < 1000 * 1000)
+		return xasprintf("%lld Ko", (long long)(size + 999) / 1000);
+	return xasprintf("%lld,%lld Mo", (long long)size / 1000000,
+	    (long long)(size % 1000000) / 100000);
+}
+
+/* The entry's documents, section FILE: linked beside the archive page,
+ * or to the published archive from the mail and the printed page when
+ * bulletin_archive_url says where it is (FILE_LINK), else named only. */
+static void
+issue_set_files(const struct engine *e, const struct issue *is, const struct issue_entry *en,
+    struct tmpl_dict *body, const struct issue_view *v)
+{
+	const char *base = e->cf->bulletin_archive_url;
+	size_t blen = strlen(base);
+
+	for (size_t i = 0; i < en->nfiles; i++) {
+		const struct issue_file *f = &en->files[i];
+		struct tmpl_dict *d = tmpl_add_section(body, "FILE");
+		char *size = issue_size_text(f->size), *href = NULL;
+
+		if (v->target == ISSUE_ARCHIVE)
+			href = xasprintf("bulletin-%d/%s", is->number, f->name);
+		else if (blen > 0)
+			href = xasprintf("%s%sbulletin-%d/%s", base, base[blen - 1] == '/' ? "" : "/",
+			    is->number, f->name);
+		tmpl_set(d, "FILE_NAME", f->label);
+		tmpl_set(d, "FILE_SIZE", size);
+		if (href != NULL)
+			tmpl_set(tmpl_add_section(d, "FILE_LINK"), "FILE_HREF", href);
+		free(size);
+		free(href);
+	}
+}
 
 static void
 issue_set_entry(const struct engine *e, const struct issue *is, const struct issue_entry *en,
@@ -622,6 +715,7 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 		if (en->nphotos - shown > 1)
 			tmpl_show_section(more, "MORE_PLURAL");
 	}
+	issue_set_files(e, is, en, body, v);
 	free(date);
 	free(plain);
 	free(text);
@@ -873,7 +967,39 @@ issue_link_or_copy(const char *src, const char *dst)
 	return rc;
 }
 
-/* The photos at the archive width beside the page, in bulletin-N/. */
+/* dst (in the archive) as src, readable by the web server. */
+static int
+issue_archive_copy(const char *src, const char *dst, const char **err_r)
+{
+	if (issue_link_or_copy(src, dst) == -1) {
+		*err_r = issue_err("cannot copy %s: %s", src, strerror(errno));
+		return -2;
+	}
+	return issue_publishable(dst, err_r);
+}
+
+/* The entries' documents as received, beside the photos. */
+static int
+issue_archive_files_of(struct engine *e, const struct issue *is, const char *dir,
+    const char **err_r)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < is->n; i++)
+		for (size_t j = 0; rc == 0 && j < is->entries[i].nfiles; j++) {
+			const struct issue_file *f = &is->entries[i].files[j];
+			char *src = xasprintf("%s/%s", e->cf->data_dir, f->path);
+			char *dst = xasprintf("%s/%s", dir, f->name);
+
+			rc = issue_archive_copy(src, dst, err_r);
+			free(src);
+			free(dst);
+		}
+	return rc;
+}
+
+/* The photos at the archive width and the documents beside the page, in
+ * bulletin-N/. */
 static int
 issue_archive_photos(struct engine *e, struct issue *is, const char *dir, const char **err_r)
 {
@@ -888,13 +1014,11 @@ issue_archive_photos(struct engine *e, struct issue *is, const char *dir, const 
 			const struct issue_photo *p = &is->entries[i].photos[j];
 			char *dst = xasprintf("%s/%s", dir, p->name);
 
-			if (issue_link_or_copy(p->rend, dst) == -1) {
-				*err_r = issue_err("cannot copy %s: %s", p->rend, strerror(errno));
-				rc = -2;
-			} else
-				rc = issue_publishable(dst, err_r);
+			rc = issue_archive_copy(p->rend, dst, err_r);
 			free(dst);
 		}
+	if (rc == 0)
+		rc = issue_archive_files_of(e, is, dir, err_r);
 	if (rc == 0 && fsync_dir(dir) == -1) {
 		*err_r = issue_err("cannot sync %s: %s", dir, strerror(errno));
 		return -2;
@@ -924,6 +1048,10 @@ issue_archive_files(struct engine *e, struct issue *is, const char **err_r)
 	int rc;
 
 	rc = issue_render_is(e, is, &v, &doc, err_r);
+	if (rc == 0 && (mkdir_p(dir, 0755) == -1 || chmod(dir, 0755) == -1)) {
+		*err_r = issue_err("cannot create %s: %s", dir, strerror(errno));
+		rc = -2;
+	}
 	if (rc == 0)
 		rc = issue_archive_photos(e, is, sub, err_r);
 	if (rc == 0)

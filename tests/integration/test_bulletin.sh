@@ -72,6 +72,9 @@ inject() {	# inject FROM FILE
     ctl inject --rcpt "bulletin@$bdom" --sender "$1" <"$2" || fail "inject $2"
 }
 photo=$(base64 -w 76 "$top/tests/data/bulletin/photo.jpg")
+# a one-page PDF flyer (made here: the archive must hold it byte for byte)
+printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/MediaBox[0 0 595 842]/Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' >"$work/flyer.pdf"
+flyer64=$(base64 -w 76 "$work/flyer.pdf")
 # a. Rennes: a JPEG photo and a signature with a phone number, by LMTP.
 cat >"$work/rennes.eml" <<MSG
 From: Anne Le Goff <anne.legoff@rennes.example.org>
@@ -99,6 +102,12 @@ Content-Disposition: attachment; filename="atelier.jpg"
 Content-Transfer-Encoding: base64
 
 $photo
+--b-rennes
+Content-Type: application/pdf; name="tract-atelier.pdf"
+Content-Disposition: attachment; filename="tract-atelier.pdf"
+Content-Transfer-Encoding: base64
+
+$flyer64
 --b-rennes--
 MSG
 lmtp anne.legoff@rennes.example.org "bulletin@$bdom" --data "$work/rennes.eml"
@@ -298,6 +307,29 @@ done
 [ "$(stat -c %a "$arch/bulletin-1")" = 755 ] || fail "bulletin-1/: mode $(stat -c %a "$arch/bulletin-1")"
 [ -z "$(exiftool -q -s -EXIF:all -XMP:all "$arch/$img")" ] || fail "photo '$img' keeps its metadata"
 ok "the photo is beside the HTML ($img, a JPEG rendition); every archive file has mode 0644"
+# The PDF flyer of Rennes: beside the page as received, linked from it by
+# its name; named in the text archive; the archive directory is 0755.
+python3 - "$arch/bulletin-1.html" "$work/flyer.pdf" <<'PY' || fail "the flyer in the archive"
+import html.parser, os, sys
+page, flyer = sys.argv[1], open(sys.argv[2], "rb").read()
+links = []
+class P(html.parser.HTMLParser):
+    href = None
+    def handle_starttag(self, tag, attrs):
+        if tag == "a": self.href = dict(attrs).get("href")
+    def handle_data(self, data):
+        if self.href and self.href.endswith(".pdf"): links.append((self.href, data))
+    def handle_endtag(self, tag):
+        if tag == "a": self.href = None
+P().feed(open(page, encoding="utf-8").read())
+assert [t for _, t in links] == ["tract-atelier.pdf"], links
+f = os.path.join(os.path.dirname(page), links[0][0])
+assert open(f, "rb").read() == flyer, "the archived flyer differs"
+assert oct(os.stat(f).st_mode & 0o777) == "0o644", oct(os.stat(f).st_mode)
+PY
+grep -q "tract-atelier.pdf (PDF, 1 Ko)" "$arch/bulletin-1.txt" || fail "the text archive does not name the flyer"
+[ "$(stat -c %a "$arch")" = 755 ] || fail "archive/: mode $(stat -c %a "$arch")"
+ok "the PDF flyer is beside the archive page byte for byte (0644), linked by its name, named in the text"
 for f in bulletin-1.html bulletin-1.txt; do
     iconv -f UTF-8 -t UTF-8 "$arch/$f" >/dev/null || fail "$f: not UTF-8"
     for t in "Atelier vélo au marché" "Collecte de jouets" "Galette des rois" "Kermesse de janvier au village" \
