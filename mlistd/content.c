@@ -3,14 +3,22 @@
  *
  * Photos are normalised here, before the caller opens its transaction:
  * decoding is the slow part of an intake and must not hold the database's
- * write lock. The original bytes of a photo are freed once its master is
- * made, which keeps a 25 MB report's peak memory near one decoded photo.
+ * write lock. They are decoded on two threads, as soon as the MIME walk
+ * has decoded each one's bytes: the walk hands a photo to a helper thread
+ * when the helper is idle, and otherwise makes the master itself before
+ * reading on. A photo's job owns its original bytes (the attachment list
+ * moves while the walk grows it) and frees them once the master is made;
+ * so at most two originals and two decodes are held at once, whatever the
+ * number of photos. Ordinals and the files' fates are set after the walk,
+ * in order, from the finished jobs.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "content.h"
 #include "html2text.h"
@@ -43,32 +51,136 @@ content_is_pdf(const struct mime_attachment *a)
 	    strcmp(a->content_type, "application/pdf") == 0;
 }
 
-static void
-content_photo(struct content *c, struct content_file *f)
-{
-	const struct mime_attachment *a = f->att;
-	struct image_size sz;
+/* A photo being made a master, by the walk's thread or the helper. */
+struct content_job {
+	size_t			 i;		/* its file */
+	char			*data;		/* the original, owned; freed once done */
+	size_t			 len;
+	char			*master;	/* the result, or NULL and why */
+	size_t			 mlen;
+	struct image_size	 sz;
+	char			*why;
+};
 
-	if (image_master(a->data, a->len, 0, 0, &f->master, &f->len, &sz, &f->why) == -1) {
-		f->unreadable = 1;
-		f->why = xstrdup(f->why);	/* thread-local buffer: keep a copy */
+/* mime_content's callback argument: the content and the photo jobs. */
+struct content_walk {
+	struct content		 *c;
+	struct content_job	**jobs;		/* every photo's, in order */
+	size_t			  njobs;
+	pthread_t		  tid;
+	int			  started;	/* the helper runs */
+	pthread_mutex_t		  lock;
+	pthread_cond_t		  cond;
+	struct content_job	 *job;		/* the helper's, NULL when idle */
+	int			  quit;
+};
+
+static void
+content_job_run(struct content_job *j)
+{
+	const char *why = NULL;
+
+	if (image_master(j->data, j->len, 0, 0, &j->master, &j->mlen, &j->sz, &why) == -1) {
+		j->why = xstrdup(why);	/* thread-local buffer: keep a copy */
 		return;
 	}
-	f->kind = CONTENT_PHOTO;
-	f->kind_name = "photo";
-	f->data = f->master;
-	f->content_type = "image/jpeg";
-	f->width = sz.width;
-	f->height = sz.height;
-	f->ordinal = ++c->nphotos;
-	free(a->data);			/* the original is no longer needed */
-	((struct mime_attachment *)a)->data = NULL;
+	free(j->data);			/* the original is no longer needed */
+	j->data = NULL;
+}
+
+static void *
+content_helper(void *arg)
+{
+	struct content_walk *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->job == NULL && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->job == NULL)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		content_job_run(w->job);
+		pthread_mutex_lock(&w->lock);
+		w->job = NULL;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* The photo of file i: to the helper when it is idle, else made here. */
+static void
+content_photo(struct content_walk *w, struct mime_attachment *a, size_t i)
+{
+	struct content_job *j = xcalloc(1, sizeof *j);
+	int handed = 0;
+
+	j->i = i;
+	j->data = a->data;
+	j->len = a->len;
+	a->data = NULL;
+	w->c->files[i].data = NULL;	/* set when the job is finished */
+	w->jobs = xrealloc(w->jobs, (w->njobs + 1) * sizeof *w->jobs);
+	w->jobs[w->njobs++] = j;
+	if (!w->started && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		w->started = pthread_create(&w->tid, NULL, content_helper, w) == 0;
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		if ((handed = w->job == NULL))
+			w->job = j;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (!handed)
+		content_job_run(j);
+}
+
+/* Wait for the helper, then give each photo its fate, in order. With
+ * apply 0 (the attachments were dropped), only free the jobs. */
+static void
+content_photos_finish(struct content_walk *w, int apply)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		w->quit = 1;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->tid, NULL);
+		w->started = 0;
+	}
+	for (size_t k = 0; k < w->njobs; k++) {
+		struct content_job *j = w->jobs[k];
+		struct content_file *f = &w->c->files[j->i];
+
+		if (apply && j->why) {
+			w->c->att[j->i].data = j->data;	/* kept for the editors */
+			f->data = j->data;
+			f->unreadable = 1;
+			f->why = j->why;
+		} else if (apply) {
+			f->kind = CONTENT_PHOTO;
+			f->kind_name = "photo";
+			f->data = f->master = j->master;
+			f->len = j->mlen;
+			f->content_type = "image/jpeg";
+			f->width = j->sz.width;
+			f->height = j->sz.height;
+		} else {
+			free(j->data);
+			free(j->master);
+			free(j->why);
+		}
+		free(j);
+	}
+	free(w->jobs);
+	w->jobs = NULL;
+	w->njobs = 0;
 }
 
 static void
-content_classify(struct content *c, struct content_file *f)
+content_classify(struct content_walk *w, struct mime_attachment *a, size_t i)
 {
-	const struct mime_attachment *a = f->att;
+	struct content_file *f = &w->c->files[i];
 	int image_type = strncmp(a->content_type, "image/", 6) == 0;
 
 	f->kind = CONTENT_FILE;
@@ -81,7 +193,7 @@ content_classify(struct content *c, struct content_file *f)
 		return;
 	}
 	if (image_is_picture(a->data, a->len))
-		content_photo(c, f);
+		content_photo(w, a, i);
 	else if (image_type) {
 		f->unreadable = 1;
 		f->why = xstrdup("not a JPEG, PNG, WebP, HEIF or GIF picture");
@@ -239,11 +351,12 @@ content_body(struct content *c, const struct mime_piece *pcs, size_t n)
 }
 
 /* mime_content's callback: each attachment's fate as soon as it is
- * decoded (a photo's original freed once its master is made). */
+ * decoded (a photo handed to its job). */
 static void
 content_each(struct mime_attachment *a, size_t i, void *arg)
 {
-	struct content *c = arg;
+	struct content_walk *w = arg;
+	struct content *c = w->c;
 
 	if (i >= c->nfiles) {
 		c->files = xrealloc(c->files, (i + 1) * sizeof *c->files);
@@ -251,7 +364,7 @@ content_each(struct mime_attachment *a, size_t i, void *arg)
 		c->nfiles = i + 1;
 	}
 	c->files[i].att = a;	/* set again after the walk: the list moves */
-	content_classify(c, &c->files[i]);
+	content_classify(w, a, i);
 }
 
 static void
@@ -271,12 +384,16 @@ content_files_free(struct content *c)
 void
 content_read(const struct mime_msg *m, size_t max_total, struct content *c)
 {
+	struct content_walk w = { .c = c };
 	struct mime_piece *pcs = NULL;
 	size_t npcs = 0;
 
 	memset(c, 0, sizeof *c);
-	if (mime_content(m, max_total, content_each, c, &pcs, &npcs, &c->att, &c->natt) == -1) {
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	if (mime_content(m, max_total, content_each, &w, &pcs, &npcs, &c->att, &c->natt) == -1) {
 		c->overflow = 1;	/* keep the text: read it without attachments */
+		content_photos_finish(&w, 0);
 		content_files_free(c);
 		mime_content(m, (size_t)-1, NULL, NULL, &pcs, &npcs, &c->att, &c->natt);
 		mime_attachments_free(c->att, c->natt);
@@ -286,8 +403,14 @@ content_read(const struct mime_msg *m, size_t max_total, struct content *c)
 			if (pcs[i].text == NULL)
 				pcs[i].att = (size_t)-1;
 	}
-	for (size_t i = 0; i < c->nfiles; i++)
+	content_photos_finish(&w, 1);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	for (size_t i = 0; i < c->nfiles; i++) {
 		c->files[i].att = &c->att[i];
+		if (c->files[i].kind == CONTENT_PHOTO)
+			c->files[i].ordinal = ++c->nphotos;
+	}
 	c->placed = xcalloc((size_t)c->nphotos + 1, 1);
 	content_body(c, pcs, npcs);
 	mime_pieces_free(pcs, npcs);

@@ -6,7 +6,9 @@
  * EXIF orientation applied to the pixels), transparency flattened on white,
  * converted to sRGB, stripped of every metadata (EXIF with GPS, phone
  * model, dates, XMP, IPTC, ICC) and saved as a baseline JPEG whose long side
- * is at most IMAGE_MASTER_SIDE. A photo is never refused for its size
+ * is at most IMAGE_MASTER_SIDE (a larger JPEG is decoded at 1/2, 1/4 or
+ * 1/8 of its size when that keeps IMAGE_MASTER_MIN_SIDE: a 4032x3024 phone
+ * photo becomes 2016x1512). A photo is never refused for its size
  * alone: a large one is reduced. Only what cannot be decoded is refused
  * (and what claims more than IMAGE_MAX_PIXELS, a decompression bomb).
  *
@@ -27,7 +29,8 @@
 
 #include <stddef.h>
 
-#define IMAGE_MASTER_SIDE	2048		/* long side of a master, px */
+#define IMAGE_MASTER_SIDE	2048		/* long side of a master, px, at most */
+#define IMAGE_MASTER_MIN_SIDE	1600		/* ... and at least, when larger */
 #define IMAGE_MASTER_QUALITY	88		/* JPEG quality of a master */
 #define IMAGE_MAX_PIXELS	(300L * 1000 * 1000)	/* beyond: refused as a bomb */
 

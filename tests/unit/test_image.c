@@ -3,7 +3,8 @@
  * JPEG of 4032x3024 with EXIF Orientation=6 and GPS, a PNG screenshot with
  * transparency, an animated GIF, HEIC, WebP) become masters whose JPEG
  * markers we parse: no EXIF/XMP/IPTC/ICC left, upright (portrait stays
- * portrait), long side <= 2048, never enlarged; renditions at a width;
+ * portrait), long side <= 2048 (a JPEG of 4032 px decoded at half size,
+ * 2016; one of 3000 px reduced to 2048), never enlarged; renditions at a width;
  * what is not a picture, truncated or a decompression bomb is refused.
  */
 #include <setjmp.h>
@@ -90,9 +91,30 @@ test_phone_portrait(void **state)
 	assert_true(image_is_picture(in, len));
 	j = master_of("phone.jpg");
 	assert_true(j.width < j.height);	/* Orientation=6 applied */
-	assert_int_equal(j.height, 2048);
-	assert_int_equal(j.width, 1536);
+	assert_int_equal(j.height, 2016);	/* decoded at half size, no resampling */
+	assert_int_equal(j.width, 1512);
 	free(in);
+	free(p);
+}
+
+/* The DCT factor never takes a master under IMAGE_MASTER_MIN_SIDE: 3000 px
+ * is resampled to 2048 (half would be 1500), 8160 px decoded at a quarter
+ * (2040) and 3300 px at half (1650) with nothing left to resample. */
+static void
+test_master_sizes(void **state)
+{
+	static const struct { int w, h, mw, mh; } cases[] = {
+		{ 3000, 2000, 2048, 1365 }, { 8160, 1000, 2040, 250 }, { 1600, 3300, 800, 1650 },
+	};
+	char *p = path_in("size.jpg");
+	struct test_jpeg j;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		test_photo_make(p, cases[i].w, cases[i].h, 0, 0, 0);
+		j = master_of("size.jpg");
+		if (j.width != cases[i].mw || abs(j.height - cases[i].mh) > 1)
+			fail_msg("%dx%d: master %dx%d", cases[i].w, cases[i].h, j.width, j.height);
+	}
 	free(p);
 }
 
@@ -261,6 +283,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_phone_portrait),
+		cmocka_unit_test(test_master_sizes),
 		cmocka_unit_test(test_small_not_enlarged),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_bomb),

@@ -511,7 +511,7 @@ test_photos_and_files(void **state)
 	id = last_id(fx);
 	j = stored(fx, id, 0, "photo", 1);
 	assert_true(j.width < j.height);		/* Orientation=6 applied */
-	assert_int_equal(j.height, 2048);
+	assert_int_equal(j.height, 2016);		/* 4032 decoded at half size */
 	j = stored(fx, id, 1, "photo", 1);
 	assert_int_equal(j.height, 2048);		/* the screenshot, reduced */
 	j = stored(fx, id, 2, "photo", 1);
@@ -527,7 +527,7 @@ test_photos_and_files(void **state)
 	    "\n\n[[photo:4]]");			/* the forged marker is gone */
 	free(v);
 	text = last_notice_text(fx, "jeanne@example.org");
-	assert_section(text, "Photos qui paraîtront", "- IMG_0001.JPG (1536 × 2048)\n"
+	assert_section(text, "Photos qui paraîtront", "- IMG_0001.JPG (1512 × 2016)\n"
 	    "- capture.png (946 × 2048)\n- anim.gif (300 × 200)\n- IMG_0002.HEIC (1600 × 1200)");
 	assert_section(text, "Documents PDF", "- affiche.pdf");
 	assert_section(text, "qui ne paraîtront pas\u00a0:", "- IMG_0003.MOV");
