@@ -27,6 +27,7 @@
 #include "coverage.h"
 #include "daemon.h"
 #include "db.h"
+#include "editor.h"
 #include "engine.h"
 #include "fetch.h"
 #include "lmtp.h"
@@ -133,6 +134,7 @@ daemon_queue_thread(void *arg)
 			coverage_tick(e);
 			last_tick = time(NULL);
 		}
+		editor_jobs(e);	/* proofs and publications asked by mail */
 		queue_run(e);
 		if (daemon_db_damaged(e))
 			break;
@@ -207,6 +209,7 @@ daemon_once(struct engine *router, struct engine *runner)
 		return EX_TEMPFAIL;
 	if (daemon_db_damaged(router))
 		return EX_DATAERR;
+	editor_jobs(runner);
 	bulletin_tick(runner);
 	coverage_tick(runner);
 	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)

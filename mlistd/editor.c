@@ -7,15 +7,8 @@
  * when it has a committee and an issue (a held mail from an unknown sender
  * has neither). Every change is written to the audit trail.
  *
- * Commands by email: the From address must be an editor (roster role
- * "editor") and the mail must be written by a person (autoreply_classify);
- * the commands are read from the new text only (trim_reply), one per line
- * from the first non-blank line, up to the first line that is not one.
- * The From header proves little by itself: the commands are applied at
- * once only on a trusted DKIM pass for the editor's address (answer.h);
- * otherwise they are kept under a one-time token and the editor asked to
- * confirm by replying to confirm+TOKEN@ (request_confirm_accept() then
- * calls editor_commands_confirmed()).
+ * Commands by email are read and applied in editor_mail.c, through the
+ * functions here.
  *
  * The digest is rendered with notice_render_dict() (a repeated section per
  * submission) and queued as one message to every editor; the mailing row
@@ -27,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "answer.h"
 #include "autoreply.h"
@@ -35,6 +29,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "frdate.h"
 #include "i18n.h"
 #include "log.h"
 #include "mime.h"
@@ -195,6 +190,29 @@ editor_set_date(struct engine *e, int64_t submission_id, const char *yyyy_mm_dd,
 	    "UPDATE submission SET activity_date = ? WHERE id = ?", "si", yyyy_mm_dd, NULL);
 }
 
+int
+editor_date_read(struct engine *e, int64_t id, const char *args, char ymd[11])
+{
+	char today[11], *start, *text;
+	time_t t = now();
+	struct tm tm;
+	int found;
+
+	if (bulletin_date_valid(args)) {
+		snprintf(ymd, 11, "%s", args);
+		return 1;
+	}
+	localtime_r(&t, &tm);
+	strftime(today, sizeof today, "%Y-%m-%d", &tm);
+	start = db_str(e->db, "SELECT coalesce(i.period_start, '') FROM submission s LEFT JOIN"
+	    " bulletin_issue i ON i.id = s.issue_id WHERE s.id = ?", "i", id);
+	text = xasprintf("le %s", args);
+	found = frdate_pick(text, today, start ? start : "", ymd) == 1 && bulletin_date_valid(ymd);
+	free(text);
+	free(start);
+	return found;
+}
+
 /* The other submissions of the issue in their current order. */
 static int
 editor_order(struct engine *e, int64_t issue_id, int64_t except, int64_t **ids_r, size_t *n_r)
@@ -320,345 +338,6 @@ editor_assign(struct engine *e, int64_t submission_id, const char *committee,
 	return 1;
 }
 
-/* ---- commands by email ---- */
-
-static const struct {
-	const char *word;	/* folded: lower case, no accents */
-	const char *state;
-} editor_verbs[] = {
-	{ "accepter", "accepted" }, { "accepte", "accepted" }, { "accept", "accepted" },
-	{ "refuser", "rejected" }, { "refuse", "rejected" }, { "rejeter", "rejected" },
-	{ "rejete", "rejected" }, { "reject", "rejected" },
-	{ "attente", "held" }, { "attendre", "held" }, { "hold", "held" },
-};
-
-/* "VERB ID [ID...]" (separators: spaces, commas, '#', ':'); the state named
- * and the ids, or NULL when the line is not a command. */
-static const char *
-editor_parse_line(const char *line, int64_t *ids, size_t max, size_t *n_r)
-{
-	char *f = str_fold(line), *p = f, *w;
-	const char *state = NULL;
-
-	*n_r = 0;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (w = p; *p >= 'a' && *p <= 'z'; p++)
-		;
-	for (size_t i = 0; i < nitems(editor_verbs); i++)
-		if ((size_t)(p - w) == strlen(editor_verbs[i].word) &&
-		    strncmp(w, editor_verbs[i].word, (size_t)(p - w)) == 0)
-			state = editor_verbs[i].state;
-	while (state && *p) {
-		if (strchr(" \t\r,;:#", *p))
-			p++;
-		else if (*p >= '0' && *p <= '9' && *n_r < max)
-			ids[(*n_r)++] = strtoll(p, &p, 10);
-		else
-			state = NULL;
-	}
-	free(f);
-	return state && *n_r > 0 ? state : NULL;
-}
-
-struct editor_mail {
-	struct mime_msg	*m;		/* the caller's */
-	char		*from;
-	char		*text;		/* the new text only */
-	int		 is_editor;
-};
-
-static void
-editor_mail_free(struct editor_mail *em)
-{
-	free(em->from);
-	free(em->text);
-	memset(em, 0, sizeof *em);
-}
-
-/* Who sent the parsed mail m; is_editor: a person's mail from an editor. */
-static void
-editor_mail_open(struct engine *e, const struct inmsg *in, struct mime_msg *m,
-    struct editor_mail *em)
-{
-	memset(em, 0, sizeof *em);
-	em->m = m;
-	em->from = mime_from_address(em->m);
-	if (em->from == NULL || autoreply_classify(em->m, in->sender, NULL) != AUTO_NONE ||
-	    !roster_is_sender(e->db, em->from, "editor"))
-		return;
-	em->is_editor = 1;
-	em->text = engine_new_text(em->m);
-}
-
-/* The next non-blank line of *p (advanced past it), or NULL at the end. */
-static char *
-editor_next_line(char **p)
-{
-	while (**p) {
-		char *line = *p, *nl = strchr(line, '\n');
-
-		*p = nl ? nl + 1 : line + strlen(line);
-		if (nl)
-			*nl = '\0';
-		if (!str_is_empty(line))
-			return line;
-	}
-	return NULL;
-}
-
-/* "ATTRIBUER ID COMITÉ" (ASSIGN too): the id and the committee (slug or
- * name, the rest of the line), or 0 when the line is not one. */
-static int64_t
-editor_parse_assign(const char *line, char **committee_r)
-{
-	const char *p = line + strspn(line, " \t"), *rest;
-	size_t vlen = strncasecmp(p, "attribuer", 9) == 0 ? 9 : strncasecmp(p, "assign", 6) == 0 ?
-	    6 : 0;
-	char *end;
-	int64_t id;
-
-	*committee_r = NULL;
-	if (vlen == 0 || p[vlen] == '\0' || !strchr(" \t:#", p[vlen]))
-		return 0;
-	p += vlen + strspn(p + vlen, " \t:#");
-	id = strtoll(p, &end, 10);
-	if (end == p || id <= 0 || *end == '\0' || !strchr(" \t:", *end))
-		return 0;
-	rest = end + strspn(end, " \t:");
-	if (*rest == '\0')
-		return 0;
-	*committee_r = str_trim(xstrdup(rest));
-	return id;
-}
-
-/* Does the editor's new text start with a command line? */
-static int
-editor_starts_with_command(const struct editor_mail *em)
-{
-	int64_t ids[EDITOR_MAX_IDS];
-	char *copy, *p, *line;
-	size_t n;
-	int rc;
-
-	if (!em->is_editor || em->text == NULL)
-		return 0;
-	char *committee = NULL;
-
-	p = copy = xstrdup(em->text);
-	line = editor_next_line(&p);
-	rc = line != NULL && (editor_parse_line(line, ids, nitems(ids), &n) != NULL ||
-	    editor_parse_assign(line, &committee) > 0);
-	free(committee);
-	free(copy);
-	return rc;
-}
-
-static const char *
-editor_verb_name(const char *state)
-{
-	if (strcmp(state, "accepted") == 0)
-		return tr("ACCEPTER", "ACCEPT");
-	if (strcmp(state, "rejected") == 0)
-		return tr("REFUSER", "REJECT");
-	return tr("ATTENTE", "HOLD");
-}
-
-/* An ATTRIBUER line: applied and answered (1), not one (0), -1. */
-static int
-editor_apply_assign(struct engine *e, const char *who, const char *line, struct buf *out,
-    int *napplied_r)
-{
-	char *committee;
-	int64_t id = editor_parse_assign(line, &committee);
-	const char *err = NULL;
-	int rc;
-
-	if (id <= 0)
-		return 0;
-	rc = editor_assign(e, id, committee, 0, &err);
-	if (rc != -1)
-		buf_printf(out, "%s %lld %s : %s\n", tr("ATTRIBUER", "ASSIGN"), (long long)id,
-		    committee, rc == 1 ? tr("fait", "done") : err);
-	if (rc == 1) {
-		roster_audit(e->db, "submission %lld assigned to %s by %s (email)", (long long)id,
-		    committee, who);
-		(*napplied_r)++;
-	}
-	free(committee);
-	return rc == -1 ? -1 : 1;
-}
-
-/* Apply every command line; results appended to out. 0, or -1 on a database error. */
-static int
-editor_apply(struct engine *e, const char *who, char *text, struct buf *out, int *napplied_r)
-{
-	int64_t ids[EDITOR_MAX_IDS];
-	const char *state, *err;
-	char *p = text, *line;
-	size_t n;
-
-	*napplied_r = 0;
-	while ((line = editor_next_line(&p)) != NULL) {
-		int done = editor_apply_assign(e, who, line, out, napplied_r);
-
-		if (done == -1)
-			return -1;
-		if (done == 1)
-			continue;
-		if ((state = editor_parse_line(line, ids, nitems(ids), &n)) == NULL)
-			break;
-		for (size_t i = 0; i < n; i++) {
-			int rc = editor_set_state(e, ids[i], state, &err);
-
-			if (rc == -1)
-				return -1;
-			buf_printf(out, "%s %lld : %s\n", editor_verb_name(state), (long long)ids[i],
-			    rc == 1 ? tr("fait", "done") : err);
-			if (rc == 1) {
-				roster_audit(e->db, "submission %lld %s by %s (email)",
-				    (long long)ids[i], state, who);
-				(*napplied_r)++;
-			}
-		}
-	}
-	return 0;
-}
-
-int
-editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m)
-{
-	struct editor_mail em;
-	int rc;
-
-	editor_mail_open(e, in, m, &em);
-	rc = editor_starts_with_command(&em);
-	editor_mail_free(&em);
-	return rc;
-}
-
-/* Apply text's commands for editor from and send the results: 0, -1 on a
- * database error (logged by the caller through engine_dberr). */
-static int
-editor_run(struct engine *e, const struct inmsg *in, struct mime_msg *m, const char *from,
-    char *text)
-{
-	struct buf out;
-	char *msgid = mime_message_id(m), *reply_to = NULL, *bulletin, count[16];
-	int n = 0, rc;
-
-	buf_init(&out);
-	if (editor_apply(e, from, text, &out, &n) == -1) {
-		buf_free(&out);
-		free(msgid);
-		return -1;
-	}
-	if (out.len == 0)
-		buf_adds(&out, tr("(aucune commande trouvée)\n", "(no command found)\n"));
-	snprintf(count, sizeof count, "%d", n);
-	if (msgid)
-		reply_to = xasprintf("<%s>", msgid);
-	bulletin = config_address(e->cf, e->cf->bulletin_address);
-	{
-		const char *vars[] = { "RESULTS", buf_cstr(&out), "COUNT", count, NULL };
-		struct notice_opts o = { .from = bulletin, .in_reply_to = reply_to };
-
-		rc = answer_notice(e, in->sender, m, from, "editor-result", vars, &o);
-	}
-	if (rc != -1)
-		log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, from, n);
-	free(bulletin);
-	free(msgid);
-	free(reply_to);
-	buf_free(&out);
-	return rc == -1 ? -1 : 0;
-}
-
-/* Is line one command (a state change or ATTRIBUER)? */
-static int
-editor_is_command_line(const char *line)
-{
-	int64_t ids[EDITOR_MAX_IDS];
-	char *committee = NULL;
-	size_t n;
-	int yes = editor_parse_line(line, ids, nitems(ids), &n) != NULL ||
-	    editor_parse_assign(line, &committee) > 0;
-
-	free(committee);
-	return yes;
-}
-
-/* The command lines of text (what editor_apply would read), as a copy. */
-static char *
-editor_command_lines(const char *text)
-{
-	char *copy = xstrdup(text), *p = copy, *line;
-	struct buf b;
-
-	buf_init(&b);
-	while ((line = editor_next_line(&p)) != NULL && editor_is_command_line(line))
-		buf_printf(&b, "  %s\n", str_trim(line));
-	free(copy);
-	return buf_steal(&b);
-}
-
-/* Commands without proof: kept under a one-time token, and the editor
- * asked to confirm them by reply. 0, or -1 on a database error. */
-static int
-editor_hold(struct engine *e, const struct inmsg *in, struct mime_msg *m,
-    const struct editor_mail *em)
-{
-	char token[33], *lines = editor_command_lines(em->text), *confirm, *bulletin;
-	struct notice_opts o = { 0 };
-	int rc = answer_hold(e, em->from, "editor", em->text, token);
-
-	if (rc == 0) {
-		confirm = engine_addr(e, e->cf->confirm_prefix, token);
-		bulletin = config_address(e->cf, e->cf->bulletin_address);
-		o.from = bulletin;
-		o.reply_to = confirm;
-		rc = answer_notice(e, in->sender, m, em->from, "editor-confirm", (const char *[]){
-		    "COMMANDS", lines, "CONFIRM_ADDRESS", confirm, NULL }, &o) == -1 ? -1 : 0;
-		free(confirm);
-		free(bulletin);
-	}
-	free(lines);
-	return rc;
-}
-
-enum engine_result
-editor_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m,
-    const char **error_r)
-{
-	struct editor_mail em;
-	int rc;
-
-	editor_mail_open(e, in, m, &em);
-	if (answer_trust(e, in->sender, m, em.from, NULL) == ANSWER_PROVEN)
-		rc = editor_run(e, in, m, em.from, em.text ? em.text : "");
-	else
-		rc = editor_hold(e, in, m, &em);
-	editor_mail_free(&em);
-	return rc == -1 ? engine_dberr(e, error_r) : ENGINE_DONE;
-}
-
-enum engine_result
-editor_commands_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
-    const char *from, const char *text, const char **error_r)
-{
-	char *copy;
-	int rc;
-
-	if (!roster_is_sender(e->db, from, "editor")) {
-		log_info("from=%s editor-mail status=ignored reason=\"no longer an editor\"", from);
-		return ENGINE_DONE;
-	}
-	copy = xstrdup(text);
-	rc = editor_run(e, in, m, from, copy);
-	free(copy);
-	return rc == -1 ? engine_dberr(e, error_r) : ENGINE_DONE;
-}
-
 /* ---- the digest ---- */
 
 /* The first max characters of s (UTF-8), "…" added when cut (white space before it dropped). */
@@ -730,6 +409,10 @@ editor_digest_render(struct engine *e, char **subject_r, char **body_r)
 
 	tmpl_set(d, "BULLETIN_ADDRESS", from);
 	if ((n = editor_digest_rows(e, d, &first)) > 0) {
+		char *help = editor_help(e, first);
+
+		tmpl_set(d, "HELP", help);
+		free(help);
 		tmpl_set_int(d, "COUNT", n);
 		tmpl_set_int(d, "EXAMPLE_ID", first);
 		if (notice_render_dict(e, "editor-digest", d, subject_r, body_r, &err) == -1)

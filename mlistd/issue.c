@@ -1473,16 +1473,44 @@ issue_rcpts_query(struct engine *e, struct issue_rcpts *r, const char *sql)
 	return rc;
 }
 
-/* The proof (one row each) or the publication as a mailing of the issue:
- * "bulletin show" counts the copies of its message. */
+/* The fingerprint of what the issue shows: its dates and, in bulletin
+ * order, each entry's committee, title, date, text (photo markers
+ * included) and photos. A proof records it; PUBLIER by mail needs it
+ * unchanged (issue_hashes). */
+static void
+issue_hash(const struct issue *is, char out[65])
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%d\x1f%s\x1f%s\x1f%s", is->number, is->period_start, is->period_end,
+	    is->publish_date);
+	for (size_t i = 0; i < is->n; i++) {
+		const struct issue_entry *en = &is->entries[i];
+
+		buf_printf(&b, "\x1e%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", (long long)en->id,
+		    en->region, en->committee, en->title, en->date, en->body);
+		for (size_t j = 0; j < en->nphotos; j++)
+			buf_printf(&b, "\x1f%lld", (long long)en->photos[j].file_id);
+	}
+	mime_sha256_hex(buf_cstr(&b), b.len, out);
+	buf_free(&b);
+}
+
+/* The proof (one row each, with the content's fingerprint) or the
+ * publication as a mailing of the issue: "bulletin show" counts the copies
+ * of its message. */
 static int
 issue_mailing_record(struct engine *e, const struct issue *is, const char *kind, int64_t id)
 {
 	char *k = strcmp(kind, "proof") == 0 ? xasprintf("proof-%lld", (long long)id) :
-	    xstrdup("publication");
-	int rc = db_run(e->db, "INSERT INTO bulletin_mailing (issue_id, kind, committee_id, sent,"
-	    " message_id) VALUES (?, ?, 0, ?, ?)", "isii", is->id, k, (int64_t)now(), id);
+	    xstrdup("publication"), hash[65];
+	int rc;
 
+	issue_hash(is, hash);
+	rc = db_run(e->db, "INSERT INTO bulletin_mailing (issue_id, kind, committee_id, sent,"
+	    " message_id, content_hash) VALUES (?, ?, 0, ?, ?, ?)", "isiis", is->id, k,
+	    (int64_t)now(), id, hash);
 	free(k);
 	return rc;
 }
@@ -1739,17 +1767,48 @@ issue_publish_db(struct engine *e, const struct issue *is, const struct issue_st
 }
 
 int
+issue_hashes(struct engine *e, int number, char now_r[65], char proof_r[65],
+    const char **err_r)
+{
+	struct issue is;
+	char *h;
+	int rc;
+
+	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
+		return issue_result(rc);
+	issue_hash(&is, now_r);
+	h = db_str(e->db, "SELECT coalesce(content_hash, '') FROM bulletin_mailing WHERE"
+	    " issue_id = ? AND kind LIKE 'proof-%' ORDER BY rowid DESC LIMIT 1", "i", is.id);
+	snprintf(proof_r, 65, "%s", h ? h : "");
+	free(h);
+	issue_clear(&is);
+	return 1;
+}
+
+int
 issue_publish(struct engine *e, int number, const char **err_r)
+{
+	return issue_publish_proofed(e, number, NULL, err_r);
+}
+
+int
+issue_publish_proofed(struct engine *e, int number, const char *hash, const char **err_r)
 {
 	struct issue_stored st;
 	struct issue is;
 	const char *pdf_err = NULL;
+	char now_hash[65];
 	int rc;
 
 	if ((rc = issue_load_nonempty(e, number, &is, err_r)) != 0)
 		return issue_result(rc);
 	if (strcmp(is.state, "published") == 0) {
 		*err_r = issue_err("issue %d is already published", number);
+		issue_clear(&is);
+		return 0;
+	}
+	if (hash && (issue_hash(&is, now_hash), strcmp(hash, now_hash) != 0)) {
+		*err_r = issue_err("issue %d changed since its proof", number);
 		issue_clear(&is);
 		return 0;
 	}

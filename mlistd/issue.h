@@ -70,6 +70,14 @@ void issue_doc_free(struct issue_doc *doc);
 int issue_archive(struct engine *e, int number, int with_pdf, const char **err_r);
 int issue_proof(struct engine *e, int number, const char **err_r);
 int issue_publish(struct engine *e, int number, const char **err_r);
+/* The same, only while the issue's content has the fingerprint hash (the
+ * one its proof showed); refused (0) when it changed. */
+int issue_publish_proofed(struct engine *e, int number, const char *hash, const char **err_r);
+/* The fingerprint of the issue's content now (now_r) and the one its last
+ * proof recorded (proof_r, "" when no proof was sent): 1, 0 when the issue
+ * is unknown or has no accepted entry (err_r), -1 (err_r). */
+int issue_hashes(struct engine *e, int number, char now_r[65], char proof_r[65],
+    const char **err_r);
 /* Send the published issue again: its failed copies (failed_only), or
  * every copy already sent or failed; *n_r = how many were queued. The
  * stored body is built again first when it is over bulletin_mail_max. */

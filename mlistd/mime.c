@@ -1978,3 +1978,12 @@ mime_build_alternative(const char *from_name, const char *from_addr, const char 
 	g_object_unref(m.msg);
 	return out;
 }
+
+void
+mime_sha256_hex(const void *data, size_t len, char out[65])
+{
+	gchar *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+
+	snprintf(out, 65, "%s", hex);
+	g_free(hex);
+}

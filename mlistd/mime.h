@@ -212,4 +212,8 @@ char *mime_build_alternative(const char *from_name, const char *from_addr,
     const char *html_utf8, const struct mime_inline *imgs, size_t nimgs,
     const char *const *extra_headers, int crlf, size_t *len_r);
 
+/* The SHA-256 of len bytes at data as 64 lower-case hex digits and a NUL
+ * (GLib's, which GMime brings): content fingerprints, never secrets. */
+void mime_sha256_hex(const void *data, size_t len, char out[65]);
+
 #endif

@@ -589,6 +589,71 @@ cmd_bulletin_set_date(struct ctl *ctl, int argc, char **argv)
 	return ctl_editor_rc(&e, rc, err);
 }
 
+/* bulletin title ID TITRE...: the title alone (the text kept). */
+static int
+cmd_bulletin_title(struct ctl *ctl, int argc, char **argv)
+{
+	char *title = NULL, *body = NULL, *t;
+	const char *err = NULL;
+	struct engine e;
+	struct buf b;
+	int64_t id;
+	int rc;
+
+	if (argc < 3 || ctl_number(argv[1], &id) == -1)
+		return ctl_bad_usage();
+	buf_init(&b);
+	for (int i = 2; i < argc; i++)
+		buf_printf(&b, "%s%s", i > 2 ? " " : "", argv[i]);
+	t = buf_steal(&b);
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK) {
+		free(t);
+		return rc;
+	}
+	if ((rc = ctl_load_text(&e, id, &title, &body)) != 0) {
+		free(t);
+		if (rc == -1)
+			return ctl_db_fail(&e);
+		engine_close(&e);
+		return ctl_fail(EX_DATAERR, tr("contribution %lld inconnue", "unknown submission %lld"),
+		    (long long)id);
+	}
+	rc = editor_set_text(&e, id, t, body, &err);
+	if (rc == 1)
+		printf(tr("contribution %lld\xc2\xa0: titre «\xc2\xa0%s\xc2\xa0»\n",
+		    "submission %lld: title “%s”\n"), (long long)id, t);
+	free(title);
+	free(body);
+	free(t);
+	return ctl_editor_rc(&e, rc, err);
+}
+
+/* bulletin date ID DATE: the activity date as people write it. */
+static int
+cmd_bulletin_date(struct ctl *ctl, int argc, char **argv)
+{
+	const char *err = NULL;
+	struct engine e;
+	char ymd[11];
+	int64_t id;
+	int rc;
+
+	if (argc != 3 || ctl_number(argv[1], &id) == -1)
+		return ctl_bad_usage();
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
+		return rc;
+	if (editor_date_read(&e, id, argv[2], ymd) != 1) {
+		engine_close(&e);
+		return ctl_fail(EX_DATAERR, tr("date illisible\xc2\xa0: %s (JJ/MM/AAAA)",
+		    "unreadable date: %s (DD/MM/YYYY)"), argv[2]);
+	}
+	rc = editor_set_date(&e, id, ymd, &err);
+	if (rc == 1)
+		printf(tr("contribution %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
+		    (long long)id, ymd);
+	return ctl_editor_rc(&e, rc, err);
+}
+
 /* ---- proof, publication, search ---- */
 
 static int
@@ -729,6 +794,11 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	  "set a submission's place in its issue (1: first)" },
 	{ "bulletin set-date", cmd_bulletin_set_date, 1, "ID AAAA-MM-JJ",
 	  "change la date de l'activité", "change the activity date" },
+	{ "bulletin title", cmd_bulletin_title, 1, "ID TITRE",
+	  "change le titre d'une contribution", "change a submission's title" },
+	{ "bulletin date", cmd_bulletin_date, 1, "ID JJ/MM/AAAA",
+	  "change la date de l'activité (JJ/MM/AAAA, « 14 mars »...)",
+	  "change the activity date (DD/MM/YYYY, YYYY-MM-DD)" },
 	{ "bulletin proof", cmd_bulletin_proof, 1, "N",
 	  "envoie l'épreuve d'un numéro aux rédacteurs", "mail an issue's proof to the editors" },
 	{ "bulletin publish", cmd_bulletin_publish, 1, "N",

@@ -950,8 +950,8 @@ request_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 		rc = answer_take(e, in->ext, r.from, &action, &text);
 	if (rc == 1) {
 		log_info("confirm=%s from=%s action=%s status=confirmed", in->ext, r.from, action);
-		if (strcmp(action, "editor") == 0)
-			res = editor_commands_confirmed(e, in, m, r.from, text, error_r);
+		if (strncmp(action, "editor", 6) == 0)
+			res = editor_commands_confirmed(e, in, m, r.from, action, text, error_r);
 		else if (request_run_confirmed(&r, action) == -1)
 			res = engine_dberr(e, error_r);
 	} else if (rc == -1)

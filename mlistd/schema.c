@@ -198,6 +198,10 @@ const char *const db_migrations[] = {
 	"UPDATE submission_file SET kind = 'photo' WHERE is_photo = 1;"
 	"ALTER TABLE submission_file ADD COLUMN width INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE submission_file ADD COLUMN height INTEGER NOT NULL DEFAULT 0;",
+
+	/* 9: what a proof showed (issue_hashes), so that publishing by mail
+	 * needs a proof of the very content to be published */
+	"ALTER TABLE bulletin_mailing ADD COLUMN content_hash TEXT;",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

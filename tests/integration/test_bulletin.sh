@@ -232,7 +232,7 @@ once
 wait_files "$work/sink" 49
 index
 # Without a DKIM proof the editor is asked to confirm by reply first.
-ask=$(with '^Bulletin.: confirmez vos décisions' redaction@example.org)
+ask=$(with '^Bulletin.: confirmez vos commandes' redaction@example.org)
 [ "$(echo "$ask" | grep -c .)" -eq 1 ] || fail "no confirmation request for the editor"
 ctl bulletin submissions --all | grep -q "^$s_albi  *accepté" && fail "applied before the confirmation"
 confirm=$(grep -i '^Reply-To:' "$ask" | grep -o 'confirm+[0-9a-f]*@[^> ]*')
@@ -242,10 +242,10 @@ printf 'From: redaction@example.org\nTo: %s\nSubject: Re: Bulletin\n\nOui\n' "$c
 once
 wait_files "$work/sink" 50
 index
-res=$(with '^Bulletin : 1 décision' redaction@example.org)
+res=$(with '^Bulletin.: résultat' redaction@example.org)
 [ "$(echo "$res" | grep -c .)" -eq 1 ] || fail "no single result mail for the editor"
 text "$res" >"$work/t"
-grep -q "^ACCEPTER $s_albi : fait" "$work/t" || { cat "$work/t"; fail "the result does not say ACCEPTER $s_albi : fait"; }
+grep -q "^ACCEPTER $s_albi.: fait" "$work/t" || { cat "$work/t"; fail "the result does not say ACCEPTER $s_albi : fait"; }
 ctl bulletin submissions --all >"$work/subs"
 grep -q "^$s_albi  *accepté" "$work/subs" || { cat "$work/subs"; fail "ACCEPTER by email not applied"; }
 grep -q "^$s_brest  *refusé" "$work/subs" || { cat "$work/subs"; fail "reject not applied"; }

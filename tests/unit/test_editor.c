@@ -289,7 +289,7 @@ test_command_mail_confirm(void **state)
 		assert_int_equal(mime_parse(notice, strlen(notice), &n, &err), 0);
 		subject = mime_subject(n);
 		text = mime_text_plain(n, NULL);
-		assert_string_equal(subject, "Bulletin\u00a0: confirmez vos décisions");
+		assert_string_equal(subject, "Bulletin\u00a0: confirmez vos commandes");
 		assert_non_null(strstr(text, body));		/* the commands, quoted */
 		assert_non_null(strstr(text, "Rien n'est encore fait"));
 		free(subject);
@@ -324,7 +324,7 @@ test_command_mail_refused(void **state)
 	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
 	assert_false(is_cmd);
 	free(m);
-	m = mail("ed@example.org", "", "Bonjour,\nACCEPT 1\n");	/* not first */
+	m = mail("ed@example.org", "", "Mon compte rendu\nACCEPT 1\n");	/* not first */
 	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
 	assert_false(is_cmd);
 	free(m);
@@ -375,15 +375,15 @@ test_digest(void **state)
 	assert_non_null(msg);
 	assert_int_equal(mime_parse(msg, strlen(msg), &m, &err), 0);
 	text = mime_subject(m);
-	assert_string_equal(text, "Bulletin : 2 contribution(s) à relire");
+	assert_string_equal(text, "Bulletin\u00a0: 2 compte(s) rendu(s) à relire");
 	free(text);
 	text = mime_text_plain(m, NULL);
-	snprintf(line, sizeof line, "==== N° %lld : Fête des voisins\nComité : Rennes"
-	    " (x@example.org)\nBulletin : n°1\nPhotos : 1 ; autres pièces jointes : 1\n\n",
+	snprintf(line, sizeof line, "==== N° %lld\u00a0: Fête des voisins\nComité\u00a0: Rennes"
+	    " (x@example.org)\nBulletin\u00a0: n°1\nPhotos\u00a0: 1\u00a0; autres pièces jointes\u00a0: 1\n\n",
 	    (long long)a);
 	assert_non_null(strstr(text, line));
-	assert_non_null(strstr(text, "Comité : inconnu (envoyé par who@example.org)\nPhotos : 0\n"
-	    "En attente : expéditeur inconnu\n\nCourt.\n"));
+	assert_non_null(strstr(text, "Comité\u00a0: inconnu (envoyé par who@example.org)\nPhotos\u00a0: 0\n"
+	    "En attente\u00a0: expéditeur inconnu\n\nCourt.\n"));
 	assert_non_null(p = strstr(text, "éte éte"));
 	assert_non_null(strstr(p, "éte…\n"));
 	/* 300 characters: 75 times "éte " (375 bytes), the last space dropped. */
