@@ -518,7 +518,8 @@ issue_set_row(struct tmpl_dict *part, const struct issue *is, const struct issue
 		tmpl_show_section(row, "ROW_GAP");
 }
 
-/* Photos p (n) as grid rows of a new part; the text version lists them. */
+/* Photos p (n) as grid rows of a new part; the text version names them
+ * at the same place (TXTPHOTO, then TXTGRID once for the blank line). */
 static void
 issue_set_grid(struct tmpl_dict *body, const struct issue *is, const struct issue_entry *en,
     const struct issue_photo *const *p, size_t n, const struct issue_view *v)
@@ -533,10 +534,13 @@ issue_set_grid(struct tmpl_dict *body, const struct issue *is, const struct issu
 	for (size_t i = 0; i < n; i++) {
 		char *ref = v->target == ISSUE_ARCHIVE ? xasprintf("bulletin-%d/%s", is->number,
 		    p[i]->name) : xstrdup(p[i]->name);
+		struct tmpl_dict *t = tmpl_add_section(part, "TXTPHOTO");
 
-		tmpl_set(tmpl_add_section(body, "TXTPHOTO"), "PHOTO_REF", ref);
+		tmpl_set(t, "PHOTO_REF", ref);
+		tmpl_set_int(t, "PHOTO_NUMBER", (long long)(p[i] - en->photos) + 1);
 		free(ref);
 	}
+	tmpl_show_section(part, "TXTGRID");
 }
 
 /* Where the full issue is read: section FULL_URL (bulletin_archive_url
@@ -695,7 +699,6 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
     struct tmpl_dict *body, struct tmpl_dict *toc, const struct issue_view *v)
 {
 	char *date = issue_date_text(e, en->date), *text = issue_clean_text(en->body);
-	char *plain = issue_unmarked(text);
 	size_t shown = issue_shown(en, v);
 	char anchor[32];
 
@@ -705,7 +708,6 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 	tmpl_set(body, "ENTRY_TITLE", en->title);
 	tmpl_set(body, "ENTRY_ANCHOR", anchor);
 	tmpl_set(body, "ENTRY_DATE", date);
-	tmpl_set(body, "ENTRY_TEXT", plain);
 	issue_set_parts(body, is, en, text, v);
 	if (shown < en->nphotos) {
 		struct tmpl_dict *more = tmpl_add_section(body, "MORE_PHOTOS");
@@ -717,7 +719,6 @@ issue_set_entry(const struct engine *e, const struct issue *is, const struct iss
 	}
 	issue_set_files(e, is, en, body, v);
 	free(date);
-	free(plain);
 	free(text);
 }
 

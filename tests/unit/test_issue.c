@@ -550,8 +550,9 @@ test_reply_names(void **state)
 	free(proof);
 }
 
-/* [[photo:N]] markers (content.h) place each photo where it was written;
- * a marker naming no photo vanishes; none reaches the text or the page. */
+/* [[photo:N]] markers (content.h) place each photo where it was written,
+ * on the page and in the text version; a marker naming no photo vanishes;
+ * none reaches the text or the page. */
 static void
 test_markers(void **state)
 {
@@ -571,6 +572,7 @@ test_markers(void **state)
 	    "[[photo:1]]\n[[photo:9]]\nAprès.' WHERE id = 3");
 	assert_int_equal(issue_render(&fx->e, 4, 1, &doc, &err), 1);
 	assert_in_order(doc.html, order);
+	assert_in_order(doc.text, order);
 	assert_null(strstr(doc.html, "[[photo"));
 	assert_null(strstr(doc.text, "[[photo"));
 	assert_non_null(strstr(doc.text, "Entre les deux."));
