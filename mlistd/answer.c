@@ -48,9 +48,9 @@ answer_notice(struct engine *e, const char *envelope_sender, const struct mime_m
 	if (answer_trust(e, envelope_sender, m, from, &why) == ANSWER_NONE) {
 		log_info("notice=%s rcpt=%s sender=<%s> status=withheld reason=\"%s\"", name,
 		    from ? from : "", envelope_sender ? envelope_sender : "", why);
-		return 1;
+		return 0;
 	}
-	return notice_send_opts(e, name, from, vars, o);
+	return notice_send_opts(e, name, from, vars, o, &why);
 }
 
 int

@@ -40,9 +40,9 @@ enum answer_trust answer_trust(struct engine *e, const char *envelope_sender,
     const struct mime_msg *m, const char *from, const char **why_r);
 
 /* Queue notice NAME to from, the sender of mail m, only if answer_trust()
- * finds it plausible; else log that the answer is withheld. Returns what
- * notice_send_opts() returns (0 queued, 1 suppressed, -1 error), or 1 when
- * withheld. */
+ * finds it plausible; else log that the answer is withheld. As
+ * notice_send_opts(): 1 queued; 0 not sent (withheld, or the rate limit);
+ * -1 error, its reason kept for the handler's result (engine_failf). */
 int answer_notice(struct engine *e, const char *envelope_sender, const struct mime_msg *m,
     const char *from, const char *name, const char *const *vars,
     const struct notice_opts *o);

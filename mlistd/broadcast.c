@@ -414,7 +414,7 @@ broadcast_hold_for_admin(struct engine *e, const struct inmsg *in, const struct 
 		subject = mime_subject(m);
 		if (*e->cf->admin_address && notice_send(e, "broadcast-held-admin",
 		    e->cf->admin_address, (const char *[]){ "SUBJECT", subject, "FROM",
-		    author ? author : "", "TOKEN", token, "REASON", why, NULL }) == -1)
+		    author ? author : "", "TOKEN", token, "REASON", why, NULL }, &why) == -1)
 			rc = -1;
 		free(subject);
 	}

@@ -794,6 +794,7 @@ editor_answer(struct editor_run *r, const struct inmsg *in, struct mime_msg *m)
 	    issue[16], *help = editor_help(r->e, 0);
 	struct notice_opts o = { .from = bulletin, .in_reply_to = r->in_reply_to,
 	    .reply_to = r->publish };
+	const char *err;
 	int rc;
 
 	if (r->out.len == 0)
@@ -806,7 +807,7 @@ editor_answer(struct editor_run *r, const struct inmsg *in, struct mime_msg *m)
 
 	/* a job answers an editor of the roster, no mail to judge */
 	rc = m ? answer_notice(r->e, in->sender, m, r->who, "editor-result", vars, &o) :
-	    notice_send_opts(r->e, "editor-result", r->who, vars, &o);
+	    notice_send_opts(r->e, "editor-result", r->who, vars, &o, &err);
 	free(help);
 	free(bulletin);
 	return rc == -1 ? -1 : 0;

@@ -3,6 +3,7 @@
  * words; this file adds what every notice shares (list name, addresses),
  * builds the MIME message and queues it as one delivery.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,20 @@ notice_render(const struct engine *e, const char *name, const char *const *vars,
 	return rc;
 }
 
+static _Thread_local char notice_errbuf[512];
+
+/* -1 for notice NAME to rcpt, the reason in notice_errbuf, logged and kept
+ * for the handler's result. */
+static int
+notice_fail(struct engine *e, const char *name, const char *rcpt, const char *why,
+    const char **error_r)
+{
+	snprintf(notice_errbuf, sizeof notice_errbuf, "notice %s: %s", name, why);
+	log_warnx("notice=%s rcpt=%s status=error reason=\"%s\"", name, rcpt, why);
+	*error_r = notice_errbuf;
+	return engine_failf(e, "%s", notice_errbuf);
+}
+
 /* At most max_autoresponses_per_day notices to one address in 24 hours:
  * 1 allowed, 0 not, -1 database error. */
 static int
@@ -102,9 +117,11 @@ notice_allowed(struct engine *e, const char *rcpt, const char *name)
 	return 1;
 }
 
+/* The message and its one delivery, in a transaction of its own or a
+ * savepoint of the caller's. 1 queued, -1 error. */
 static int
 notice_queue(struct engine *e, const char *rcpt, const char *subject, const char *body,
-    size_t len, const char *name)
+    size_t len, const char *name, const char **error_r)
 {
 	char token[33], verp[33];
 	int64_t id, t = now();
@@ -112,7 +129,7 @@ notice_queue(struct engine *e, const char *rcpt, const char *subject, const char
 	engine_token(token, 16);
 	engine_token(verp, 16);
 	if (db_begin(e->db) == -1)
-		return -1;
+		return notice_fail(e, name, rcpt, db_errmsg(e->db), error_r);
 	if (db_run(e->db, "INSERT INTO message (token, kind, state, author, subject, received,"
 	    " released, body) VALUES (?, 'notice', 'sending', ?, ?, ?, ?, ?)", "sssiib", token,
 	    e->request_addr, subject, t, t, body, len) == -1)
@@ -126,17 +143,16 @@ notice_queue(struct engine *e, const char *rcpt, const char *subject, const char
 	if (db_commit(e->db) == -1)
 		goto fail;
 	log_info("notice=%s msgid=%s rcpt=%s status=queued", name, token, rcpt);
-	return 0;
+	return 1;
 fail:
-	log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, db_errmsg(e->db));
-	engine_failf(e, "notice %s not queued: %s", name, db_errmsg(e->db));
+	notice_fail(e, name, rcpt, db_errmsg(e->db), error_r);	/* before the rollback */
 	db_rollback(e->db);
 	return -1;
 }
 
 int
 notice_send_opts(struct engine *e, const char *name, const char *rcpt,
-    const char *const *vars, const struct notice_opts *o)
+    const char *const *vars, const struct notice_opts *o, const char **error_r)
 {
 	const char *err = NULL;
 	const char *hdrs[12] = { "Auto-Submitted", "auto-replied", "X-Loop", e->list_addr };
@@ -145,20 +161,19 @@ notice_send_opts(struct engine *e, const char *name, const char *rcpt,
 	int rc;
 
 	if ((rc = notice_allowed(e, rcpt, name)) != 1)
-		return rc == 0 ? 1 : -1;
+		return rc == 0 ? 0 : notice_fail(e, name, rcpt, db_errmsg(e->db), error_r);
 	if (o && o->reply_to)
 		hdrs[n++] = "Reply-To", hdrs[n++] = o->reply_to;
 	if (o && o->message_id)
 		hdrs[n++] = "Message-ID", hdrs[n++] = o->message_id;
 	if (o && o->in_reply_to)
 		hdrs[n++] = "In-Reply-To", hdrs[n++] = o->in_reply_to;
-	if (notice_render(e, name, vars, &subject, &body, &err) == -1) {
-		log_warnx("notice=%s rcpt=%s status=error reason=%s", name, rcpt, err);
-		return engine_failf(e, "notice %s: %s", name, err);
-	}
+	if (notice_render(e, name, vars, &subject, &body, &err) == -1)
+		return notice_fail(e, name, rcpt, err, error_r);
 	msg = mime_build_text(e->cf->list_name, o && o->from ? o->from : e->request_addr, rcpt,
 	    subject, body, hdrs, 1, &len);
-	rc = msg ? notice_queue(e, rcpt, subject, msg, len, name) : -1;
+	rc = msg ? notice_queue(e, rcpt, subject, msg, len, name, error_r) :
+	    notice_fail(e, name, rcpt, "the message could not be built", error_r);
 	free(msg);
 	free(subject);
 	free(body);
@@ -166,7 +181,8 @@ notice_send_opts(struct engine *e, const char *name, const char *rcpt,
 }
 
 int
-notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars)
+notice_send(struct engine *e, const char *name, const char *rcpt, const char *const *vars,
+    const char **error_r)
 {
-	return notice_send_opts(e, name, rcpt, vars, NULL);
+	return notice_send_opts(e, name, rcpt, vars, NULL, error_r);
 }

@@ -20,15 +20,22 @@ struct notice_opts {
 	const char *in_reply_to;	/* "<id>" of the mail answered (threading) */
 };
 
-/* Queue notice NAME (".txt" added) to rcpt. vars: "KEY", "value", ...,
+/*
+ * Queue notice NAME (".txt" added) to rcpt. vars: "KEY", "value", ...,
  * NULL (keys are constants; a key "#NAME" shows section {{#NAME}} once, its
- * value unused). Rate-limited per address by
- * max_autoresponses_per_day. Returns 0 queued, 1 suppressed by the limit,
- * -1 error (logged). Runs inside the caller's transaction if any. */
+ * value unused). Runs inside the caller's transaction if any. Returns, as
+ * the other -1/0/1 functions do:
+ *    1  queued;
+ *    0  not sent, and rightly so: rcpt already had max_autoresponses_per_day
+ *       notices in 24 hours (logged "status=suppressed");
+ *   -1  error (no template, database): *error_r says why (valid until the
+ *       next call in this thread), also kept for a handler's result
+ *       (engine_failf), and logged.
+ */
 int notice_send(struct engine *e, const char *name, const char *rcpt,
-    const char *const *vars);
+    const char *const *vars, const char **error_r);
 int notice_send_opts(struct engine *e, const char *name, const char *rcpt,
-    const char *const *vars, const struct notice_opts *o);
+    const char *const *vars, const struct notice_opts *o, const char **error_r);
 /* Render only (tests, previews): new strings for subject and body. */
 int notice_render(const struct engine *e, const char *name, const char *const *vars,
     char **subject_r, char **body_r, const char **error_r);

@@ -827,9 +827,9 @@ request_answer(struct request *r, const struct mime_msg *m, const char *token)
 	int rc = answer_notice(r->e, r->sender, m, r->from, "request-answer", (const char *[]){
 	    "SUBJECT", r->subject ? r->subject : "", "BODY", buf_cstr(&r->body), NULL }, &o);
 
-	if (rc == 1)
+	if (rc == 0)
 		log_info("msgid=%s from=%s status=unanswered", token, r->from);
-	else if (rc == 0)
+	else if (rc == 1)
 		log_info("msgid=%s from=%s status=answered parts=%d", token, r->from, r->nparts);
 	free(irt);
 	free(mid);

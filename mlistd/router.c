@@ -151,9 +151,8 @@ router_tell_postmaster(struct engine *e, const struct spool_msg *sm, const char 
 	if (notice_send(e, "spool-held", to, (const char *[]){ "ID", id, "DATE", date,
 	    "SENDER", sm && *sm->sender ? sm->sender : "<>", "RCPTS", buf_cstr(&rcpts),
 	    "SUBJECT", subject && *subject ? subject : "-", "ATTEMPTS", attempts,
-	    "REASON", n->reason, NULL }) == -1)
-		log_warnx("spoolid=%s postmaster=%s status=untold reason=\"%s\"", id, to,
-		    db_errmsg(e->db));
+	    "REASON", n->reason, NULL }, &err) == -1)
+		log_warnx("spoolid=%s postmaster=%s status=untold reason=\"%s\"", id, to, err);
 	buf_free(&rcpts);
 	free(subject);
 	free(to);
