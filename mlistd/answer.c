@@ -46,7 +46,7 @@ answer_notice(struct engine *e, const char *envelope_sender, const struct mime_m
 	const char *why = NULL;
 
 	if (answer_trust(e, envelope_sender, m, from, &why) == ANSWER_NONE) {
-		log_info("notice=%s rcpt=%s sender=<%s> status=withheld reason=\"%s\"", name,
+		engine_logf(e, "notice=%s rcpt=%s sender=<%s> status=withheld reason=\"%s\"", name,
 		    from ? from : "", envelope_sender ? envelope_sender : "", why);
 		return 0;
 	}
@@ -66,7 +66,7 @@ answer_hold(struct engine *e, const char *from, const char *action, const char *
 	    " confirmation', ?, ?, ?)", "ssssib", id, from, action, token_r, (int64_t)now(),
 	    text, strlen(text)) == -1)
 		return -1;
-	log_info("msgid=%s from=%s action=%s status=held reason=\"awaiting confirmation\"", id,
+	engine_logf(e, "msgid=%s from=%s action=%s status=held reason=\"awaiting confirmation\"", id,
 	    from, action);
 	return 0;
 }
@@ -103,7 +103,7 @@ answer_take(struct engine *e, const char *token, const char *from, char **action
 	}
 	db_finalize(&st);
 	if (rc == 0)
-		log_info("confirm=%s from=%s status=ignored reason=\"unknown, used, expired or not"
+		engine_logf(e, "confirm=%s from=%s status=ignored reason=\"unknown, used, expired or not"
 		    " the address asked\"", token, from ? from : "");
 	if (rc != 1)
 		return rc;

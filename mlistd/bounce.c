@@ -954,7 +954,7 @@ bounce_maybe_disable(struct engine *e, int64_t contact_id, const char *error)
 	    "si", reason, contact_id);
 	if (rc == 0) {
 		roster_audit(e->db, "contact %s (%s) disabled: %s", c.email, c.committee, reason);
-		log_info("contact=%s committee=%s status=disabled reason=\"%s\"", c.email,
+		engine_logf(e, "contact=%s committee=%s status=disabled reason=\"%s\"", c.email,
 		    c.committee, reason);
 		rc = bounce_tell_office(e, &c, error);
 	}

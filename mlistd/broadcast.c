@@ -224,7 +224,7 @@ broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mi
 
 	if (mime_contains_secret(m, e->cf->approve_password)) {
 		free(subject);
-		log_warnx("msgid=%s status=held reason=\"the list password is still in the message\"",
+		engine_warnf(e, "msgid=%s status=held reason=\"the list password is still in the message\"",
 		    token);
 		return db_run(e->db, "UPDATE message SET state = 'held', reason = 'contains the list"
 		    " password' WHERE id = ?", "i", msg_id) == -1 ? -1 : 1;
@@ -253,7 +253,7 @@ broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mi
 	date[10] = '\0';
 	if (search_index(e->db, "broadcast", token, date, "", subject, text ? text : "") == -1)
 		log_warnx("msgid=%s search index failed: %s", token, db_errmsg(e->db));
-	log_info("msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
+	engine_logf(e, "msgid=%s status=released target=%s rcpts=%zu", token, *target ? target : "all", n);
 	rc = 0;
 out:
 	free(own);
@@ -307,7 +307,7 @@ broadcast_refuse(struct engine *e, const struct inmsg *in, const struct mime_msg
 
 	if (broadcast_insert(e, in, m, author, state, reason, NULL, token, &id) == -1)
 		return -1;
-	log_info("msgid=%s from=%s status=%s reason=\"%s\"", token, author, state, reason);
+	engine_logf(e, "msgid=%s from=%s status=%s reason=\"%s\"", token, author, state, reason);
 	subject = mime_subject(m);
 	rc = answer_notice(e, in->sender, m, author, notice, (const char *[]){ "SUBJECT", subject,
 	    "TOKEN", token, key, value, NULL }, NULL) == -1 ? -1 : 0;
@@ -329,7 +329,7 @@ broadcast_ask(struct engine *e, const struct inmsg *in, const struct mime_msg *m
 	    &id) == -1)
 		return -1;
 	reply = engine_addr(e, e->cf->confirm_prefix, confirm);
-	log_info("msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
+	engine_logf(e, "msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
 	struct notice_opts o = { .reply_to = reply };
 
 	rc = answer_notice(e, in->sender, m, author, "broadcast-confirm", (const char *[]){
@@ -350,7 +350,7 @@ broadcast_accepted(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 
 	if (broadcast_insert(e, in, m, author, "held", "", NULL, token, &id) == -1)
 		return -1;
-	log_info("msgid=%s from=%s proof=%s", token, author, proof);
+	engine_logf(e, "msgid=%s from=%s proof=%s", token, author, proof);
 	if ((rc = broadcast_release(e, id, token, m, in->ext, ids, nids)) == 1) {
 		/* kept held: the password is still in it; its author is told */
 		char *subject = mime_subject(m);
@@ -409,7 +409,7 @@ broadcast_hold_for_admin(struct engine *e, const struct inmsg *in, const struct 
 	int rc = broadcast_insert(e, in, m, author, "held", reason, NULL, token, &id);
 
 	if (rc == 0) {
-		log_info("msgid=%s from=%s status=held reason=\"%s\"", token, author ? author : "",
+		engine_logf(e, "msgid=%s from=%s status=held reason=\"%s\"", token, author ? author : "",
 		    reason);
 		subject = mime_subject(m);
 		if (*e->cf->admin_address && notice_send(e, "broadcast-held-admin",
@@ -440,7 +440,7 @@ broadcast_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 		if (broadcast_insert(e, in, m, author, "dropped", why, NULL, token, &id) == -1)
 			r = engine_dberr(e, error_r);
 		else
-			log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token,
+			engine_logf(e, "msgid=%s from=%s status=dropped reason=\"%s\"", token,
 			    author ? author : "", why);
 	} else if ((hold = mime_header(m, BROADCAST_HOLD_HEADER)) != NULL) {
 		if (broadcast_hold_for_admin(e, in, m, author, hold) == -1)
@@ -517,11 +517,11 @@ broadcast_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m
 	    " author = ? COLLATE NOCASE", "is", id, from) == -1))
 		rc = -1;
 	else if (mine > 0 && (rc = broadcast_release_row(e, id)) >= 0) {
-		log_info("confirm=%s from=%s status=%s", in->ext, from, rc ? "held" : "released");
+		engine_logf(e, "confirm=%s from=%s status=%s", in->ext, from, rc ? "held" : "released");
 		rc = 0;
 	}
 	else if (mine == 0)
-		log_info("confirm=%s from=%s status=ignored reason=\"unknown, expired or not the"
+		engine_logf(e, "confirm=%s from=%s status=ignored reason=\"unknown, expired or not the"
 		    " author\"", in->ext, from ? from : "");
 	free(from);
 	return rc == 0 ? ENGINE_DONE : broadcast_fail(e, rc, "the held broadcast cannot be prepared",

@@ -84,6 +84,7 @@ engine_open(struct engine *e, const struct config *cf, const char **error_r)
 void
 engine_close(struct engine *e)
 {
+	buf_free(&e->later);
 	db_close(&e->db);
 	spool_close(&e->sp);
 	free(e->list_addr);
@@ -152,6 +153,59 @@ engine_forget(struct engine *e, const char *spool_id)
 	return db_run(e->db, "DELETE FROM handled WHERE spool_id = ?", "s", spool_id);
 }
 
+/* Each line of e->later is its level ('I' or 'W'), the text, a NUL. */
+static void
+engine_vlog(struct engine *e, char level, const char *fmt, va_list ap)
+{
+	char *line;
+
+	if (vasprintf(&line, fmt, ap) < 0)
+		return;
+	if (!e->running && level == 'W')
+		log_warnx("%s", line);
+	else if (!e->running)
+		log_info("%s", line);
+	else {
+		buf_addc(&e->later, level);
+		buf_add(&e->later, line, strlen(line) + 1);
+	}
+	free(line);
+}
+
+void
+engine_logf(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	engine_vlog(e, 'I', fmt, ap);
+	va_end(ap);
+}
+
+void
+engine_warnf(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	engine_vlog(e, 'W', fmt, ap);
+	va_end(ap);
+}
+
+/* engine_run() is over: its lines to the log when committed, else dropped. */
+static void
+engine_log_end(struct engine *e, int committed)
+{
+	for (size_t i = 0; committed && i < e->later.len; i += strlen(e->later.data + i) + 1) {
+		if (e->later.data[i++] == 'W')
+			log_warnx("%s", e->later.data + i);
+		else
+			log_info("%s", e->later.data + i);
+	}
+	buf_reset(&e->later);
+	e->running = 0;
+}
+
 /* Inside the transaction: fn unless already handled, then the handled row. */
 static enum engine_result
 engine_txn(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *arg,
@@ -183,11 +237,13 @@ engine_run(struct engine *e, const struct inmsg *in, engine_txn_fn *fn, void *ar
 	enum engine_result r;
 
 	*e->error = '\0';	/* for engine_failf() */
+	e->running = 1;
 	if (db_begin(e->db) == -1)
 		r = engine_dberr(e, &err);
 	else if ((r = engine_txn(e, in, fn, arg, &err)) == ENGINE_DONE &&
 	    db_commit(e->db) == -1)
 		r = engine_dberr(e, &err);
+	engine_log_end(e, r == ENGINE_DONE);
 	if (r == ENGINE_DONE)
 		return r;
 	/* copied before the rollback: err may be the database's message */

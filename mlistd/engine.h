@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct config;
 struct db;
 struct spool;
@@ -21,6 +23,8 @@ struct engine {
 	char			*request_addr;	/* aide@domain */
 	char			*list_id;	/* "<national.domain>", our List-Id */
 	char			 error[512];	/* the reason engine_run() returned */
+	int			 running;	/* inside engine_run() */
+	struct buf		 later;		/* engine_logf() lines waiting for the commit */
 };
 
 /* One envelope recipient of a spooled message, as handlers see it. */
@@ -78,6 +82,18 @@ enum engine_result engine_dberr(struct engine *e, const char **error_r);
 /* For what handlers call (notices, the queue): keep the reason of a
  * failure for the handler's result (the first one wins); returns -1. */
 int engine_failf(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * The log line of what a handler did ("status=held", "status=answered"...):
+ * a line must not tell of what a rollback undoes, nor be missing for what
+ * was kept. Inside engine_run() it waits for the commit and goes to the log
+ * just after it, in order; a rollback (any result but ENGINE_DONE, a
+ * failed commit) drops it, the router then logging the reason. Outside
+ * engine_run() (tools, timers) it is logged at once. engine_warnf: the same
+ * at warning level. Lines about a failure itself are logged at once with
+ * log_warnx.
+ */
+void engine_logf(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void engine_warnf(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "done", "tempfail", "refused", "corrupt" (for logs). */
 const char *engine_result_name(enum engine_result r);
 /* Was (spool_id, rcpt) handled? 1 yes, 0 no, -1 database error. */

@@ -111,7 +111,7 @@ notice_allowed(struct engine *e, const char *rcpt, const char *name)
 	    "si", rcpt, (int64_t)(now() - 86400)) == -1)
 		return -1;
 	if (n >= e->cf->max_autoresponses_per_day) {
-		log_info("notice=%s rcpt=%s status=suppressed reason=rate-limit", name, rcpt);
+		engine_logf(e, "notice=%s rcpt=%s status=suppressed reason=rate-limit", name, rcpt);
 		return 0;
 	}
 	return 1;
@@ -142,7 +142,7 @@ notice_queue(struct engine *e, const char *rcpt, const char *subject, const char
 		goto fail;
 	if (db_commit(e->db) == -1)
 		goto fail;
-	log_info("notice=%s msgid=%s rcpt=%s status=queued", name, token, rcpt);
+	engine_logf(e, "notice=%s msgid=%s rcpt=%s status=queued", name, token, rcpt);
 	return 1;
 fail:
 	notice_fail(e, name, rcpt, db_errmsg(e->db), error_r);	/* before the rollback */

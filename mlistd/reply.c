@@ -243,7 +243,7 @@ reply_forward(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	size_t len;
 
 	if (office == NULL) {
-		log_warnx("msgid=%s kind=reply from=%s status=recorded reason=\"no office address to"
+		engine_warnf(e, "msgid=%s kind=reply from=%s status=recorded reason=\"no office address to"
 		    " forward to\"", in->ext, c->from);
 		return reply_insert(e, c, NULL, 0) == 0 ?
 		    reply_record_in(e, in, c, "done", "no office address") : -1;
@@ -255,7 +255,7 @@ reply_forward(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	    ftoken)) == -1)
 		fid = -1;
 	else
-		log_info("msgid=%s kind=reply from=%s committee=%s status=forwarded rcpt=%s forward=%s",
+		engine_logf(e, "msgid=%s kind=reply from=%s committee=%s status=forwarded rcpt=%s forward=%s",
 		    in->ext, c->from, c->slug ? c->slug : "unknown", office, ftoken);
 	free(body);
 	free(subject);
@@ -349,11 +349,11 @@ reply_decide(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 	else if (reply_seen(e, in, &c))
 		c.why = "duplicate: the same reply came to another of our addresses";
 	if (c.why) {
-		log_info("msgid=%s kind=reply from=%s status=dropped reason=\"%s\"", in->ext, c.from,
+		engine_logf(e, "msgid=%s kind=reply from=%s status=dropped reason=\"%s\"", in->ext, c.from,
 		    c.why);
 		rc = reply_record_in(e, in, &c, "dropped", c.why);
 	} else if (autoreply_classify(m, in->sender, &c.why) != AUTO_NONE) {
-		log_info("msgid=%s kind=reply from=%s committee=%s status=auto reason=\"%s\"", in->ext,
+		engine_logf(e, "msgid=%s kind=reply from=%s committee=%s status=auto reason=\"%s\"", in->ext,
 		    c.from, c.slug ? c.slug : "unknown", c.why);
 		rc = reply_insert(e, &c, c.why, 0) == 0 ?
 		    reply_record_in(e, in, &c, "dropped", c.why) : -1;

@@ -388,7 +388,7 @@ request_tell_office(struct request *r, const char *who)
 	if (n > 0)
 		rc = request_mail(r, "request-stop-office", d, office, n);
 	else {
-		log_warnx("from=%s status=stopped reason=\"no admin_address nor national sender"
+		engine_warnf(r->e, "from=%s status=stopped reason=\"no admin_address nor national sender"
 		    " to tell\"", r->from);
 		tmpl_dict_free(&d);
 	}
@@ -455,7 +455,7 @@ request_stop_contact(struct request *r)
 			rc = request_warn_committee(r, r->committees[i], who);
 	}
 	if (rc == 0) {
-		log_info("from=%s status=stopped committees=%zu", r->from, r->ncommittees);
+		engine_logf(r->e, "from=%s status=stopped committees=%zu", r->from, r->ncommittees);
 		tmpl_show_section(d, "WAS_CONTACT");
 		for (size_t i = 0; i < r->ncommittees; i++) {
 			char *cname = request_committee_name(r, r->committees[i]);
@@ -481,7 +481,7 @@ request_unsubscribe_row(struct request *r)
 	if (db_run(r->e->db, "UPDATE subscriber SET state = 'unsubscribed' WHERE email = ?", "s",
 	    r->from) == -1)
 		return -1;
-	log_info("from=%s status=unsubscribed", r->from);
+	engine_logf(r->e, "from=%s status=unsubscribed", r->from);
 	d = tmpl_dict_new();
 	tmpl_set(d, "EMAIL", r->from);
 	tmpl_show_section(d, "DONE");
@@ -595,7 +595,7 @@ request_subscribe(struct request *r, const char *args)
 	    " token = excluded.token, created = excluded.created, confirmed = NULL", "ssi",
 	    r->from, token, (int64_t)now());
 	if (rc == 0) {
-		log_info("from=%s status=subscribe-pending", r->from);
+		engine_logf(r->e, "from=%s status=subscribe-pending", r->from);
 		free(r->reply_to);
 		r->reply_to = engine_addr(r->e, r->e->cf->request_address, token);
 		d = tmpl_dict_new();
@@ -623,14 +623,14 @@ request_confirm(struct request *r, const char *ext, const char *subject)
 	free(token);
 	if (!match) {
 		if (ext && *ext)
-			log_info("from=%s confirm=%s status=ignored reason=\"unknown token or not"
+			engine_logf(r->e, "from=%s confirm=%s status=ignored reason=\"unknown token or not"
 			    " the subscriber\"", r->from, ext);
 		return 0;
 	}
 	if (db_run(r->e->db, "UPDATE subscriber SET state = 'active', confirmed = ? WHERE"
 	    " email = ?", "is", (int64_t)now(), r->from) == -1)
 		return -1;
-	log_info("from=%s status=subscribed", r->from);
+	engine_logf(r->e, "from=%s status=subscribed", r->from);
 	return request_subscribed_part(r, "DONE") == -1 ? -1 : 1;
 }
 
@@ -828,9 +828,9 @@ request_answer(struct request *r, const struct mime_msg *m, const char *token)
 	    "SUBJECT", r->subject ? r->subject : "", "BODY", buf_cstr(&r->body), NULL }, &o);
 
 	if (rc == 0)
-		log_info("msgid=%s from=%s status=unanswered", token, r->from);
+		engine_logf(r->e, "msgid=%s from=%s status=unanswered", token, r->from);
 	else if (rc == 1)
-		log_info("msgid=%s from=%s status=answered parts=%d", token, r->from, r->nparts);
+		engine_logf(r->e, "msgid=%s from=%s status=answered parts=%d", token, r->from, r->nparts);
 	free(irt);
 	free(mid);
 	return rc == -1 ? -1 : 0;
@@ -887,7 +887,7 @@ request_handle(struct engine *e, const struct inmsg *in, struct mime_msg *m)
 		why = "no From address";
 	rc = request_record(e, in, m, r.from, why, token);
 	if (rc == 0 && why)
-		log_info("msgid=%s from=%s status=dropped reason=\"%s\"", token, r.from ? r.from : "",
+		engine_logf(e, "msgid=%s from=%s status=dropped reason=\"%s\"", token, r.from ? r.from : "",
 		    why);
 	else if (rc == 0)
 		rc = request_run(&r, in, m, token);
@@ -944,12 +944,12 @@ request_confirmed(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	if (r.from)
 		str_lower(r.from);
 	if (autoreply_classify(m, in->sender, NULL) != AUTO_NONE)
-		log_info("confirm=%s from=%s status=ignored reason=\"automatic mail\"", in->ext,
+		engine_logf(e, "confirm=%s from=%s status=ignored reason=\"automatic mail\"", in->ext,
 		    r.from ? r.from : "");
 	else
 		rc = answer_take(e, in->ext, r.from, &action, &text);
 	if (rc == 1) {
-		log_info("confirm=%s from=%s action=%s status=confirmed", in->ext, r.from, action);
+		engine_logf(e, "confirm=%s from=%s action=%s status=confirmed", in->ext, r.from, action);
 		if (strncmp(action, "editor", 6) == 0)
 			res = editor_commands_confirmed(e, in, m, r.from, action, text, error_r);
 		else if (request_run_confirmed(&r, action) == -1)

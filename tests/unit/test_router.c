@@ -74,6 +74,7 @@ txn_write(struct engine *e, const struct inmsg *in, void *arg, const char **erro
 
 	calls++;
 	assert_int_equal(db_run(e->db, "INSERT INTO audit (at, what) VALUES (1, 'x')", ""), 0);
+	engine_logf(e, "test=%d status=%s", calls, engine_result_name(r));
 	if (r != ENGINE_DONE)
 		*error_r = "the test says so";
 	return r;
@@ -88,18 +89,27 @@ test_contract(void **state)
 	    "aide@example.org", "", data, sizeof data - 1 };
 	enum engine_result want;
 	const char *err = NULL;
+	char *log;
 
 	calls = 0;
+	test_log_begin();
 	for (want = ENGINE_TEMPFAIL; want <= ENGINE_CORRUPT; want++) {
 		err = NULL;
 		assert_int_equal(engine_run(&fx->e, &in, txn_write, &want, &err), want);
 		assert_string_equal(err, "the test says so");
 	}
+	log = test_log_end();
+	assert_null(strstr(log, "status="));	/* a rolled-back line never logged */
+	free(log);
 	/* nothing kept of a failure, not even the handled row */
 	assert_int_equal(count(fx, "SELECT count(*) FROM audit WHERE what = 'x'"), 0);
 	assert_int_equal(engine_handled(&fx->e, in.spool_id, in.rcpt), 0);
 	want = ENGINE_DONE;
+	test_log_begin();
 	assert_int_equal(engine_run(&fx->e, &in, txn_write, &want, &err), ENGINE_DONE);
+	log = test_log_end();
+	assert_non_null(strstr(log, "test=4 status=done\n"));	/* after the commit */
+	free(log);
 	assert_int_equal(engine_handled(&fx->e, in.spool_id, in.rcpt), 1);
 	/* handled once: a second run does not call the handler */
 	assert_int_equal(engine_run(&fx->e, &in, txn_write, &want, &err), ENGINE_DONE);

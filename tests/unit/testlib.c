@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -64,6 +65,37 @@ test_env_close(const char *dir, struct config *cf, struct engine *e)
 	config_free(cf);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
+}
+
+static FILE *test_log_file;
+static int test_log_saved = -1;
+
+void
+test_log_begin(void)
+{
+	fflush(stderr);
+	assert_non_null(test_log_file = tmpfile());
+	assert_true((test_log_saved = dup(STDERR_FILENO)) != -1);
+	assert_int_equal(dup2(fileno(test_log_file), STDERR_FILENO), STDERR_FILENO);
+}
+
+char *
+test_log_end(void)
+{
+	char *text;
+	long len;
+
+	fflush(stderr);
+	assert_int_equal(dup2(test_log_saved, STDERR_FILENO), STDERR_FILENO);
+	close(test_log_saved);
+	assert_int_equal(fseek(test_log_file, 0, SEEK_END), 0);
+	len = ftell(test_log_file);
+	rewind(test_log_file);
+	text = xcalloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, test_log_file), (size_t)len);
+	fclose(test_log_file);
+	test_log_file = NULL;
+	return text;
 }
 
 void

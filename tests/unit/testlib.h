@@ -32,6 +32,10 @@ int64_t test_int(struct db *db, const char *sql, const char *types, ...);
  * when noisy (camera-sized files: ~0.7 byte/pixel) else a gradient, with
  * EXIF Orientation (0: none) and GPS position, Make and Model when exif. */
 void test_photo_make(const char *path, int w, int h, int noisy, int orientation, int exif);
+/* What the code under test logs (stderr) between test_log_begin() and
+ * test_log_end(), which returns it (caller frees). */
+void test_log_begin(void);
+char *test_log_end(void);
 /* Run a shell command; it must succeed. */
 void test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
