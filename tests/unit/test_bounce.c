@@ -259,18 +259,12 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err = NULL;
 
 	test_env_open(fx->dir, "bounce", "example.org", &fx->cf, &fx->e);
 	fx->cf.bounce_score_threshold = 2;
-	assert_int_equal(roster_committee_add(fx->e.db, "Quimper", NULL, "Bretagne", "29", "",
-	    &fx->committee, &err), 1);
-	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "alice@example.org",
-	    "Alice Le Bras", &err), 1);
-	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, "quimper", "bob@example.org",
-	    "Bob Kermarrec", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "bureau@example.org", "national",
-	    "Bureau", &err), 1);
+	fx->committee = test_committee(&fx->e, "Quimper", "Bretagne", "29",
+	    "alice@example.org Alice Le Bras, bob@example.org Bob Kermarrec");
+	test_sender(&fx->e, "bureau@example.org", "national", "Bureau");
 	fx->alice = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'alice@example.org'", "");
 	fx->bob = test_int(fx->e.db, "SELECT id FROM contact WHERE email = 'bob@example.org'", "");
 	*state = fx;
@@ -282,7 +276,6 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("MLISTD_NOW");
 	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
@@ -465,15 +458,6 @@ test_delay_and_spam_score_nothing(void **state)
 }
 
 static void
-setnow(long long t)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof buf, "%lld", t);
-	setenv("MLISTD_NOW", buf, 1);
-}
-
-static void
 test_decay(void **state)
 {
 	struct fx *fx = *state;
@@ -484,15 +468,15 @@ test_decay(void **state)
 	add_delivery(fx, fx->alice, "dddd0000000000000000000000000002");
 	add_delivery(fx, fx->alice, "dddd0000000000000000000000000003");
 	add_delivery(fx, fx->alice, "dddd0000000000000000000000000004");
-	setnow(T0);
+	test_now(T0);
 	assert_int_equal(accept_sample(fx, "postfix-dsn-hard", "dddd0000000000000000000000000001"), 0);
 	assert_int_equal(score100(fx, fx->alice), 100);
 	/* less than one period: no decay */
-	setnow(T0 + stale - 1);
+	test_now(T0 + stale - 1);
 	assert_int_equal(accept_sample(fx, "dovecot-dsn-full", "dddd0000000000000000000000000002"), 0);
 	assert_int_equal(score100(fx, fx->alice), 150);
 	/* two full periods since the last change: 1.5 / 4 + 1 */
-	setnow(T0 + stale - 1 + 2 * stale + 100);
+	test_now(T0 + stale - 1 + 2 * stale + 100);
 	assert_int_equal(accept_sample(fx, "qmail-hard", "dddd0000000000000000000000000003"), 0);
 	assert_int_equal(score100(fx, fx->alice), 138);	/* 1.375 */
 	assert_int_equal(count(fx, "SELECT bounce_updated FROM contact WHERE email = 'alice@example.org'"),
@@ -502,7 +486,7 @@ test_decay(void **state)
 	assert_int_equal(accept_sample(fx, "exim-hard", "dddd0000000000000000000000000004"), 0);
 	assert_int_equal(score100(fx, fx->alice), 238);
 	/* a year later, the score has gone */
-	setnow(T0 + 400LL * 86400);
+	test_now(T0 + 400LL * 86400);
 	add_delivery(fx, fx->alice, "dddd0000000000000000000000000005");
 	assert_int_equal(accept_sample(fx, "orange-fr-full", "dddd0000000000000000000000000005"), 0);
 	assert_int_equal(score100(fx, fx->alice), 50);

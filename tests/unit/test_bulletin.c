@@ -42,7 +42,6 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("MLISTD_NOW");
 	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
@@ -66,10 +65,7 @@ at(const char *ymd, int hour)
 static void
 set_now(const char *ymd, int hour)
 {
-	char v[32];
-
-	snprintf(v, sizeof v, "%lld", (long long)at(ymd, hour));
-	setenv("MLISTD_NOW", v, 1);
+	test_now(at(ymd, hour));
 }
 
 static const struct {
@@ -179,26 +175,19 @@ deliveries(struct fx *fx, const char *kind)
 static void
 roster(struct fx *fx)
 {
-	static const char *const contacts[][2] = {
-		{ "rennes", "a1@example.org" }, { "rennes", "a2@example.org" },
-		{ "brest", "b1@example.org" }, { "nantes", "c1@example.org" },
-		{ "nantes", "c2@example.org" },
-	};
 	const char *err = NULL;
-	int64_t id;
 
-	assert_int_equal(roster_committee_add(fx->e.db, "Rennes", NULL, "Bretagne", "35", NULL,
-	    &id, &err), 1);
-	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
-	    &id, &err), 1);
-	assert_int_equal(roster_committee_add(fx->e.db, "Nantes", NULL, "Pays de la Loire", "44",
-	    NULL, &id, &err), 1);
-	assert_int_equal(roster_committee_add(fx->e.db, "Vide", NULL, "", "", NULL, &id, &err), 1);
-	for (size_t i = 0; i < nitems(contacts); i++)
-		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, contacts[i][0], contacts[i][1],
-		    NULL, &err), 1);
+	test_committee(&fx->e, "Rennes", "Bretagne", "35", NULL);
+	test_committee(&fx->e, "Brest", "Bretagne", "29", NULL);
+	test_committee(&fx->e, "Nantes", "Pays de la Loire", "44", NULL);
+	test_committee(&fx->e, "Vide", "", "", NULL);
+	test_contact(&fx->e, "rennes", "a1@example.org", NULL);
+	test_contact(&fx->e, "rennes", "a2@example.org", NULL);
+	test_contact(&fx->e, "brest", "b1@example.org", NULL);
+	test_contact(&fx->e, "nantes", "c1@example.org", NULL);
+	test_contact(&fx->e, "nantes", "c2@example.org", NULL);
 	assert_int_equal(roster_contact_set_active(fx->e.db, "c2@example.org", 0, "test", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 1);
+	test_sender(&fx->e, "ed@example.org", "editor", "Ed");
 }
 
 static void

@@ -37,22 +37,6 @@ struct fixture {
 	int64_t		 rennes, brest;
 };
 
-static void
-fx_now(long t)
-{
-	char v[32];
-
-	snprintf(v, sizeof v, "%ld", t);
-	setenv("MLISTD_NOW", v, 1);
-}
-
-static void
-fx_contact(struct fixture *f, const char *key, const char *email, const char *name)
-{
-	const char *err = NULL;
-
-	assert_int_equal(roster_contact_add(f->e.db, &f->cf, key, email, name, &err), 1);
-}
 
 static int64_t
 fx_delivery(struct fixture *f, int64_t committee, const char *rcpt, const char *state,
@@ -73,18 +57,15 @@ static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *err = NULL;
 
-	fx_now(T0 - 100);
+	test_now(T0 - 100);
 	test_env_open(f->dir, "coverage", DOMAIN, &f->cf, &f->e);
 	test_set(&f->cf.admin_address, "office@example.org");
-	assert_int_equal(roster_committee_add(f->e.db, "Rennes", "rennes", "Bretagne", "35", "",
-	    &f->rennes, &err), 1);
-	assert_int_equal(roster_committee_add(f->e.db, "Brest", "brest", "Bretagne", "29", "",
-	    &f->brest, &err), 1);
-	fx_contact(f, "rennes", "alice@example.org", "Alice Martin");
-	fx_contact(f, "rennes", "anne@example.org", "Anne Morel");
-	fx_contact(f, "brest", "bob@example.org", "Bob Le Gall");
+	f->rennes = test_committee(&f->e, "Rennes", "Bretagne", "35", NULL);
+	f->brest = test_committee(&f->e, "Brest", "Bretagne", "29", NULL);
+	test_contact(&f->e, "rennes", "alice@example.org", "Alice Martin");
+	test_contact(&f->e, "rennes", "anne@example.org", "Anne Morel");
+	test_contact(&f->e, "brest", "bob@example.org", "Bob Le Gall");
 	assert_int_equal(db_run(f->e.db, "UPDATE contact SET last_error = '550 5.1.1 mailbox"
 	    " unknown' WHERE email = 'alice@example.org'", ""), 0);
 	assert_int_equal(db_run(f->e.db, "INSERT INTO message (token, kind, state, author, subject,"
@@ -146,12 +127,12 @@ test_one_alert_after_delay(void **state)
 	char *body;
 	int64_t mid;
 
-	fx_now(T0 + 600);	/* before coverage_alert_after (1 h) */
+	test_now(T0 + 600);	/* before coverage_alert_after (1 h) */
 	assert_int_equal(coverage_tick(&f->e), 0);
 	assert_int_equal(fx_alerts(f, f->rennes), 0);
-	fx_now(T0 + 2 * 3600);
+	test_now(T0 + 2 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 1);
-	fx_now(T0 + 3 * 3600);
+	test_now(T0 + 3 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 0);
 	assert_int_equal(fx_alerts(f, f->rennes), 1);
 	assert_int_equal(fx_alerts(f, f->brest), 0);
@@ -180,7 +161,7 @@ test_bounce_after_sent(void **state)
 	/* Brest's only delivery was accepted, then bounced hard: unreachable. */
 	assert_int_equal(db_run(f->e.db, "INSERT INTO bounce (delivery_id, received, kind) VALUES"
 	    " (?, ?, 'hard')", "ii", d, (int64_t)T0 + 60), 0);
-	fx_now(T0 + 2 * 3600);
+	test_now(T0 + 2 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 2);
 	assert_int_equal(fx_alerts(f, f->brest), 1);
 }
@@ -189,21 +170,17 @@ static void
 test_disabled_and_empty_committee(void **state)
 {
 	struct fixture *f = *state;
-	const char *err = NULL;
-	int64_t quimper, lorient;
+	int64_t quimper;
 
 	/* created before the broadcast, no contact: targeted, never reached */
-	fx_now(T0 - 50);
-	assert_int_equal(roster_committee_add(f->e.db, "Quimper", "quimper", "Bretagne", "29", "",
-	    &quimper, &err), 1);
+	test_now(T0 - 50);
+	quimper = test_committee(&f->e, "Quimper", "Bretagne", "29", NULL);
 	/* created after: not targeted by it */
-	fx_now(T0 + 50);
-	assert_int_equal(roster_committee_add(f->e.db, "Lorient", "lorient", "Bretagne", "56", "",
-	    &lorient, &err), 1);
+	test_now(T0 + 50);
+	test_committee(&f->e, "Lorient", "Bretagne", "56", NULL);
 	test_set(&f->cf.admin_address, "");
-	err = NULL;
-	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "boss@example.org", "national", "", &err), 1);
-	fx_now(T0 + 2 * 3600);
+	test_sender(&f->e, "boss@example.org", "national", "");
+	test_now(T0 + 2 * 3600);
 	assert_int_equal(coverage_tick(&f->e), 2);
 	assert_int_equal(fx_alerts(f, quimper), 1);
 	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM delivery d JOIN message m ON"
@@ -216,7 +193,7 @@ test_window_closed(void **state)
 {
 	struct fixture *f = *state;
 
-	fx_now(T0 + f->cf.queue_lifetime + f->cf.coverage_alert_after + 10);
+	test_now(T0 + f->cf.queue_lifetime + f->cf.coverage_alert_after + 10);
 	assert_int_equal(coverage_tick(&f->e), 0);
 	assert_int_equal(fx_alerts(f, f->rennes), 0);
 }
@@ -225,7 +202,6 @@ static void
 test_office(void **state)
 {
 	struct fixture *f = *state;
-	const char *err = NULL;
 	char **o;
 	size_t n;
 
@@ -240,8 +216,8 @@ test_office(void **state)
 	assert_int_equal(n, 0);
 	assert_null(o[0]);
 	free(o);
-	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "boss@example.org", "national", "", &err), 1);
-	assert_int_equal(roster_sender_add(f->e.db, &f->cf, "chief@example.org", "national", "", &err), 1);
+	test_sender(&f->e, "boss@example.org", "national", "");
+	test_sender(&f->e, "chief@example.org", "national", "");
 	o = roster_office(f->e.db, f->cf.admin_address, &n);
 	assert_int_equal(n, 2);
 	assert_null(o[2]);
@@ -277,18 +253,14 @@ test_report_groups(void **state)
 	const char *err = NULL;
 	char *out = NULL;
 	size_t len = 0;
-	int64_t id;
 	FILE *fp;
 
 	f->cf.min_contacts = 2;
-	assert_int_equal(roster_committee_add(f->e.db, "Quimper", "quimper", "", "", "", &id,
-	    &err), 1);
-	assert_int_equal(roster_committee_add(f->e.db, "Vannes", "vannes", "", "", "", &id,
-	    &err), 1);
-	fx_contact(f, "vannes", "vera@example.org", "Véra");
+	test_committee(&f->e, "Quimper", "", "", NULL);
+	test_committee(&f->e, "Vannes", "", "", "vera@example.org Véra");
 	assert_int_equal(roster_contact_set_active(f->e.db, "vera@example.org", 0, "bounces",
 	    &err), 1);
-	fx_contact(f, "brest", "bea@example.org", "Béa");
+	test_contact(&f->e, "brest", "bea@example.org", "Béa");
 	assert_int_equal(db_run(f->e.db, "UPDATE contact SET bounce_score = 9 WHERE email ="
 	    " 'bea@example.org'", ""), 0);
 	fp = open_memstream(&out, &len);

@@ -28,12 +28,9 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err = NULL;
 
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/mlistd-test-db-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
+	fx->db = test_db_open(fx->dir, "db");
 	fx->path = xasprintf("%s/mlistd.db", fx->dir);
-	assert_int_equal(db_open(fx->path, &fx->db, &err), 0);
 	assert_int_equal(db_exec(fx->db, "CREATE TABLE t (k INTEGER, v INTEGER, b BLOB)"), 0);
 	assert_int_equal(db_run(fx->db, "INSERT INTO t (k, v) VALUES (1, 42), (2, NULL)", ""), 0);
 	*state = fx;
@@ -44,11 +41,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	db_close(&fx->db);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_db_close(fx->dir, &fx->db);
 	free(fx->path);
 	free(fx);
 	return 0;

@@ -42,19 +42,6 @@ run(struct fx *fx, const char *sql)
 	assert_int_equal(db_exec(fx->e.db, sql), 0);
 }
 
-static void
-add_committee(struct fx *fx, const char *name, const char *region, const char *contacts)
-{
-	const char *err = NULL;
-	char *list = xstrdup(contacts), *save = NULL;
-	int64_t id;
-
-	assert_int_equal(roster_committee_add(fx->e.db, name, NULL, region, "", "", &id, &err), 1);
-	for (char *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save))
-		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, name, a, NULL, &err), 1);
-	free(list);
-}
-
 /* Issue 4 (January-February 2026) and issue 5; committees, contacts,
  * editors, subscribers, submissions and one photo on disk. */
 static void
@@ -63,13 +50,13 @@ populate(struct fx *fx)
 	const char *err = NULL;
 	char *path;
 
-	add_committee(fx, "Rennes", "Bretagne", "a1@example.org a2@example.org");
-	add_committee(fx, "Brest", "Bretagne", "b1@example.org");
-	add_committee(fx, "Lyon", "Auvergne-Rhône-Alpes", "l1@example.org l2@example.org");
+	test_committee(&fx->e, "Rennes", "Bretagne", "", "a1@example.org, a2@example.org");
+	test_committee(&fx->e, "Brest", "Bretagne", "", "b1@example.org");
+	test_committee(&fx->e, "Lyon", "Auvergne-Rhône-Alpes", "", "l1@example.org, l2@example.org");
 	assert_int_equal(roster_contact_set_active(fx->e.db, "l2@example.org", 0, "bounces", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed1@example.org", "editor", "Ed", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed2@example.org", "editor", "", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "", &err), 1);
+	test_sender(&fx->e, "ed1@example.org", "editor", "Ed");
+	test_sender(&fx->e, "ed2@example.org", "editor", "");
+	test_sender(&fx->e, "nat@example.org", "national", "");
 	run(fx, "INSERT INTO bulletin_issue (number, period_start, period_end, deadline,"
 	    " publish_date, state) VALUES (4, '2026-01-01', '2026-02-28', '2026-02-20',"
 	    " '2026-03-01', 'closed'), (5, '2026-03-01', '2026-04-30', '2026-04-20',"

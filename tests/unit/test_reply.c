@@ -54,17 +54,12 @@ static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *err = NULL;
 
+	test_now(2000);
 	test_env_open(f->dir, "reply", DOMAIN, &f->cf, &f->e);
-	assert_int_equal(roster_committee_add(f->e.db, "Rennes", "rennes", "Bretagne", "35", "",
-	    &f->rennes, &err), 1);
-	assert_int_equal(roster_committee_add(f->e.db, "Brest", "brest", "Bretagne", "29", "",
-	    &f->brest, &err), 1);
-	assert_int_equal(roster_contact_add(f->e.db, &f->cf, "rennes", "alice@example.org",
-	    "Alice Martin", &err), 1);
-	assert_int_equal(roster_contact_add(f->e.db, &f->cf, "brest", "bob@example.org",
-	    "Bob Le Gall", &err), 1);
+	f->rennes = test_committee(&f->e, "Rennes", "Bretagne", "35",
+	    "alice@example.org Alice Martin");
+	f->brest = test_committee(&f->e, "Brest", "Bretagne", "29", "bob@example.org Bob Le Gall");
 	assert_int_equal(db_run(f->e.db, "INSERT INTO message (token, kind, state, author, subject,"
 	    " received, released) VALUES (?, 'broadcast', 'sending', 'office@example.org',"
 	    " 'Réunion de juin', 1000, 1000)", "s", TOKEN), 0);
@@ -301,6 +296,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_replies, setup, teardown),
 	};
 
-	setenv("MLISTD_NOW", "2000", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

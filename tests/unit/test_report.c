@@ -24,7 +24,7 @@
 #include "testlib.h"
 #include "util.h"
 
-#define NOW	"1773489600"	/* 2026-03-14 12:00 UTC */
+#define NOW	1773489600	/* 2026-03-14 12:00 UTC */
 
 struct fx {
 	char		 dir[TEST_DIR_SIZE];
@@ -33,27 +33,11 @@ struct fx {
 };
 
 static void
-fx_add_contact(struct fx *fx, const char *committee, const char *email)
-{
-	const char *err = NULL;
-
-	assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, committee, email, NULL, &err), 1);
-}
-
-static void
 fx_roster(struct fx *fx)
 {
-	static const char *const committees[] = { "Rennes", "Brest", "Quimper" };
-	const char *err = NULL;
-	int64_t id;
-
-	for (size_t i = 0; i < nitems(committees); i++)
-		assert_int_equal(roster_committee_add(fx->e.db, committees[i], NULL, "Bretagne",
-		    "", "", &id, &err), 1);
-	fx_add_contact(fx, "rennes", "jeanne@example.org");
-	fx_add_contact(fx, "brest", "paul@example.org");
-	fx_add_contact(fx, "brest", "double@example.org");
-	fx_add_contact(fx, "quimper", "double@example.org");
+	test_committee(&fx->e, "Rennes", "Bretagne", "", "jeanne@example.org");
+	test_committee(&fx->e, "Brest", "Bretagne", "", "paul@example.org, double@example.org");
+	test_committee(&fx->e, "Quimper", "Bretagne", "", "double@example.org");
 	assert_int_equal(db_run(fx->e.db, "INSERT INTO bulletin_issue (number, period_start,"
 	    " period_end, deadline, publish_date, state) VALUES (7, '2026-03-01', '2026-04-30',"
 	    " '2026-04-20', '2026-05-01', 'open')", ""), 0);
@@ -64,7 +48,7 @@ setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
 
-	setenv("MLISTD_NOW", NOW, 1);
+	test_now(NOW);
 	setenv("TZ", "Europe/Paris", 1);
 	tzset();
 	test_env_open(fx->dir, "report", "example.org", &fx->cf, &fx->e);

@@ -40,14 +40,9 @@ static void
 add_committee(struct fx *fx, const char *name, const char *const *emails,
     const char *const *names)
 {
-	const char *err = NULL;
-	int64_t id;
-
-	assert_int_equal(roster_committee_add(fx->e.db, name, NULL, "Bretagne", "35", "",
-	    &id, &err), 1);
+	test_committee(&fx->e, name, "Bretagne", "35", NULL);
 	for (size_t i = 0; emails[i]; i++)
-		assert_int_equal(roster_contact_add(fx->e.db, &fx->cf, name, emails[i],
-		    names ? names[i] : NULL, &err), 1);
+		test_contact(&fx->e, name, emails[i], names ? names[i] : NULL);
 }
 
 /* An open issue, submissions of two committees, one archived broadcast. */
@@ -58,7 +53,7 @@ add_bulletin(struct fx *fx)
 	int64_t rennes = roster_committee_lookup(db, "rennes");
 	int64_t brest = roster_committee_lookup(db, "brest");
 
-	setenv("MLISTD_NOW", "1768903200", 1);	/* inside issue 1's period */
+	test_now(1768903200);	/* inside issue 1's period */
 	assert_int_equal(db_run(db, "INSERT INTO bulletin_issue (number, period_start, period_end,"
 	    " deadline, publish_date, state) VALUES (1, '2026-01-01', '2026-02-28', '2026-02-14',"
 	    " '2026-03-01', 'open')", ""), 0);
@@ -498,8 +493,7 @@ test_stop(void **state)
 	free(mail);
 	/* without admin_address: the national senders */
 	test_set(&fx->cf.admin_address, "");
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "office@example.org", "national", "Office",
-	    &(const char *){ NULL }), 1);
+	test_sender(&fx->e, "office@example.org", "national", "Office");
 	ask_and_confirm(fx, "g@example.org", "ARRET", "");
 	assert_int_equal(mails_to(fx, "office@example.org"), 1);
 	assert_int_equal(mails_to(fx, "d@example.org"), 0);	/* Brest keeps 3 */
@@ -614,10 +608,10 @@ test_forged(void **state)
 	/* the token from another From does nothing, nor after confirm_lifetime */
 	assert_int_equal(send_confirm(fx, "attacker@evil.example", t), 0);
 	assert_int_equal(is_active(fx, "a@example.org"), 1);
-	setenv("MLISTD_NOW", "1769203200", 1);	/* + 300000 s > 3 days */
+	test_now(1769203200);	/* + 300000 s > 3 days */
 	assert_int_equal(send_confirm(fx, "a@example.org", t), 0);
 	assert_int_equal(is_active(fx, "a@example.org"), 1);
-	setenv("MLISTD_NOW", "1768903200", 1);
+	test_now(1768903200);
 	free(t);
 	/* an Authentication-Results of an untrusted host proves nothing */
 	assert_int_equal(send_full(fx, NULL, "b@example.org", "", "Subject: ARRET\n"

@@ -19,7 +19,7 @@
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct db	*db;
 	struct config	 cf;
 };
@@ -28,14 +28,8 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err;
-	char *path;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-roster-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	path = xasprintf("%s/mlistd.db", fx->dir);
-	assert_int_equal(db_open(path, &fx->db, &err), 0);
-	free(path);
+	fx->db = test_db_open(fx->dir, "roster");
 	assert_int_equal(config_load(&fx->cf, NULL, stderr), 1);	/* domain required */
 	*state = fx;
 	return 0;
@@ -45,12 +39,9 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	db_close(&fx->db);
+	test_db_close(fx->dir, &fx->db);
 	config_free(&fx->cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
 	free(fx);
 	return 0;
 }

@@ -34,11 +34,9 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err;
 
 	test_env_open(fx->dir, "router", "example.org", &fx->cf, &fx->e);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "Nat", &err),
-	    1);
+	test_sender(&fx->e, "nat@example.org", "national", "Nat");
 	*state = fx;
 	return 0;
 }
@@ -56,10 +54,7 @@ teardown(void **state)
 static int64_t
 count(struct fx *fx, const char *sql)
 {
-	int64_t n;
-
-	assert_int_not_equal(db_int(fx->e.db, &n, sql, ""), -1);
-	return n;
+	return test_int(fx->e.db, sql, "");
 }
 
 /* ---- the contract ---- */

@@ -12,10 +12,11 @@
 
 #include "db.h"
 #include "search.h"
+#include "testlib.h"
 #include "util.h"
 
 struct fx {
-	char		 dir[64];
+	char		 dir[TEST_DIR_SIZE];
 	struct db	*db;
 };
 
@@ -23,14 +24,8 @@ static int
 setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
-	const char *err;
-	char *path;
 
-	strcpy(fx->dir, "/tmp/mlistd-test-search-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	path = xasprintf("%s/mlistd.db", fx->dir);
-	assert_int_equal(db_open(path, &fx->db, &err), 0);
-	free(path);
+	fx->db = test_db_open(fx->dir, "search");
 	assert_int_equal(search_index(fx->db, "bulletin", "3/12", "2026-03-02", "Comité de Rennes",
 	    "Élection du trésorier", "Le nouveau trésorier a été élu à l'unanimité."), 0);
 	assert_int_equal(search_index(fx->db, "broadcast", "a1b2c3", "2026-02-10", NULL,
@@ -46,11 +41,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xasprintf("rm -rf %s", fx->dir);
 
-	db_close(&fx->db);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_db_close(fx->dir, &fx->db);
 	free(fx);
 	return 0;
 }

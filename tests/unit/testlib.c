@@ -12,6 +12,7 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "roster.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -38,14 +39,103 @@ test_int(struct db *db, const char *sql, const char *types, ...)
 }
 
 void
+test_dir_make(char *dir, const char *name)
+{
+	snprintf(dir, TEST_DIR_SIZE, "/tmp/mlistd-test-%s-XXXXXX", name);
+	assert_non_null(mkdtemp(dir));
+}
+
+void
+test_dir_remove(const char *dir)
+{
+	test_sh("rm -rf '%s'", dir);
+}
+
+struct db *
+test_db_open(char *dir, const char *name)
+{
+	char *path;
+	struct db *db;
+	const char *err = NULL;
+
+	test_dir_make(dir, name);
+	path = xasprintf("%s/mlistd.db", dir);
+	if (db_open(path, &db, &err) != 0)
+		fail_msg("db_open %s: %s", path, err ? err : "?");
+	free(path);
+	return db;
+}
+
+void
+test_db_close(const char *dir, struct db **db)
+{
+	db_close(db);
+	test_dir_remove(dir);
+}
+
+void
+test_now(int64_t t)
+{
+	char v[32];
+
+	snprintf(v, sizeof v, "%lld", (long long)t);
+	assert_int_equal(setenv("MLISTD_NOW", v, 1), 0);
+}
+
+void
+test_contact(struct engine *e, const char *committee, const char *email, const char *name)
+{
+	const char *err = NULL;
+
+	if (roster_contact_add(e->db, e->cf, committee, email, name, &err) != 1)
+		fail_msg("contact %s of %s: %s", email, committee, err ? err : "?");
+}
+
+/* One "email Name" of test_committee's list (s is changed). */
+static void
+test_contact_parse(struct engine *e, const char *committee, char *s)
+{
+	char *name;
+
+	s += strspn(s, " ");
+	if ((name = strchr(s, ' ')) != NULL)
+		*name++ = '\0';
+	test_contact(e, committee, s, name && *name ? name : NULL);
+}
+
+int64_t
+test_committee(struct engine *e, const char *name, const char *region,
+    const char *department, const char *contacts)
+{
+	char *list = xstrdup(contacts ? contacts : ""), *save = NULL;
+	const char *err = NULL;
+	int64_t id = 0;
+
+	if (roster_committee_add(e->db, name, NULL, region, department, "", &id, &err) != 1)
+		fail_msg("committee %s: %s", name, err ? err : "?");
+	for (char *c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		test_contact_parse(e, name, c);
+	free(list);
+	return id;
+}
+
+void
+test_sender(struct engine *e, const char *email, const char *role, const char *name)
+{
+	const char *err = NULL;
+
+	if (roster_sender_add(e->db, e->cf, email, role, name, &err) != 1)
+		fail_msg("sender %s: %s", email, err ? err : "?");
+}
+
+void
 test_env_open(char *dir, const char *name, const char *domain, struct config *cf,
     struct engine *e)
 {
 	const char *err = NULL;
 	FILE *devnull = fopen("/dev/null", "w");
 
-	snprintf(dir, TEST_DIR_SIZE, "/tmp/mlistd-test-%s-XXXXXX", name);
-	assert_non_null(mkdtemp(dir));
+	test_dir_make(dir, name);
 	config_load(cf, NULL, devnull ? devnull : stderr);	/* only "domain required" */
 	if (devnull)
 		fclose(devnull);
@@ -59,12 +149,10 @@ test_env_open(char *dir, const char *name, const char *domain, struct config *cf
 void
 test_env_close(const char *dir, struct config *cf, struct engine *e)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
 	engine_close(e);
 	config_free(cf);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_dir_remove(dir);
+	unsetenv("MLISTD_NOW");
 }
 
 static FILE *test_log_file;

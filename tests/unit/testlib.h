@@ -1,7 +1,9 @@
 /*
- * testlib.h — what the unit tests of the mail modules share: a temporary
- * data directory with the default configuration and an engine open on it.
- * Linked into every test binary (Makefile: TESTLIB).
+ * testlib.h — what the unit tests share: a temporary data directory with
+ * the default configuration and an engine open on it (or a database
+ * alone), the clock, roster fixtures, assertions on the database, what the
+ * code logs, photos made at test time. Linked into every test binary
+ * (Makefile: STUB_OBJ). Every helper fails the test on an error.
  */
 #ifndef MLISTD_TESTLIB_H
 #define MLISTD_TESTLIB_H
@@ -14,13 +16,33 @@ struct engine;
 
 #define TEST_DIR_SIZE 64
 
-/* mkdtemp /tmp/mlistd-test-NAME-XXXXXX into dir (TEST_DIR_SIZE bytes), the
- * defaults with domain, data_dir = dir and templates_dir = the tree's
- * templates/, then engine_open. Any failure fails the test. */
+/* mkdtemp /tmp/mlistd-test-NAME-XXXXXX into dir (TEST_DIR_SIZE bytes). */
+void test_dir_make(char *dir, const char *name);
+/* rm -rf dir. */
+void test_dir_remove(const char *dir);
+/* test_dir_make, the defaults with domain, data_dir = dir and
+ * templates_dir = the tree's templates/, then engine_open. */
 void test_env_open(char *dir, const char *name, const char *domain, struct config *cf,
     struct engine *e);
-/* engine_close, config_free, and the directory removed. */
+/* engine_close, config_free, the directory removed, the clock reset. */
 void test_env_close(const char *dir, struct config *cf, struct engine *e);
+/* A database alone: test_dir_make, then db_open of DIR/mlistd.db (the
+ * schema applied). test_db_close closes it and removes the directory. */
+struct db *test_db_open(char *dir, const char *name);
+void test_db_close(const char *dir, struct db **db);
+/* The code's clock, now(): MLISTD_NOW = t (test_env_close unsets it). */
+void test_now(int64_t t);
+
+/* Roster fixtures. A committee NAME (slug from the name) in region and
+ * department, with contacts "email Name, email, ..." (names optional,
+ * contacts may be NULL); its id. */
+int64_t test_committee(struct engine *e, const char *name, const char *region,
+    const char *department, const char *contacts);
+/* A contact of committee (its name or slug); name may be NULL. */
+void test_contact(struct engine *e, const char *committee, const char *email,
+    const char *name);
+/* A sender with role "national" or "editor"; name may be NULL. */
+void test_sender(struct engine *e, const char *email, const char *role, const char *name);
 /* Replace a configuration string. */
 void test_set(char **field, const char *value);
 /* db_int for assertions: the value (0 for no row or NULL); a database
