@@ -11,25 +11,39 @@
 #include "db.h"
 #include "engine.h"
 #include "html2text.h"
+#include "i18n.h"
 #include "log.h"
 #include "mime.h"
 #include "spool.h"
 #include "trim.h"
 #include "util.h"
 
-const char *
-engine_db_damaged(const struct config *cf, const char *diagnosis)
+/* The damaged-database line, in English for the log or through tr() for
+ * the person at the terminal. */
+static const char *
+engine_damaged_text(const struct config *cf, const char *diagnosis, int people)
 {
 	static _Thread_local char why[1024];
 
-	snprintf(why, sizeof why, "database %s/mlistd.db is damaged (%s): stop mlistd, keep a"
-	    " copy of the files, then restore the last backup or recover it with sqlite3"
-	    " (INSTALL, section 4.1)", cf->data_dir, diagnosis);
+	snprintf(why, sizeof why, people ? tr("la base %s/mlistd.db est abîmée (%s)\xc2\xa0: arrêtez"
+	    " mlistd, gardez une copie des fichiers, puis restaurez la dernière sauvegarde ou"
+	    " récupérez-la avec sqlite3 (INSTALL, section 4.1)", "database %s/mlistd.db is damaged"
+	    " (%s): stop mlistd, keep a copy of the files, then restore the last backup or recover"
+	    " it with sqlite3 (INSTALL, section 4.1)") : "database %s/mlistd.db is damaged (%s):"
+	    " stop mlistd, keep a copy of the files, then restore the last backup or recover it"
+	    " with sqlite3 (INSTALL, section 4.1)", cf->data_dir, diagnosis);
 	return why;
 }
 
-int
-engine_check(const struct config *cf, enum engine_check_level level, const char **why_r)
+const char *
+engine_db_damaged(const struct config *cf, const char *diagnosis)
+{
+	return engine_damaged_text(cf, diagnosis, 0);
+}
+
+static int
+engine_check_text(const struct config *cf, enum engine_check_level level, int people,
+    const char **why_r)
 {
 	static _Thread_local char why[1024];
 	char *db = xasprintf("%s/mlistd.db", cf->data_dir);
@@ -42,18 +56,33 @@ engine_check(const struct config *cf, enum engine_check_level level, const char 
 	else
 		state = db_check(db, level == ENGINE_CHECK_PAGES, &err);
 	if (state == 0 || (access(sp, F_OK) == -1 && errno == ENOENT)) {
-		snprintf(why, sizeof why, "data directory %s is not initialised (no %s):"
-		    " run \"mlistctl init\" as the mlistd user", cf->data_dir,
+		snprintf(why, sizeof why, people ? tr("le répertoire de données %s n'est pas"
+		    " initialisé (pas de %s)\xc2\xa0: lancez «\xc2\xa0mlistctl init\xc2\xa0» sous"
+		    " l'utilisateur mlistd", "data directory %s is not initialised (no %s): run"
+		    " \"mlistctl init\" as the mlistd user") : "data directory %s is not initialised"
+		    " (no %s): run \"mlistctl init\" as the mlistd user", cf->data_dir,
 		    state == 0 ? "mlistd.db" : "spool");
 		rc = EX_CONFIG;
 	} else if (state == -1) {
-		snprintf(why, sizeof why, "%s", engine_db_damaged(cf, err));
+		snprintf(why, sizeof why, "%s", engine_damaged_text(cf, err, people));
 		rc = EX_DATAERR;
 	}
 	*why_r = rc == EX_OK ? NULL : why;
 	free(db);
 	free(sp);
 	return rc;
+}
+
+int
+engine_check(const struct config *cf, enum engine_check_level level, const char **why_r)
+{
+	return engine_check_text(cf, level, 0, why_r);
+}
+
+int
+engine_check_tr(const struct config *cf, enum engine_check_level level, const char **why_r)
+{
+	return engine_check_text(cf, level, 1, why_r);
 }
 
 int

@@ -121,6 +121,9 @@ enum engine_check_level {
  * *why_r: one line for the admin saying what to do (thread-local, valid
  * until the next call), NULL for EX_OK. */
 int engine_check(const struct config *cf, enum engine_check_level level, const char **why_r);
+/* The same, *why_r in the reader's language (tr(): mlistctl's answer, not
+ * a log line). */
+int engine_check_tr(const struct config *cf, enum engine_check_level level, const char **why_r);
 /* The admin's line for a damaged database: the file, SQLite's diagnosis,
  * what to do (thread-local, valid until the next call). */
 const char *engine_db_damaged(const struct config *cf, const char *diagnosis);

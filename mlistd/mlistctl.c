@@ -3,6 +3,13 @@
  * table, dispatch. Each command lives in a mlistctl_*.c file and is one
  * function of the table; this file only finds it and prepares what it
  * needs (configuration, database).
+ *
+ * What mlistctl prints is for the person at the terminal, in the
+ * configured language: the answer on stdout, one error line on stderr.
+ * Log lines (the same key=value lines as the daemon's, for the admin) go
+ * to syslog LOG_MAIL like the daemon's, or to stderr with -v; never among
+ * an answer. French lines follow French typography: a non-breaking space
+ * before « : ; ? ! » and inside « ».
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -51,10 +58,13 @@ ctl_current(void)
 	return ctl_cur;
 }
 
+/* The one usage prefix: "usage : " (NBSP) in French, "usage: " in English. */
+#define CTL_USAGE	tr("usage\xc2\xa0: ", "usage: ")
+
 int
 ctl_usage(const struct ctl_cmd *cmd)
 {
-	printf("%s: mlistctl %s %s\n  %s\n", tr("usage", "usage"), cmd->name, cmd->args,
+	printf("%smlistctl %s %s\n  %s\n", CTL_USAGE, cmd->name, cmd->args,
 	    tr(cmd->help_fr, cmd->help_en));
 	return EX_OK;
 }
@@ -64,7 +74,7 @@ ctl_bad_usage(void)
 {
 	const struct ctl_cmd *c = ctl_current();
 
-	return ctl_fail(EX_USAGE, "%s: mlistctl %s %s", tr("usage", "usage"), c->name, c->args);
+	return ctl_fail(EX_USAGE, "%smlistctl %s %s", CTL_USAGE, c->name, c->args);
 }
 
 int
@@ -92,7 +102,11 @@ ctl_open(struct ctl *ctl, int needs_db)
 	int rc;
 
 	if (!ctl->cf_loaded) {
-		path = config_find(ctl->conf_path);
+		if ((path = config_find(ctl->conf_path)) == NULL)
+			return ctl_fail(EX_CONFIG, "%s", tr("aucun fichier de configuration trouvé"
+			    " (cherché\xc2\xa0: -c, $MLISTD_CONF, ./mlistd.conf, /etc/mlistd/mlistd.conf)",
+			    "no configuration file found (looked in: -c, $MLISTD_CONF, ./mlistd.conf,"
+			    " /etc/mlistd/mlistd.conf)"));
 		if (config_load(&ctl->cf, path, stderr) != 0) {
 			free(path);
 			config_free(&ctl->cf);
@@ -104,7 +118,7 @@ ctl_open(struct ctl *ctl, int needs_db)
 	}
 	if (!needs_db || ctl->db)
 		return EX_OK;
-	if ((rc = engine_check(&ctl->cf, ENGINE_CHECK_HEADER, &err)) != EX_OK)
+	if ((rc = engine_check_tr(&ctl->cf, ENGINE_CHECK_HEADER, &err)) != EX_OK)
 		return ctl_fail(rc, "%s", err);
 	dbpath = ctl_path(ctl, "mlistd.db");
 	if (db_open(dbpath, &ctl->db, &err) == -1) {
@@ -119,10 +133,12 @@ ctl_open(struct ctl *ctl, int needs_db)
 static void
 ctl_help(void)
 {
-	printf("%s\n\n", tr("usage : mlistctl [-c FICHIER] COMMANDE [ARGUMENTS]\n"
-	    "Outil d'administration de mlistd. « mlistctl COMMANDE --help » pour le détail.",
-	    "usage: mlistctl [-c FILE] COMMAND [ARGUMENTS]\n"
-	    "mlistd's administration tool. \"mlistctl COMMAND --help\" for details."));
+	printf("%s%s\n\n", CTL_USAGE, tr("mlistctl [-c FICHIER] [-v] COMMANDE [ARGUMENTS]\n"
+	    "Outil d'administration de mlistd. «\xc2\xa0mlistctl COMMANDE --help\xc2\xa0» pour le"
+	    " détail\xc2\xa0; -v montre aussi les lignes du journal.",
+	    "mlistctl [-c FILE] [-v] COMMAND [ARGUMENTS]\n"
+	    "mlistd's administration tool. \"mlistctl COMMAND --help\" for details; -v also shows"
+	    " the log lines."));
 	for (size_t t = 0; t < nitems(ctl_tables); t++)
 		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
 			printf("  %-22s %s\n", c->name, tr(c->help_fr, c->help_en));
@@ -148,6 +164,68 @@ ctl_find(int argc, char **argv, int *words_r)
 	return NULL;
 }
 
+/* Levenshtein distance of two short ASCII words (command names). */
+static size_t
+ctl_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[128];
+
+	if (lb + 1 > nitems(row))
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], left = row[0] = i;
+
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			best = up + 1 < best ? up + 1 : best;
+			best = left + 1 < best ? left + 1 : best;
+			diag = up;
+			left = row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The command closest to what was typed (at most 2 edits), or NULL; a
+ * two-word command is compared with the first two words. */
+static const struct ctl_cmd *
+ctl_closest(int argc, char **argv)
+{
+	const struct ctl_cmd *best = NULL;
+	size_t best_d = 3, d;
+	char two[128];
+
+	snprintf(two, sizeof two, "%s %s", argv[0], argc >= 2 ? argv[1] : "");
+	for (size_t t = 0; t < nitems(ctl_tables); t++)
+		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++) {
+			if (strchr(c->name, ' ') && argc < 2)
+				continue;
+			d = ctl_distance(strchr(c->name, ' ') ? two : argv[0], c->name);
+			if (d < best_d)
+				best = c, best_d = d;
+		}
+	return best;
+}
+
+/* "commande inconnue : committee lst ; vouliez-vous dire « committee list » ?" */
+static int
+ctl_unknown(int argc, char **argv, int group_known)
+{
+	const struct ctl_cmd *c = ctl_closest(argc, argv);
+	int words = (c && strchr(c->name, ' ')) || (group_known && argc >= 2) ? 2 : 1;
+
+	if (c)
+		return ctl_fail(EX_USAGE, tr("commande inconnue\xc2\xa0: %s%s%s\xc2\xa0; vouliez-vous"
+		    " dire «\xc2\xa0%s\xc2\xa0»\xc2\xa0?", "unknown command: %s%s%s; did you mean"
+		    " \"%s\"?"), argv[0], words == 2 ? " " : "", words == 2 ? argv[1] : "", c->name);
+	return ctl_fail(EX_USAGE, tr("commande inconnue\xc2\xa0: %s%s%s (voir mlistctl --help)",
+	    "unknown command: %s%s%s (see mlistctl --help)"), argv[0], words == 2 ? " " : "",
+	    words == 2 ? argv[1] : "");
+}
+
 /* "mlistctl committee --help": the sub-commands of one group. */
 static int
 ctl_group_help(const char *group)
@@ -166,6 +244,18 @@ ctl_group_help(const char *group)
 }
 
 static int
+ctl_is_group(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t t = 0; t < nitems(ctl_tables); t++)
+		for (const struct ctl_cmd *c = ctl_tables[t]; c->name; c++)
+			if (strncmp(c->name, word, n) == 0 && c->name[n] == ' ')
+				return 1;
+	return 0;
+}
+
+static int
 ctl_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
@@ -179,25 +269,26 @@ main(int argc, char **argv)
 {
 	struct ctl ctl;
 	const struct ctl_cmd *cmd;
-	int words = 0, rc, opt;
+	int words = 0, rc, opt, verbose = 0;
 	const char *env_lang = getenv("MLISTD_LANG");
 
 	memset(&ctl, 0, sizeof ctl);
 	umask(DATA_UMASK);
 	i18n_set_language(env_lang);
-	log_init("mlistctl", 1);
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		ctl_help();
 		return EX_OK;
 	}
-	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:hvV")) != -1) {
 		switch (opt) {
 		case 'c': ctl.conf_path = optarg; break;
+		case 'v': verbose = 1; break;
 		case 'V': puts("mlistctl " MLISTD_VERSION); return EX_OK;
 		case 'h': ctl_help(); return EX_OK;
 		default: ctl_help(); return EX_USAGE;
 		}
 	}
+	log_init("mlistctl", verbose);	/* syslog unless -v: never among the answer */
 	argc -= optind;
 	argv += optind;
 	if (argc == 0 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help")) {
@@ -209,8 +300,7 @@ main(int argc, char **argv)
 			return EX_OK;
 		if (argc == 1 && ctl_group_help(argv[0]))
 			return EX_USAGE;
-		return ctl_fail(EX_USAGE, tr("commande inconnue : %s (voir mlistctl --help)",
-		    "unknown command: %s (see mlistctl --help)"), argv[0]);
+		return ctl_unknown(argc, argv, ctl_is_group(argv[0]));
 	}
 	ctl_cur = cmd;
 	if (ctl_wants_help(argc - words + 1, argv + words - 1))

@@ -36,7 +36,7 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 	if (db_open(dbpath, &ctl->db, &err) == -1)
 		rc = ctl_fail(EX_CANTCREAT, "%s: %s", dbpath, err);
 	else
-		printf(tr("prêt : %s\n", "ready: %s\n"), ctl->cf.data_dir);
+		printf(tr("prêt\xc2\xa0: %s\n", "ready: %s\n"), ctl->cf.data_dir);
 	db_close(&ctl->db);
 	free(dbpath);
 	return rc;
@@ -46,7 +46,7 @@ static int
 cmd_check_config(struct ctl *ctl, int argc, char **argv)
 {
 	/* ctl_open() already loaded and validated it (exit 78 on errors). */
-	printf(tr("%s : configuration valide\n", "%s: configuration is valid\n"), ctl->cf.file);
+	printf(tr("%s\xc2\xa0: configuration valide\n", "%s: configuration is valid\n"), ctl->cf.file);
 	return EX_OK;
 }
 
@@ -62,7 +62,7 @@ const struct ctl_cmd ctl_admin_cmds[] = {
 	  "crée le répertoire de données, la base et la file d'attente (sans risque si déjà fait)",
 	  "create the data directory, database and spool (safe to repeat)" },
 	{ "check-config", cmd_check_config, 0, "",
-	  "vérifie la configuration (fichier:ligne: erreur ; code 78 si invalide)",
+	  "vérifie la configuration (fichier:ligne: erreur\xc2\xa0; code 78 si invalide)",
 	  "check the configuration (file:line: error; exit 78 when invalid)" },
 	{ "config", cmd_config, 0, "",
 	  "affiche la configuration effective", "print the effective configuration" },

@@ -62,12 +62,12 @@ ctl_issue(struct engine *e, const char *arg, struct bulletin_issue *bi)
 	int rc;
 
 	if (arg && ctl_number(arg, &n) == -1)
-		return ctl_fail(EX_USAGE, tr("numéro invalide : %s", "invalid issue number: %s"), arg);
+		return ctl_fail(EX_USAGE, tr("numéro invalide\xc2\xa0: %s", "invalid issue number: %s"), arg);
 	if ((rc = bulletin_get(e, (int)n, bi)) == -1)
 		return ctl_fail(EX_TEMPFAIL, "%s: %s", tr("base de données", "database"),
 		    db_errmsg(e->db));
 	if (rc == 1)
-		return ctl_fail(EX_DATAERR, tr("numéro inconnu : %s", "unknown issue: %s"), arg);
+		return ctl_fail(EX_DATAERR, tr("numéro inconnu\xc2\xa0: %s", "unknown issue: %s"), arg);
 	return EX_OK;
 }
 
@@ -146,7 +146,7 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 	struct db_stmt *st = db_query(e->db, "SELECT state, count(*) FROM submission WHERE"
 	    " issue_id = ? GROUP BY state ORDER BY state", "i", bi->id);
 
-	fputs(tr("contributions :", "submissions:"), stdout);
+	fputs(tr("contributions\xc2\xa0:", "submissions:"), stdout);
 	while (st && db_step(st) == 1)
 		printf(" %s %lld", ctl_state_name(db_col_text(st, 0)), (long long)db_col_int(st, 1));
 	printf("\n");
@@ -162,10 +162,10 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 
 		time_iso((time_t)db_col_int(st, 2), when, sizeof when);
 		if (db_col_null(st, 3))
-			printf("%s %s, %lld, %s\n", tr("envoi :", "mailing:"), db_col_text(st, 0),
+			printf("%s %s, %lld, %s\n", tr("envoi\xc2\xa0:", "mailing:"), db_col_text(st, 0),
 			    (long long)db_col_int(st, 1), when);
 		else
-			printf(tr("envoi : %s, %s : envoyés %lld, en attente %lld, refusés %lld\n",
+			printf(tr("envoi\xc2\xa0: %s, %s\xc2\xa0: envoyés %lld, en attente %lld, refusés %lld\n",
 			    "mailing: %s, %s: sent %lld, deferred %lld, failed %lld\n"),
 			    db_col_text(st, 0), when, (long long)db_col_int(st, 4),
 			    (long long)db_col_int(st, 5), (long long)db_col_int(st, 6));
@@ -224,15 +224,15 @@ ctl_set_issue_state(struct ctl *ctl, int argc, char **argv, const char *state)
 		rc = ctl_fail(EX_DATAERR, tr("le numéro %d est déjà publié", "issue %d is already"
 		    " published"), bi.number);
 	else if (strcmp(state, "open") == 0 && strcmp(today, bi.deadline) > 0)
-		rc = ctl_fail(EX_DATAERR, tr("la date limite du numéro %d (%s) est passée : changez-la"
-		    " d'abord avec « mlistctl bulletin dates %d --deadline AAAA-MM-JJ »", "the deadline"
+		rc = ctl_fail(EX_DATAERR, tr("la date limite du numéro %d (%s) est passée\xc2\xa0: changez-la"
+		    " d'abord avec «\xc2\xa0mlistctl bulletin dates %d --deadline AAAA-MM-JJ\xc2\xa0»", "the deadline"
 		    " of issue %d (%s) has passed: change it first with \"mlistctl bulletin dates %d"
 		    " --deadline YYYY-MM-DD\""), bi.number, bi.deadline, bi.number);
 	else if (db_run(e.db, "UPDATE bulletin_issue SET state = ? WHERE id = ?", "si", state,
 	    bi.id) == -1)
 		return ctl_db_fail(&e);
 	else
-		printf(tr("numéro %d : %s\n", "issue %d: %s\n"), bi.number, ctl_state_name(state));
+		printf(tr("numéro %d\xc2\xa0: %s\n", "issue %d: %s\n"), bi.number, ctl_state_name(state));
 	engine_close(&e);
 	return rc;
 }
@@ -283,7 +283,7 @@ cmd_bulletin_dates(struct ctl *ctl, int argc, char **argv)
 	if (db_run(e.db, "UPDATE bulletin_issue SET deadline = coalesce(?, deadline), publish_date ="
 	    " coalesce(?, publish_date) WHERE id = ?", "ssi", deadline, publish, bi.id) == -1)
 		return ctl_db_fail(&e);
-	printf(tr("numéro %d : date limite %s, parution %s\n", "issue %d: deadline %s, publish %s\n"),
+	printf(tr("numéro %d\xc2\xa0: date limite %s, parution %s\n", "issue %d: deadline %s, publish %s\n"),
 	    bi.number, deadline ? deadline : bi.deadline, publish ? publish : bi.publish_date);
 	engine_close(&e);
 	return EX_OK;
@@ -396,7 +396,7 @@ ctl_set_state(struct ctl *ctl, int argc, char **argv, const char *state)
 		return rc;
 	rc = editor_set_state(&e, id, state, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld : %s\n", "submission %lld: %s\n"), (long long)id,
+		printf(tr("contribution %lld\xc2\xa0: %s\n", "submission %lld: %s\n"), (long long)id,
 		    ctl_state_name(state));
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -506,14 +506,14 @@ ctl_edit(struct engine *e, int64_t id, const char *title, const char *body)
 	}
 	free(text);
 	if (ctl_run_editor(path) == -1 || ctl_read_edit(path, &nt, &nb) == -1)
-		rc = ctl_fail(EX_SOFTWARE, "%s", tr("l'éditeur a échoué : rien n'est changé",
+		rc = ctl_fail(EX_SOFTWARE, "%s", tr("l'éditeur a échoué\xc2\xa0: rien n'est changé",
 		    "the editor failed: nothing changed"));
 	else if (strcmp(nt, title) == 0 && strcmp(nb, body) == 0) {
-		printf(tr("contribution %lld : rien n'a changé\n", "submission %lld: nothing"
+		printf(tr("contribution %lld\xc2\xa0: rien n'a changé\n", "submission %lld: nothing"
 		    " changed\n"), (long long)id);
 		rc = EX_OK;
 	} else if ((rc = editor_set_text(e, id, nt, nb, &err)) == 1) {
-		printf(tr("contribution %lld : texte enregistré\n", "submission %lld: text saved\n"),
+		printf(tr("contribution %lld\xc2\xa0: texte enregistré\n", "submission %lld: text saved\n"),
 		    (long long)id);
 		rc = EX_OK;
 	} else
@@ -565,7 +565,7 @@ cmd_bulletin_order(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_set_position(&e, id, (int)pos, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld : position %lld\n", "submission %lld: position %lld\n"),
+		printf(tr("contribution %lld\xc2\xa0: position %lld\n", "submission %lld: position %lld\n"),
 		    (long long)id, (long long)pos);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -584,7 +584,7 @@ cmd_bulletin_set_date(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_set_date(&e, id, argv[2], &err);
 	if (rc == 1)
-		printf(tr("contribution %lld : date %s\n", "submission %lld: date %s\n"),
+		printf(tr("contribution %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
 		    (long long)id, argv[2]);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -670,7 +670,7 @@ ctl_issue_action(struct ctl *ctl, int argc, char **argv, int publish)
 		return rc;
 	rc = publish ? issue_publish(&e, (int)n, &err) : issue_proof(&e, (int)n, &err);
 	if (rc == 1 && publish)
-		printf(tr("bulletin n°%lld publié : envoi en cours, archive écrite\n", "bulletin"
+		printf(tr("bulletin n°%lld publié\xc2\xa0: envoi en cours, archive écrite\n", "bulletin"
 		    " no. %lld published: sending, archive written\n"), (long long)n);
 	else if (rc == 1)
 		printf(tr("épreuve du bulletin n°%lld envoyée aux rédacteurs\n", "proof of bulletin"
@@ -713,7 +713,7 @@ cmd_bulletin_resend(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = issue_resend(&e, (int)n, failed, &copies, &err);
 	if (rc == 1)
-		printf(tr("bulletin n°%lld : %ld exemplaire(s) remis en envoi\n", "bulletin no. %lld:"
+		printf(tr("bulletin n°%lld\xc2\xa0: %ld exemplaire(s) remis en envoi\n", "bulletin no. %lld:"
 		    " %ld copies queued again\n"), (long long)n, copies);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -739,7 +739,7 @@ cmd_bulletin_assign(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_assign(&e, id, argv[optind + 1], (int)issue, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld : comité %s\n", "submission %lld: committee %s\n"),
+		printf(tr("contribution %lld\xc2\xa0: comité %s\n", "submission %lld: committee %s\n"),
 		    (long long)id, argv[optind + 1]);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -766,7 +766,7 @@ cmd_search(struct ctl *ctl, int argc, char **argv)
 
 const struct ctl_cmd ctl_bulletin_cmds[] = {
 	{ "bulletin list", cmd_bulletin_list, 1, "",
-	  "liste les numéros du bulletin (* : le numéro en cours)",
+	  "liste les numéros du bulletin (*\xc2\xa0: le numéro en cours)",
 	  "list the bulletin issues (*: the current one)" },
 	{ "bulletin show", cmd_bulletin_show, 1, "[N]",
 	  "dates, état, contributions et envois d'un numéro",
@@ -779,7 +779,7 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	  "change la date limite ou de parution d'un numéro",
 	  "change an issue's deadline or publication date" },
 	{ "bulletin submissions", cmd_bulletin_submissions, 1, "[N] [--all]",
-	  "liste les contributions (--all : refusées et remplacées aussi)",
+	  "liste les contributions (--all\xc2\xa0: refusées et remplacées aussi)",
 	  "list the submissions (--all: rejected and replaced too)" },
 	{ "bulletin accept", cmd_bulletin_accept, 1, "ID",
 	  "accepte une contribution", "accept a submission" },
@@ -790,7 +790,7 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	{ "bulletin edit", cmd_bulletin_edit, 1, "ID",
 	  "corrige le titre et le texte avec $EDITOR", "edit title and text with $EDITOR" },
 	{ "bulletin order", cmd_bulletin_order, 1, "ID POSITION",
-	  "place une contribution dans le numéro (1 : en premier)",
+	  "place une contribution dans le numéro (1\xc2\xa0: en premier)",
 	  "set a submission's place in its issue (1: first)" },
 	{ "bulletin set-date", cmd_bulletin_set_date, 1, "ID AAAA-MM-JJ",
 	  "change la date de l'activité", "change the activity date" },
@@ -802,9 +802,9 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	{ "bulletin proof", cmd_bulletin_proof, 1, "N",
 	  "envoie l'épreuve d'un numéro aux rédacteurs", "mail an issue's proof to the editors" },
 	{ "bulletin publish", cmd_bulletin_publish, 1, "N",
-	  "publie un numéro : envoi à tous et archive", "publish an issue: send it and archive it" },
+	  "publie un numéro\xc2\xa0: envoi à tous et archive", "publish an issue: send it and archive it" },
 	{ "bulletin resend", cmd_bulletin_resend, 1, "N [--failed]",
-	  "renvoie un numéro publié (--failed : les exemplaires refusés seulement)",
+	  "renvoie un numéro publié (--failed\xc2\xa0: les exemplaires refusés seulement)",
 	  "send a published issue again (--failed: only the refused copies)" },
 	{ "bulletin assign", cmd_bulletin_assign, 1, "ID COMITÉ [--issue N]",
 	  "donne une contribution en attente à un comité (et un numéro)",

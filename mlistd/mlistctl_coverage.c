@@ -27,7 +27,7 @@ cmd_replies(struct ctl *ctl, int argc, char **argv)
 	if (argc != 2)
 		return ctl_bad_usage();
 	if (status_replies(ctl->db, argv[1], stdout) == -1)
-		return ctl_fail(EX_DATAERR, tr("envoi inconnu : %s", "unknown broadcast: %s"),
+		return ctl_fail(EX_DATAERR, tr("envoi inconnu\xc2\xa0: %s", "unknown broadcast: %s"),
 		    argv[1]);
 	return EX_OK;
 }

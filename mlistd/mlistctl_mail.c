@@ -95,9 +95,9 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		sender = "";
 	for (size_t i = 0; i < nrcpt; i++)
 		if (router_role(&ctl->cf, rcpts[i]) == ROLE_NONE)
-			return ctl_fail(EX_NOUSER, tr("%s : adresse inconnue ici", "%s: not one of our"
+			return ctl_fail(EX_NOUSER, tr("%s\xc2\xa0: adresse inconnue ici", "%s: not one of our"
 			    " addresses"), rcpts[i]);
-	if ((rc = engine_check(&ctl->cf, ENGINE_CHECK_EXISTS, &err)) != EX_OK)
+	if ((rc = engine_check_tr(&ctl->cf, ENGINE_CHECK_EXISTS, &err)) != EX_OK)
 		return ctl_fail(rc, "%s", err);
 	dir = ctl_path(ctl, "spool");
 	if (spool_open(dir, &sp, &err) == -1 || spool_writer_new(sp, sender, rcpts, nrcpt, &w) == -1) {
@@ -120,9 +120,9 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		return ctl_fail(EX_DATAERR, tr("message trop gros (limite %ld octets)",
 		    "message too large (limit %ld bytes)"), ctl->cf.message_size_limit);
 	if (rc == -3)
-		return ctl_fail(EX_DATAERR, "%s", tr("boucle : ce message vient de la liste elle-même",
+		return ctl_fail(EX_DATAERR, "%s", tr("boucle\xc2\xa0: ce message vient de la liste elle-même",
 		    "mail loop: this message came from the list itself"));
-	return ctl_fail(EX_TEMPFAIL, tr("écriture dans la file impossible : %s",
+	return ctl_fail(EX_TEMPFAIL, tr("écriture dans la file impossible\xc2\xa0: %s",
 	    "cannot write to the spool: %s"), strerror(errno));
 }
 
@@ -154,7 +154,7 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		return ctl_bad_usage();
 	if ((replies ? status_replies(ctl->db, argv[optind], stdout) :
 	    status_message(ctl->db, argv[optind], unreached, stdout)) == -1)
-		return ctl_fail(EX_DATAERR, tr("message inconnu : %s", "unknown message: %s"),
+		return ctl_fail(EX_DATAERR, tr("message inconnu\xc2\xa0: %s", "unknown message: %s"),
 		    argv[optind]);
 	return EX_OK;
 }
@@ -172,7 +172,7 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = broadcast_release_token(&e, argv[1], &err);
 	if (rc == 1)
-		printf(tr("%s libéré : envoi en cours\n", "%s released: sending\n"), argv[1]);
+		printf(tr("%s libéré\xc2\xa0: envoi en cours\n", "%s released: sending\n"), argv[1]);
 	else	/* err may be the database's message: told before closing it */
 		rc = ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
 	engine_close(&e);
@@ -181,7 +181,7 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 
 const struct ctl_cmd ctl_mail_cmds[] = {
 	{ "inject", cmd_inject, 0, "--rcpt ADRESSE --sender ADRESSE|'<>' < message",
-	  "dépose un message dans la file (pour le MTA : pipe)",
+	  "dépose un message dans la file (pour le MTA\xc2\xa0: pipe)",
 	  "put a message into the spool (for the MTA: pipe)" },
 	{ "messages", cmd_messages, 1, "",
 	  "liste les envois nationaux", "list the national broadcasts" },

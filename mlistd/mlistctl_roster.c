@@ -65,6 +65,17 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, int min_rest, int max_rest)
 	return 0;
 }
 
+/* A role as people say it. */
+static const char *
+ctl_role_name(const char *role)
+{
+	if (strcmp(role, "national") == 0)
+		return tr("expéditeur national", "national sender");
+	if (strcmp(role, "editor") == 0)
+		return tr("rédacteur", "editor");
+	return role;
+}
+
 static int
 ctl_roster_rc(int rc, const char *err)
 {
@@ -88,7 +99,7 @@ cmd_committee_add(struct ctl *ctl, int argc, char **argv)
 	if (rc == ROSTER_OK) {
 		char *slug = a.slug ? str_slugify(a.slug) : str_slugify(a.rest[0]);
 
-		printf(tr("comité ajouté : %s\n", "committee added: %s\n"), slug);
+		printf(tr("comité ajouté\xc2\xa0: %s\n", "committee added: %s\n"), slug);
 		free(slug);
 	}
 	return ctl_roster_rc(rc, err);
@@ -144,7 +155,7 @@ cmd_committee_show(struct ctl *ctl, int argc, char **argv)
 		return ctl_bad_usage();
 	if ((id = roster_committee_lookup(ctl->db, a.rest[0])) == 0 ||
 	    roster_committee_get(ctl->db, id, &c) != ROSTER_OK)
-		return ctl_fail(EX_DATAERR, tr("comité inconnu : %s", "unknown committee: %s"),
+		return ctl_fail(EX_DATAERR, tr("comité inconnu\xc2\xa0: %s", "unknown committee: %s"),
 		    a.rest[0]);
 	printf("%s (%s)\n  %s : %s\n  %s : %s\n  tags : %s\n", c.name, c.slug,
 	    tr("région", "region"), c.region, tr("département", "department"), c.department,
@@ -155,7 +166,7 @@ cmd_committee_show(struct ctl *ctl, int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			ctl_print_contact(&list[i]);
 		if (c.nactive < ctl->cf.min_contacts)
-			printf(tr("  attention : moins de %ld contacts actifs\n",
+			printf(tr("  attention\xc2\xa0: moins de %ld contacts actifs\n",
 			    "  warning: fewer than %ld active contacts\n"), ctl->cf.min_contacts);
 		roster_contacts_free(list, n);
 	}
@@ -168,12 +179,15 @@ cmd_committee_rename(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_args a;
 	const char *err = NULL, *new_name;
+	int rc;
 
 	if (ctl_parse(argc, argv, &a, 1, 2) == -1 || (a.nrest == 1 && !a.slug))
 		return ctl_bad_usage();
 	new_name = a.nrest == 2 ? a.rest[1] : NULL;
-	return ctl_roster_rc(roster_committee_rename(ctl->db, a.rest[0], new_name, a.slug, &err),
-	    err);
+	rc = roster_committee_rename(ctl->db, a.rest[0], new_name, a.slug, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("comité renommé\xc2\xa0: %s\n", "committee renamed: %s\n"), a.rest[0]);
+	return ctl_roster_rc(rc, err);
 }
 
 static int
@@ -181,10 +195,14 @@ cmd_committee_remove(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_args a;
 	const char *err = NULL;
+	int rc;
 
 	if (ctl_parse(argc, argv, &a, 1, 1) == -1)
 		return ctl_bad_usage();
-	return ctl_roster_rc(roster_committee_remove(ctl->db, a.rest[0], a.force, &err), err);
+	rc = roster_committee_remove(ctl->db, a.rest[0], a.force, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("comité supprimé\xc2\xa0: %s\n", "committee removed: %s\n"), a.rest[0]);
+	return ctl_roster_rc(rc, err);
 }
 
 static int
@@ -205,8 +223,8 @@ cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 	free(data);
 	if (rc != 0)
 		return ctl_fail(rc == -1 ? EX_DATAERR : EX_TEMPFAIL, "%s: %s", a.rest[0], err);
-	printf(tr("%s%d comité(s) ajouté(s), %d mis à jour ; %d contact(s) ajouté(s), %d mis à jour,"
-	    " %d inchangé(s) ; %d ligne(s) en erreur\n", "%s%d committee(s) added, %d updated;"
+	printf(tr("%s%d comité(s) ajouté(s), %d mis à jour\xc2\xa0; %d contact(s) ajouté(s), %d mis à jour,"
+	    " %d inchangé(s)\xc2\xa0; %d ligne(s) en erreur\n", "%s%d committee(s) added, %d updated;"
 	    " %d contact(s) added, %d updated, %d unchanged; %d bad row(s)\n"),
 	    a.dry_run ? tr("(essai, rien n'est écrit) ", "(dry run, nothing written) ") : "",
 	    st.committees_added, st.committees_updated, st.contacts_added, st.contacts_updated,
@@ -243,7 +261,7 @@ cmd_contact_add(struct ctl *ctl, int argc, char **argv)
 		return ctl_bad_usage();
 	rc = roster_contact_add(ctl->db, &ctl->cf, a.rest[0], a.rest[1], a.name, &err);
 	if (rc == ROSTER_OK)
-		printf(tr("contact ajouté : %s (%s)\n", "contact added: %s (%s)\n"), a.rest[1],
+		printf(tr("contact ajouté\xc2\xa0: %s (%s)\n", "contact added: %s (%s)\n"), a.rest[1],
 		    a.rest[0]);
 	return ctl_roster_rc(rc, err);
 }
@@ -255,7 +273,7 @@ ctl_addr(const char *s)
 	char *a = addr_normalize(s);
 
 	if (a == NULL)
-		ctl_fail(EX_DATAERR, tr("adresse invalide : %s", "invalid address: %s"), s);
+		ctl_fail(EX_DATAERR, tr("adresse invalide\xc2\xa0: %s", "invalid address: %s"), s);
 	return a;
 }
 
@@ -272,6 +290,8 @@ cmd_contact_remove(struct ctl *ctl, int argc, char **argv)
 	if ((addr = ctl_addr(a.rest[0])) == NULL)
 		return EX_DATAERR;
 	rc = roster_contact_remove(ctl->db, addr, a.committee, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("contact retiré\xc2\xa0: %s\n", "contact removed: %s\n"), addr);
 	free(addr);
 	return ctl_roster_rc(rc, err);
 }
@@ -310,6 +330,8 @@ cmd_contact_move(struct ctl *ctl, int argc, char **argv)
 	if ((addr = ctl_addr(a.rest[0])) == NULL)
 		return EX_DATAERR;
 	rc = roster_contact_move(ctl->db, &ctl->cf, addr, a.from, a.to, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("%s déplacé vers %s\n", "%s moved to %s\n"), addr, a.to);
 	free(addr);
 	return ctl_roster_rc(rc, err);
 }
@@ -329,6 +351,9 @@ ctl_contact_active(struct ctl *ctl, int argc, char **argv, int active)
 	rc = roster_contact_set_active(ctl->db, addr, active,
 	    active ? NULL : tr("désactivé par l'administrateur", "disabled by the administrator"),
 	    &err);
+	if (rc == ROSTER_OK)
+		printf(active ? tr("%s réactivé\n", "%s enabled\n") : tr("%s désactivé\n",
+		    "%s disabled\n"), addr);
 	free(addr);
 	return ctl_roster_rc(rc, err);
 }
@@ -388,10 +413,15 @@ cmd_sender_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_args a;
 	const char *err = NULL;
+	int rc;
 
 	if (ctl_parse(argc, argv, &a, 1, 1) == -1 || a.role == NULL)
 		return ctl_bad_usage();
-	return ctl_roster_rc(roster_sender_add(ctl->db, &ctl->cf, a.rest[0], a.role, a.name, &err), err);
+	rc = roster_sender_add(ctl->db, &ctl->cf, a.rest[0], a.role, a.name, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("%s ajouté avec le rôle %s\n", "%s added with the role %s\n"), a.rest[0],
+		    ctl_role_name(a.role));
+	return ctl_roster_rc(rc, err);
 }
 
 static int
@@ -407,6 +437,9 @@ cmd_sender_remove(struct ctl *ctl, int argc, char **argv)
 	if ((addr = ctl_addr(a.rest[0])) == NULL)
 		return EX_DATAERR;
 	rc = roster_sender_remove(ctl->db, addr, a.role, &err);
+	if (rc == ROSTER_OK)
+		printf(tr("%s n'a plus le rôle %s\n", "%s no longer has the role %s\n"), addr,
+		    ctl_role_name(a.role));
 	free(addr);
 	return ctl_roster_rc(rc, err);
 }
@@ -433,18 +466,18 @@ const struct ctl_cmd ctl_roster_cmds[] = {
 	  "NOM [--slug S] [--region R] [--department D] [--tags a,b]",
 	  "ajoute un comité", "add a committee" },
 	{ "committee list", cmd_committee_list, 1, "[--under]",
-	  "liste les comités (--under : ceux qui ont moins de min_contacts contacts actifs)",
+	  "liste les comités (--under\xc2\xa0: ceux qui ont moins de min_contacts contacts actifs)",
 	  "list committees (--under: those with fewer than min_contacts active contacts)" },
 	{ "committee show", cmd_committee_show, 1, "COMITÉ",
 	  "montre un comité et ses contacts", "show a committee and its contacts" },
 	{ "committee rename", cmd_committee_rename, 1, "COMITÉ [NOUVEAU-NOM] [--slug S]",
 	  "renomme un comité", "rename a committee" },
 	{ "committee remove", cmd_committee_remove, 1, "COMITÉ [--force]",
-	  "supprime un comité (--force : avec ses contacts)",
+	  "supprime un comité (--force\xc2\xa0: avec ses contacts)",
 	  "remove a committee (--force: with its contacts)" },
 	{ "committee import", cmd_committee_import, 1, "FICHIER.csv [--dry-run]",
-	  "importe ou met à jour le fichier des comités (CSV ; ou ,)",
-	  "import or update the committees spreadsheet (CSV ; or ,)" },
+	  "importe ou met à jour le fichier des comités (CSV\xc2\xa0; ou ,)",
+	  "import or update the committees spreadsheet (CSV\xc2\xa0; or ,)" },
 	{ "committee export", cmd_committee_export, 1, "[FICHIER.csv]",
 	  "exporte les comités et contacts au même format", "export committees and contacts in the same format" },
 	{ "contact add", cmd_contact_add, 1, "COMITÉ ADRESSE [--name NOM]",
@@ -460,10 +493,10 @@ const struct ctl_cmd ctl_roster_cmds[] = {
 	{ "contact disable", cmd_contact_disable, 1, "ADRESSE",
 	  "désactive un contact sans le supprimer", "disable a contact without removing it" },
 	{ "contact export", cmd_contact_export, 1, "ADRESSE",
-	  "RGPD : tout ce qui est conservé sur une personne (JSON)",
+	  "RGPD\xc2\xa0: tout ce qui est conservé sur une personne (JSON)",
 	  "GDPR: everything stored about a person (JSON)" },
 	{ "contact erase", cmd_contact_erase, 1, "ADRESSE",
-	  "RGPD : efface une personne et anonymise l'historique",
+	  "RGPD\xc2\xa0: efface une personne et anonymise l'historique",
 	  "GDPR: erase a person and anonymise the history" },
 	{ "sender add", cmd_sender_add, 1, "ADRESSE --role national|editor [--name NOM]",
 	  "autorise un expéditeur national ou un rédacteur",

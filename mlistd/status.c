@@ -127,7 +127,7 @@ status_replies_answered(struct db *db, int64_t id, FILE *out)
 
 	if (st == NULL)
 		return -1;
-	fprintf(out, "%s\n", tr("Ont répondu :", "Answered:"));
+	fprintf(out, "%s\n", tr("Ont répondu\xc2\xa0:", "Answered:"));
 	while ((rc = db_step(st)) == 1) {
 		char date[24];
 
@@ -155,7 +155,7 @@ status_replies_missing(struct db *db, int64_t id, FILE *out)
 
 	if (st == NULL)
 		return -1;
-	fprintf(out, "%s\n", tr("N'ont pas répondu :", "Did not answer:"));
+	fprintf(out, "%s\n", tr("N'ont pas répondu\xc2\xa0:", "Did not answer:"));
 	while ((rc = db_step(st)) == 1) {
 		fprintf(out, "  %s\n", db_col_text(st, 0));
 		n++;
@@ -176,7 +176,7 @@ status_replies(struct db *db, const char *token, FILE *out)
 	    token) != 1)
 		return -1;
 	st = db_query(db, "SELECT subject FROM message WHERE id = ?", "i", id);
-	fprintf(out, tr("Réponses à l'envoi %s : %s\n", "Replies to broadcast %s: %s\n"), token,
+	fprintf(out, tr("Réponses à l'envoi %s\xc2\xa0: %s\n", "Replies to broadcast %s: %s\n"), token,
 	    st && db_step(st) == 1 ? db_col_text(st, 0) : "");
 	db_finalize(&st);
 	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1 ||
@@ -190,7 +190,7 @@ status_replies(struct db *db, const char *token, FILE *out)
 	    db_int(db, &n[3], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
 	    " NOT NULL", "i", id) == -1)
 		return -1;
-	fprintf(out, tr("%lld comité(s) ont répondu sur %lld ; %lld réponse(s) d'inconnus ;"
+	fprintf(out, tr("%lld comité(s) ont répondu sur %lld\xc2\xa0; %lld réponse(s) d'inconnus\xc2\xa0;"
 	    " %lld réponse(s) automatique(s) non comptée(s)\n", "%lld of %lld committee(s)"
 	    " answered; %lld reply(ies) from unknown senders; %lld automatic reply(ies) not"
 	    " counted\n"), (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);

@@ -151,7 +151,7 @@ printf 'this is not sqlite' | dd of="$work/data/mlistd.db" bs=1 conv=notrunc 2>/
 expect_rc 65 "mlistd on a damaged header" "$build/mlistd" -c "$work/mlistd.conf" --once
 expect_out "file is not a database" "SQLite's diagnosis is given"
 expect_rc 65 "mlistctl on a damaged database" ctl committee list
-expect_out "restore the last backup" "mlistctl says what to do (not \"run mlistctl init\")"
+expect_out "restaurez la dernière sauvegarde" "mlistctl says what to do (not \"run mlistctl init\")"
 ! grep -q "mlistctl init" "$work/err" || fail "still says run mlistctl init"
 cp "$work/good.db" "$work/data/mlistd.db"
 expect_rc 0 "restored from the backup" ctl committee list
