@@ -31,6 +31,7 @@
 #include "dmarc.h"
 #include "engine.h"
 #include "html2text.h"
+#include "i18n.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -542,7 +543,7 @@ broadcast_release_token(struct engine *e, const char *token, const char **error_
 	    " AND state = 'held'", "s", token);
 
 	if (rc == 0) {
-		*error_r = "no held broadcast with that id";
+		*error_r = tr("aucun envoi retenu sous cet identifiant", "no held broadcast with that id");
 		return 0;
 	}
 	if (rc == -1 || db_begin(e->db) == -1) {
@@ -550,12 +551,14 @@ broadcast_release_token(struct engine *e, const char *token, const char **error_
 		return -1;
 	}
 	if ((rc = broadcast_release_row(e, id)) < 0 || db_commit(e->db) == -1) {
-		*error_r = rc == -2 ? "the held broadcast cannot be prepared" : db_errmsg(e->db);
+		*error_r = rc == -2 ? tr("l'envoi retenu ne peut pas être préparé",
+		    "the held broadcast cannot be prepared") : db_errmsg(e->db);
 		db_rollback(e->db);
 		return -1;
 	}
 	if (rc == 1) {
-		*error_r = "the list password still appears in the message: not sent";
+		*error_r = tr("le mot de passe de la liste est encore dans le message\xc2\xa0: rien"
+		    " n'est envoyé", "the list password still appears in the message: not sent");
 		return 0;
 	}
 	return 1;

@@ -61,7 +61,7 @@ coverage_contacts_text(struct engine *e, int64_t msg_id, int64_t committee_id)
 	struct db_stmt *st = db_query(e->db, "SELECT k.name, k.email, k.active,"
 	    " coalesce(k.last_error, ''), coalesce((SELECT d.last_reply FROM delivery d WHERE"
 	    " d.message_id = ? AND d.contact_id = k.id), ''), coalesce(k.disabled_reason, '')"
-	    " FROM contact k WHERE k.committee_id = ? ORDER BY k.name, k.email", "ii", msg_id,
+	    " FROM contact k WHERE k.committee_id = ? ORDER BY k.name COLLATE fr, k.email", "ii", msg_id,
 	    committee_id);
 	struct buf b;
 
@@ -304,46 +304,59 @@ coverage_tick(struct engine *e)
 /* The report's three groups. */
 enum coverage_group { COV_OK, COV_UNDER, COV_NONE, COV_NGROUPS };
 
+/* One group: its title line, then its table (header row, one committee a row). */
+static void
+coverage_group(struct table *t, size_t count, const char *title, FILE *out)
+{
+	fprintf(out, "%s%zu\n", title, count);
+	if (count > 0)
+		table_print(t, "  ", out);
+}
+
 int
 coverage_report(struct db *db, const struct config *cf, FILE *out)
 {
 	struct db_stmt *st = db_query(db, "SELECT c.slug, coalesce(sum(k.active), 0),"
 	    " coalesce(sum(k.active AND k.bounce_score < ?), 0) FROM committee c LEFT JOIN contact k"
-	    " ON k.committee_id = c.id GROUP BY c.id ORDER BY c.region, c.name", "i",
-	    (int64_t)cf->bounce_score_threshold);
-	struct buf g[COV_NGROUPS];
+	    " ON k.committee_id = c.id GROUP BY c.id ORDER BY c.region COLLATE fr,"
+	    " c.name COLLATE fr", "i", (int64_t)cf->bounce_score_threshold);
+	struct table *g[COV_NGROUPS];
 	size_t count[COV_NGROUPS] = { 0 };
+	char title[256];
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	for (int i = 0; i < COV_NGROUPS; i++)
-		buf_init(&g[i]);
+	for (int i = 0; i < COV_NGROUPS; i++) {
+		g[i] = table_new(3);
+		table_row(g[i], (const char *[]){ tr("comité", "committee"),
+		    tr("joignables/actifs", "reachable/active"), "" });
+	}
 	while ((rc = db_step(st)) == 1) {
 		int64_t active = db_col_int(st, 1), reach = db_col_int(st, 2);
 		enum coverage_group k = reach == 0 ? COV_NONE : reach < cf->min_contacts ? COV_UNDER :
 		    COV_OK;
+		char counts[48];
 
 		count[k]++;
-		buf_printf(&g[k], "  %-30s %lld/%lld%s\n", db_col_text(st, 0), (long long)reach,
-		    (long long)active, reach < active ? tr("  (des contacts actifs rebondissent)",
-		    "  (some active contacts bounce)") : "");
+		snprintf(counts, sizeof counts, "%lld/%lld", (long long)reach, (long long)active);
+		table_row(g[k], (const char *[]){ db_col_text(st, 0), counts, reach < active ?
+		    tr("(des contacts actifs rebondissent)", "(some active contacts bounce)") : "" });
 	}
 	db_finalize(&st);
-	fprintf(out, "%s\n", tr("Par comité : contacts joignables / contacts actifs.",
+	fprintf(out, "%s\n", tr("Par comité\xc2\xa0: contacts joignables / contacts actifs.",
 	    "Per committee: reachable contacts / active contacts."));
-	fprintf(out, tr("Comités joignables (au moins %ld contacts joignables) : %zu\n",
-	    "Committees reachable (at least %ld reachable contacts): %zu\n"),
-	    cf->min_contacts, count[COV_OK]);
-	fputs(buf_cstr(&g[COV_OK]), out);
-	fprintf(out, tr("Comités sous le minimum (moins de %ld contacts joignables) : %zu\n",
-	    "Committees under the minimum (fewer than %ld reachable contacts): %zu\n"),
-	    cf->min_contacts, count[COV_UNDER]);
-	fputs(buf_cstr(&g[COV_UNDER]), out);
-	fprintf(out, tr("Comités injoignables (aucun contact joignable) : %zu\n",
-	    "Committees unreachable (no reachable contact): %zu\n"), count[COV_NONE]);
-	fputs(buf_cstr(&g[COV_NONE]), out);
+	snprintf(title, sizeof title, tr("Comités joignables (au moins %ld contacts joignables)"
+	    "\xc2\xa0: ", "Committees reachable (at least %ld reachable contacts): "),
+	    cf->min_contacts);
+	coverage_group(g[COV_OK], count[COV_OK], title, out);
+	snprintf(title, sizeof title, tr("Comités sous le minimum (moins de %ld contacts"
+	    " joignables)\xc2\xa0: ", "Committees under the minimum (fewer than %ld reachable"
+	    " contacts): "), cf->min_contacts);
+	coverage_group(g[COV_UNDER], count[COV_UNDER], title, out);
+	coverage_group(g[COV_NONE], count[COV_NONE], tr("Comités injoignables (aucun contact"
+	    " joignable)\xc2\xa0: ", "Committees unreachable (no reachable contact): "), out);
 	for (int i = 0; i < COV_NGROUPS; i++)
-		buf_free(&g[i]);
+		table_free(&g[i]);
 	return rc == 0 ? 0 : -1;
 }

@@ -101,6 +101,18 @@ db_open_fail(struct db **dbp, const char *why, const char **error_r)
 	return -1;
 }
 
+/* COLLATE fr: str_collate() on NUL-terminated copies of the two texts. */
+static int
+db_collate_fr(void *unused, int na, const void *a, int nb, const void *b)
+{
+	char *sa = xstrndup(a, (size_t)na), *sb = xstrndup(b, (size_t)nb);
+	int rc = str_collate(sa, sb);
+
+	free(sa);
+	free(sb);
+	return rc;
+}
+
 int
 db_open(const char *path, struct db **db_r, const char **error_r)
 {
@@ -114,6 +126,7 @@ db_open(const char *path, struct db **db_r, const char **error_r)
 		return db_open_fail(&db, db->h ? sqlite3_errmsg(db->h) : "cannot open database",
 		    error_r);
 	sqlite3_busy_timeout(db->h, 5000);
+	sqlite3_create_collation_v2(db->h, "fr", SQLITE_UTF8, NULL, db_collate_fr, NULL);
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	    "PRAGMA foreign_keys=ON;") == -1 || db_migrate(db, &why) == -1)
 		return db_open_fail(&db, why ? why : db_errmsg(db), error_r);

@@ -25,6 +25,10 @@ struct db_stmt;
 /* Open (create when missing) and migrate. On failure -1, *db_r NULL and
  * *error_r valid until the next db_open/db_check of this thread. */
 int db_open(const char *path, struct db **db_r, const char **error_r);
+/* Every connection db_open makes knows the collation "fr" (str_collate_key,
+ * util.h): ORDER BY name COLLATE fr sorts as a French reader expects. Only
+ * in queries, never in the schema (the sqlite3 shell must still read the
+ * file). */
 /* Without creating anything: 0 when path does not exist, -1 when the file
  * is damaged (*error_r says how; thorough reads every page with PRAGMA
  * quick_check), 1 otherwise (another failure is for db_open to report). */

@@ -24,6 +24,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "mlistctl.h"
+#include "status.h"
 #include "util.h"
 
 static const struct ctl_cmd *const ctl_tables[] = {
@@ -86,6 +87,15 @@ ctl_engine(struct ctl *ctl, struct engine *e)
 		return EX_OK;
 	engine_close(e);
 	return ctl_fail(EX_CANTCREAT, "%s", err ? err : "engine");
+}
+
+int
+ctl_broadcast_token(struct ctl *ctl, const char *id, char **token_r)
+{
+	const char *err = NULL;
+	int rc = status_token_find(ctl->db, id, token_r, &err);
+
+	return rc == 1 ? EX_OK : ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
 }
 
 char *

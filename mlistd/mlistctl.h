@@ -45,6 +45,10 @@ const struct ctl_cmd *ctl_current(void);
 int ctl_open(struct ctl *ctl, int needs_db);
 /* Open the engine (database, addresses) for a command; EX_OK or a failure. */
 int ctl_engine(struct ctl *ctl, struct engine *e);
+/* The full token of the broadcast a person names by a short id (a unique
+ * prefix of at least 8 characters, status.h); EX_OK, or the failure told
+ * (unknown, ambiguous with the candidates, malformed). Caller frees. */
+int ctl_broadcast_token(struct ctl *ctl, const char *id, char **token_r);
 /* Paths under data_dir (caller frees). */
 char *ctl_path(const struct ctl *ctl, const char *rel);
 

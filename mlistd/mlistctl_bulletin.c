@@ -71,32 +71,20 @@ ctl_issue(struct engine *e, const char *arg, struct bulletin_issue *bi)
 	return EX_OK;
 }
 
+/* An issue's or a submission's state in the reader's language. */
 static const char *
 ctl_state_name(const char *state)
 {
-	static const struct { const char *state, *fr; } names[] = {
-		{ "planned", "prévu" }, { "open", "ouvert" }, { "closed", "clos" },
-		{ "published", "publié" }, { "new", "nouveau" }, { "accepted", "accepté" },
-		{ "rejected", "refusé" }, { "held", "en attente" }, { "replaced", "remplacé" },
-	};
+	const char *w = i18n_state("issue", state);
 
-	for (size_t i = 0; i < nitems(names); i++)
-		if (strcmp(state, names[i].state) == 0)
-			return tr(names[i].fr, names[i].state);
-	return state;
+	return w != state ? w : i18n_state("submission", state);
 }
 
-/* s then spaces up to width characters (UTF-8 aware, unlike printf's %-Ns). */
+/* s then spaces up to width columns, and one space. */
 static void
-ctl_pad(const char *s, int width)
+ctl_pad(const char *s, size_t width)
 {
-	int chars = 0;
-
-	for (const char *p = s; *p; p++)
-		chars += ((unsigned char)*p & 0xc0) != 0x80;
-	fputs(s, stdout);
-	for (; chars < width; chars++)
-		putchar(' ');
+	fput_padded(stdout, s, width);
 	putchar(' ');
 }
 
@@ -108,6 +96,7 @@ cmd_bulletin_list(struct ctl *ctl, int argc, char **argv)
 	struct bulletin_issue cur;
 	struct engine e;
 	struct db_stmt *st;
+	struct table *t;
 	int rc;
 
 	if (argc != 1)
@@ -120,19 +109,24 @@ cmd_bulletin_list(struct ctl *ctl, int argc, char **argv)
 	    " (SELECT count(*) FROM submission s WHERE s.issue_id = i.id AND s.state ="
 	    " 'accepted') FROM bulletin_issue i ORDER BY number", "")) == NULL)
 		return ctl_db_fail(&e);
-	ctl_pad(tr("n°", "no."), 4);
-	ctl_pad(tr("période", "period"), 22);
-	ctl_pad(tr("limite", "deadline"), 10);
-	ctl_pad(tr("parution", "publish"), 10);
-	ctl_pad(tr("état", "state"), 10);
-	printf("%s\n", tr("contributions (acceptées)", "submissions (accepted)"));
+	t = table_new(7);
+	table_row(t, (const char *[]){ tr("n°", "no."), tr("période", "period"), tr("limite",
+	    "deadline"), tr("parution", "publish"), tr("état", "state"), tr("contributions"
+	    " (acceptées)", "submissions (accepted)"), "" });
 	while ((rc = db_step(st)) == 1) {
-		printf("%-4lld %s..%s %s %s ", (long long)db_col_int(st, 0), db_col_text(st, 1),
-		    db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4));
-		ctl_pad(ctl_state_name(db_col_text(st, 5)), 10);
-		printf("%lld (%lld)%s\n", (long long)db_col_int(st, 6), (long long)db_col_int(st, 7),
-		    db_col_int(st, 0) == cur.number ? "  *" : "");
+		char num[24], period[48], counts[48];
+
+		snprintf(num, sizeof num, "%lld", (long long)db_col_int(st, 0));
+		snprintf(period, sizeof period, "%s..%s", db_col_text(st, 1), db_col_text(st, 2));
+		snprintf(counts, sizeof counts, "%lld (%lld)", (long long)db_col_int(st, 6),
+		    (long long)db_col_int(st, 7));
+		table_row(t, (const char *[]){ num, period, db_col_text(st, 3), db_col_text(st, 4),
+		    ctl_state_name(db_col_text(st, 5)), counts,
+		    db_col_int(st, 0) == cur.number ? "*" : "" });
 	}
+	if (rc == 0)
+		table_print(t, "", stdout);
+	table_free(&t);
 	db_finalize(&st);
 	if (rc == -1)
 		return ctl_db_fail(&e);
@@ -162,12 +156,13 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 
 		time_iso((time_t)db_col_int(st, 2), when, sizeof when);
 		if (db_col_null(st, 3))
-			printf("%s %s, %lld, %s\n", tr("envoi\xc2\xa0:", "mailing:"), db_col_text(st, 0),
+			printf("%s %s, %lld, %s\n", tr("envoi\xc2\xa0:", "mailing:"),
+			    i18n_state("mailing", db_col_text(st, 0)),
 			    (long long)db_col_int(st, 1), when);
 		else
 			printf(tr("envoi\xc2\xa0: %s, %s\xc2\xa0: envoyés %lld, en attente %lld, refusés %lld\n",
 			    "mailing: %s, %s: sent %lld, deferred %lld, failed %lld\n"),
-			    db_col_text(st, 0), when, (long long)db_col_int(st, 4),
+			    i18n_state("mailing", db_col_text(st, 0)), when, (long long)db_col_int(st, 4),
 			    (long long)db_col_int(st, 5), (long long)db_col_int(st, 6));
 	}
 	db_finalize(&st);
@@ -308,29 +303,31 @@ ctl_list_submissions(struct engine *e, const struct bulletin_issue *bi, int all,
 	    " submission_file f WHERE f.submission_id = s.id AND f.is_photo) FROM submission s"
 	    " LEFT JOIN committee c ON c.id = s.committee_id WHERE (s.issue_id = ? OR (? AND"
 	    " s.issue_id IS NULL)) AND (? OR s.state NOT IN ('rejected', 'replaced'))"
-	    " ORDER BY s.issue_id IS NULL, c.region, c.name, s.position IS NULL, s.position,"
+	    " ORDER BY s.issue_id IS NULL, c.region COLLATE fr, c.name COLLATE fr, s.position IS NULL, s.position,"
 	    " s.received, s.id", "idd", bi->id, no_issue, all);
 	char title[256], pos[12];
+	struct table *t;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	printf("%-6s ", "ID");
-	ctl_pad(tr("état", "state"), 10);
-	ctl_pad(tr("ordre", "order"), 5);
-	ctl_pad("date", 10);
-	ctl_pad(tr("comité", "committee"), 22);
-	printf("%-6s %s\n", "photos", tr("titre", "title"));
+	t = table_new(7);
+	table_row(t, (const char *[]){ "id", tr("état", "state"), tr("ordre", "order"), "date",
+	    tr("comité", "committee"), "photos", tr("titre", "title") });
 	while ((rc = db_step(st)) == 1) {
+		char id[24], photos[24];
+
 		ctl_cut(db_col_text(st, 5), 50, title, sizeof title);
+		snprintf(id, sizeof id, "%lld", (long long)db_col_int(st, 0));
 		snprintf(pos, sizeof pos, "%lld", (long long)db_col_int(st, 2));
-		printf("%-6lld ", (long long)db_col_int(st, 0));
-		ctl_pad(ctl_state_name(db_col_text(st, 1)), 10);
-		ctl_pad(db_col_int(st, 2) ? pos : "-", 5);
-		ctl_pad(db_col_text(st, 3), 10);
-		ctl_pad(db_col_text(st, 4), 22);
-		printf("%-6lld %s\n", (long long)db_col_int(st, 6), title);
+		snprintf(photos, sizeof photos, "%lld", (long long)db_col_int(st, 6));
+		table_row(t, (const char *[]){ id, ctl_state_name(db_col_text(st, 1)),
+		    db_col_int(st, 2) ? pos : "-", db_col_text(st, 3), db_col_text(st, 4), photos,
+		    title });
 	}
+	if (rc == 0)
+		table_print(t, "", stdout);
+	table_free(&t);
 	db_finalize(&st);
 	return rc == 0 ? 0 : -1;
 }

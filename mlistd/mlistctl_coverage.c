@@ -4,6 +4,7 @@
  * committees answered one broadcast, when, by whom, and which did not).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config.h"
 #include "coverage.h"
@@ -24,12 +25,16 @@ cmd_coverage(struct ctl *ctl, int argc, char **argv)
 static int
 cmd_replies(struct ctl *ctl, int argc, char **argv)
 {
+	char *token;
+	int rc;
+
 	if (argc != 2)
 		return ctl_bad_usage();
-	if (status_replies(ctl->db, argv[1], stdout) == -1)
-		return ctl_fail(EX_DATAERR, tr("envoi inconnu\xc2\xa0: %s", "unknown broadcast: %s"),
-		    argv[1]);
-	return EX_OK;
+	if ((rc = ctl_broadcast_token(ctl, argv[1], &token)) != EX_OK)
+		return rc;
+	rc = status_replies(ctl->db, token, stdout);
+	free(token);
+	return rc == 0 ? EX_OK : ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
 }
 
 const struct ctl_cmd ctl_coverage_cmds[] = {

@@ -142,7 +142,8 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		{ "unreached", no_argument, NULL, 'u' }, { "replies", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, unreached = 0, replies = 0;
+	int c, rc, unreached = 0, replies = 0;
+	char *token;
 
 	while ((c = getopt_long(argc, argv, "ur", opts, NULL)) != -1) {
 		if (c != 'u' && c != 'r')
@@ -152,11 +153,12 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return ctl_bad_usage();
-	if ((replies ? status_replies(ctl->db, argv[optind], stdout) :
-	    status_message(ctl->db, argv[optind], unreached, stdout)) == -1)
-		return ctl_fail(EX_DATAERR, tr("message inconnu\xc2\xa0: %s", "unknown message: %s"),
-		    argv[optind]);
-	return EX_OK;
+	if ((rc = ctl_broadcast_token(ctl, argv[optind], &token)) != EX_OK)
+		return rc;
+	rc = replies ? status_replies(ctl->db, token, stdout) :
+	    status_message(ctl->db, token, unreached, stdout);
+	free(token);
+	return rc == 0 ? EX_OK : ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
 }
 
 static int
@@ -164,18 +166,24 @@ cmd_release(struct ctl *ctl, int argc, char **argv)
 {
 	struct engine e;
 	const char *err = NULL;
+	char *token;
 	int rc;
 
 	if (argc != 2)
 		return ctl_bad_usage();
-	if ((rc = ctl_engine(ctl, &e)) != EX_OK)
+	if ((rc = ctl_broadcast_token(ctl, argv[1], &token)) != EX_OK)
 		return rc;
-	rc = broadcast_release_token(&e, argv[1], &err);
+	if ((rc = ctl_engine(ctl, &e)) != EX_OK) {
+		free(token);
+		return rc;
+	}
+	rc = broadcast_release_token(&e, token, &err);
 	if (rc == 1)
-		printf(tr("%s libéré\xc2\xa0: envoi en cours\n", "%s released: sending\n"), argv[1]);
+		printf(tr("%.8s libéré\xc2\xa0: envoi en cours\n", "%.8s released: sending\n"), token);
 	else	/* err may be the database's message: told before closing it */
 		rc = ctl_fail(rc == 0 ? EX_DATAERR : EX_TEMPFAIL, "%s", err);
 	engine_close(&e);
+	free(token);
 	return rc == 1 ? EX_OK : rc;
 }
 

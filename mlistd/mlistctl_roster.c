@@ -110,6 +110,7 @@ cmd_committee_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct roster_committee *list;
 	struct ctl_args a;
+	struct table *t;
 	size_t n;
 
 	if (ctl_parse(argc, argv, &a, 0, 0) == -1)
@@ -117,10 +118,19 @@ cmd_committee_list(struct ctl *ctl, int argc, char **argv)
 	if (roster_committees(ctl->db, a.under ? ROSTER_UNDER : ROSTER_ALL,
 	    ctl->cf.min_contacts, &list, &n) != ROSTER_OK)
 		return ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
-	for (size_t i = 0; i < n; i++)
-		printf("%-20s %-28s %-22s %-4s %d/%d%s%s\n", list[i].slug, list[i].name,
-		    list[i].region, list[i].department, list[i].nactive, list[i].ncontacts,
-		    *list[i].tags ? "  " : "", list[i].tags);
+	t = table_new(6);
+	table_row(t, (const char *[]){ tr("identifiant", "slug"), tr("nom", "name"),
+	    tr("région", "region"), tr("dépt", "dept"), tr("actifs/tous", "active/all"),
+	    tr("étiquettes", "tags") });
+	for (size_t i = 0; i < n; i++) {
+		char counts[32];
+
+		snprintf(counts, sizeof counts, "%d/%d", list[i].nactive, list[i].ncontacts);
+		table_row(t, (const char *[]){ list[i].slug, list[i].name, list[i].region,
+		    list[i].department, counts, list[i].tags });
+	}
+	table_print(t, "", stdout);
+	table_free(&t);
 	if (a.under)
 		printf(tr("%zu comité(s) avec moins de %ld contacts actifs\n",
 		    "%zu committee(s) with fewer than %ld active contacts\n"), n,
@@ -129,16 +139,27 @@ cmd_committee_list(struct ctl *ctl, int argc, char **argv)
 	return EX_OK;
 }
 
+/* The contacts as a table, with their committee when with_committee. */
 static void
-ctl_print_contact(const struct roster_contact *k)
+ctl_print_contacts(const struct roster_contact *list, size_t n, int with_committee,
+    const char *indent)
 {
+	struct table *t = table_new(5 + with_committee);
 	char date[24];
 
-	time_iso((time_t)k->added, date, sizeof date);
-	date[10] = '\0';
-	printf("  %-36s %-28s %s %s%s%s\n", k->email, k->name, date,
-	    k->active ? tr("actif", "active") : tr("inactif", "inactive"),
-	    k->disabled_reason ? " — " : "", k->disabled_reason ? k->disabled_reason : "");
+	table_row(t, (const char *[]){ tr("comité", "committee"), tr("adresse", "address"),
+	    tr("nom", "name"), tr("ajouté", "added"), tr("état", "state"), "" } + !with_committee);
+	for (size_t i = 0; i < n; i++) {
+		const struct roster_contact *k = &list[i];
+
+		time_iso((time_t)k->added, date, sizeof date);
+		date[10] = '\0';
+		table_row(t, (const char *[]){ k->committee_slug, k->email, k->name, date,
+		    k->active ? tr("actif", "active") : tr("inactif", "inactive"),
+		    k->disabled_reason ? k->disabled_reason : "" } + !with_committee);
+	}
+	table_print(t, indent, stdout);
+	table_free(&t);
 }
 
 static int
@@ -163,8 +184,7 @@ cmd_committee_show(struct ctl *ctl, int argc, char **argv)
 	if (roster_contacts(ctl->db, c.slug, &list, &n, &err) == ROSTER_OK) {
 		printf("  %s (%d/%ld) :\n", tr("contacts actifs", "active contacts"), c.nactive,
 		    ctl->cf.max_contacts);
-		for (size_t i = 0; i < n; i++)
-			ctl_print_contact(&list[i]);
+		ctl_print_contacts(list, n, 0, "  ");
 		if (c.nactive < ctl->cf.min_contacts)
 			printf(tr("  attention\xc2\xa0: moins de %ld contacts actifs\n",
 			    "  warning: fewer than %ld active contacts\n"), ctl->cf.min_contacts);
@@ -301,18 +321,14 @@ cmd_contact_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct roster_contact *list;
 	struct ctl_args a;
-	const char *err = NULL, *last = "";
+	const char *err = NULL;
 	size_t n;
 
 	if (ctl_parse(argc, argv, &a, 0, 1) == -1)
 		return ctl_bad_usage();
 	if (roster_contacts(ctl->db, a.nrest ? a.rest[0] : a.committee, &list, &n, &err) != ROSTER_OK)
 		return ctl_fail(EX_DATAERR, "%s", err);
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(last, list[i].committee_slug) != 0)
-			printf("%s\n", last = list[i].committee_slug);
-		ctl_print_contact(&list[i]);
-	}
+	ctl_print_contacts(list, n, 1, "");
 	roster_contacts_free(list, n);
 	return EX_OK;
 }
@@ -449,14 +465,21 @@ cmd_sender_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_args a;
 	struct roster_sender *list;
+	struct table *t;
 	size_t n;
 
 	if (ctl_parse(argc, argv, &a, 0, 0) == -1)
 		return ctl_bad_usage();
 	if (roster_senders(ctl->db, a.role, &list, &n) != ROSTER_OK)
 		return ctl_fail(EX_TEMPFAIL, "%s", tr("lecture impossible", "cannot read"));
+	t = table_new(3);
+	table_row(t, (const char *[]){ tr("rôle", "role"), tr("adresse", "address"),
+	    tr("nom", "name") });
 	for (size_t i = 0; i < n; i++)
-		printf("%-9s %-36s %s\n", list[i].role, list[i].email, list[i].name);
+		table_row(t, (const char *[]){ ctl_role_name(list[i].role), list[i].email,
+		    list[i].name });
+	table_print(t, "", stdout);
+	table_free(&t);
 	roster_senders_free(list, n);
 	return EX_OK;
 }

@@ -238,7 +238,7 @@ static int
 request_contact_rows(struct request *r, int64_t committee, struct tmpl_dict *d)
 {
 	struct db_stmt *st = db_query(r->e->db, "SELECT name, email FROM contact WHERE"
-	    " committee_id = ? AND active ORDER BY name COLLATE NOCASE, email", "i", committee);
+	    " committee_id = ? AND active ORDER BY name COLLATE fr, email", "i", committee);
 	int rc;
 
 	if (st == NULL)

@@ -291,7 +291,7 @@ roster_committees(struct db *db, enum roster_filter filter, long min_contacts,
     struct roster_committee **list_r, size_t *n_r)
 {
 	struct db_stmt *st = db_query(db, COMMITTEE_COLS
-	    "ORDER BY c.region COLLATE NOCASE, c.name COLLATE NOCASE", "");
+	    "ORDER BY c.region COLLATE fr, c.name COLLATE fr", "");
 	struct roster_committee *list = NULL;
 	size_t n = 0;
 	int rc;
@@ -589,8 +589,8 @@ roster_contacts(struct db *db, const char *key, struct roster_contact **list_r,
 		return roster_unknown_committee(key, err_r);
 	st = db_query(db, "SELECT k.id, k.committee_id, c.slug, k.name, k.email, k.active,"
 	    " k.added, k.disabled_reason FROM contact k JOIN committee c ON c.id = k.committee_id"
-	    " WHERE ? = 0 OR k.committee_id = ? ORDER BY c.region COLLATE NOCASE, c.name"
-	    " COLLATE NOCASE, k.name COLLATE NOCASE", "ii", cid, cid);
+	    " WHERE ? = 0 OR k.committee_id = ? ORDER BY c.region COLLATE fr, c.name"
+	    " COLLATE fr, k.name COLLATE fr, k.email", "ii", cid, cid);
 	if (st == NULL)
 		return roster_dberr(db, err_r);
 	while ((rc = db_step(st)) == 1) {

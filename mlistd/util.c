@@ -6,9 +6,19 @@
  * target (atomic on POSIX), and the directory is fsync'ed so that the rename
  * itself survives a power cut. After it returns 0 the file is on disk whole;
  * before, the target is either absent or its old version.
+ *
+ * What a person reads on a terminal is aligned by display width (a UTF-8
+ * "É" is 2 bytes, 1 column; a CJK ideograph 3 bytes, 2 columns): widths come
+ * from mbrtowc()/wcwidth() under the C.UTF-8 locale, taken with uselocale()
+ * for the call only (the program's own locale is never changed). Lists are
+ * sorted by str_collate_key(): French dictionary order, "Élodie" before
+ * "François".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +26,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "util.h"
 
@@ -512,4 +523,170 @@ now(void)
 	if (e && *e)
 		return (time_t)strtoll(e, NULL, 10);
 	return time(NULL);
+}
+
+/* ---- display width (terminal columns) ---- */
+
+static locale_t util_utf8_loc;
+static pthread_once_t util_utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+util_utf8_init(void)
+{
+	util_utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Columns of the first character of s (its bytes in *len_r). */
+static size_t
+utf8_char_width(const char *s, size_t *len_r)
+{
+	mbstate_t ps;
+	wchar_t wc;
+	size_t n;
+	int w;
+
+	memset(&ps, 0, sizeof ps);
+	n = mbrtowc(&wc, s, MB_LEN_MAX, &ps);
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		*len_r = 1;	/* not UTF-8: one byte, one column */
+		return 1;
+	}
+	*len_r = n;
+	w = wcwidth(wc);
+	return w < 0 ? 0 : (size_t)w;
+}
+
+size_t
+utf8_width(const char *s)
+{
+	locale_t old;
+	size_t cols = 0, len;
+
+	pthread_once(&util_utf8_once, util_utf8_init);
+	if (util_utf8_loc == (locale_t)0) {	/* no C.UTF-8: one column a character */
+		for (; *s; s++)
+			cols += ((unsigned char)*s & 0xc0) != 0x80;
+		return cols;
+	}
+	old = uselocale(util_utf8_loc);
+	for (; *s; s += len)
+		cols += utf8_char_width(s, &len);
+	uselocale(old);
+	return cols;
+}
+
+void
+fput_padded(FILE *out, const char *s, size_t width)
+{
+	fputs(s, out);
+	for (size_t w = utf8_width(s); w < width; w++)
+		fputc(' ', out);
+}
+
+/* ---- tables ---- */
+
+struct table {
+	size_t	  ncols, nrows;
+	char	**cells;	/* nrows * ncols */
+};
+
+struct table *
+table_new(size_t ncols)
+{
+	struct table *t = xcalloc(1, sizeof *t);
+
+	t->ncols = ncols;
+	return t;
+}
+
+void
+table_row(struct table *t, const char *const *cells)
+{
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c] ? cells[c] : "");
+	t->nrows++;
+}
+
+void
+table_print(const struct table *t, const char *indent, FILE *out)
+{
+	size_t *width = xcalloc(t->ncols, sizeof *width), w;
+
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		if ((w = utf8_width(t->cells[i])) > width[i % t->ncols])
+			width[i % t->ncols] = w;
+	for (size_t r = 0; r < t->nrows; r++) {
+		size_t last = t->ncols;
+
+		while (last > 1 && *t->cells[r * t->ncols + last - 1] == '\0')
+			last--;	/* no trailing blanks */
+		fputs(indent, out);
+		for (size_t c = 0; c < last; c++) {
+			if (c + 1 < last) {
+				fput_padded(out, t->cells[r * t->ncols + c], width[c]);
+				fputs("  ", out);
+			} else
+				fputs(t->cells[r * t->ncols + c], out);
+		}
+		fputc('\n', out);
+	}
+	free(width);
+}
+
+void
+table_free(struct table **tp)
+{
+	struct table *t = *tp;
+
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+	*tp = NULL;
+}
+
+/* ---- collation ---- */
+
+char *
+str_collate_key(const char *s)
+{
+	char *f = str_fold(s);
+	struct buf b;
+	int gap = 0;
+
+	/* level 1: letters and digits folded (case, accents, œ/æ), each run of
+	 * spaces and punctuation one separator that sorts before any letter
+	 * ("François Martin" before "Françoise", "Saint-Étienne" as "saint
+	 * etienne"); level 2 (ties): the folded text; level 3: the bytes */
+	buf_init(&b);
+	for (const char *p = f; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    (unsigned char)*p >= 0x80) {
+			if (gap && b.len > 0)
+				buf_addc(&b, ' ');
+			gap = 0;
+			buf_addc(&b, *p);
+		} else
+			gap = 1;
+	}
+	buf_addc(&b, '\x01');
+	buf_adds(&b, f);
+	buf_addc(&b, '\x01');
+	buf_adds(&b, s);
+	free(f);
+	return buf_steal(&b);
+}
+
+int
+str_collate(const char *a, const char *b)
+{
+	char *ka = str_collate_key(a), *kb = str_collate_key(b);
+	int rc = strcmp(ka, kb);
+
+	free(ka);
+	free(kb);
+	return rc;
 }

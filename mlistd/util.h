@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,6 +55,32 @@ char *str_fold(const char *s);
 size_t utf8_prefix_len(const char *s, size_t max);
 /* Valid UTF-8? */
 int utf8_valid(const char *s, size_t n);
+/* The sort key of a name in French dictionary order (caller frees; compare
+ * keys with strcmp): case and accents ignored, œ as oe, a run of spaces
+ * or punctuation one separator sorting before letters ("François" before
+ * "Françoise"), then ties broken by accents and by the original bytes. Every list a person reads is sorted by it ("Élodie" before
+ * "François"; SQL: ORDER BY x COLLATE fr, see db.h). */
+char *str_collate_key(const char *s);
+/* strcmp of the two keys. */
+int str_collate(const char *a, const char *b);
+/* Terminal columns taken by a UTF-8 string (wcwidth under C.UTF-8: "É" is
+ * one column, an ideograph two, a combining accent none; a byte that is
+ * not UTF-8 counts one). */
+size_t utf8_width(const char *s);
+/* s, then spaces up to width columns (nothing added when s is wider). */
+void fput_padded(FILE *out, const char *s, size_t width);
+
+/* A table for the terminal: rows of ncols cells, printed with each column
+ * as wide as its widest cell (display width), two spaces between columns,
+ * no trailing blanks. The first row is the header: every table has one. */
+struct table;
+struct table *table_new(size_t ncols);
+/* Copies the ncols strings of cells (NULL is an empty cell). */
+void table_row(struct table *t, const char *const *cells);
+/* Each line begins with indent. */
+void table_print(const struct table *t, const char *indent, FILE *out);
+void table_free(struct table **t);
+
 /* Turn a name into a slug: lower case ASCII, accents removed, '-' between words. */
 char *str_slugify(const char *s);
 

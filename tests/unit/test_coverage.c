@@ -270,8 +270,8 @@ test_report_groups(void **state)
 	assert_int_equal(fx_group(out, "brest"), 1);	/* 1/2: one over the threshold */
 	assert_int_equal(fx_group(out, "quimper"), 2);	/* no contact */
 	assert_int_equal(fx_group(out, "vannes"), 2);	/* its only contact disabled */
-	assert_non_null(strstr(out, "Comités joignables (au moins 2 contacts joignables) : 1"));
-	assert_non_null(strstr(out, "Comités injoignables (aucun contact joignable) : 2"));
+	assert_non_null(strstr(out, "Comités joignables (au moins 2 contacts joignables)\xc2\xa0: 1"));
+	assert_non_null(strstr(out, "Comités injoignables (aucun contact joignable)\xc2\xa0: 2"));
 	assert_non_null(strstr(out, "1/2"));
 	free(out);
 }
