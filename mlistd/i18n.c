@@ -49,6 +49,15 @@ static const struct i18n_entry {
 	{ "committee", "reached", "atteint", "reached" },
 	{ "committee", "pending", "en attente", "pending" },
 	{ "committee", "unreachable", "injoignable", "unreachable" },
+	/* where a received message waits (spool/ directories) */
+	{ "spool", "incoming", "reçu", "incoming" },
+	{ "spool", "active", "en cours", "active" },
+	{ "spool", "hold", "mis de côté", "hold" },
+	{ "spool", "deferred", "nouvel essai prévu", "deferred" },
+	{ "spool", "corrupt", "illisible", "corrupt" },
+	/* a sender's role (sender.role) */
+	{ "role", "national", "expéditeur national", "national sender" },
+	{ "role", "editor", "rédacteur", "editor" },
 	/* a bulletin issue and a submission */
 	{ "issue", "planned", "prévu", "planned" },
 	{ "issue", "open", "ouvert", "open" },

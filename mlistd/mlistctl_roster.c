@@ -65,17 +65,6 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, int min_rest, int max_rest)
 	return 0;
 }
 
-/* A role as people say it. */
-static const char *
-ctl_role_name(const char *role)
-{
-	if (strcmp(role, "national") == 0)
-		return tr("expéditeur national", "national sender");
-	if (strcmp(role, "editor") == 0)
-		return tr("rédacteur", "editor");
-	return role;
-}
-
 static int
 ctl_roster_rc(int rc, const char *err)
 {
@@ -436,7 +425,7 @@ cmd_sender_add(struct ctl *ctl, int argc, char **argv)
 	rc = roster_sender_add(ctl->db, &ctl->cf, a.rest[0], a.role, a.name, &err);
 	if (rc == ROSTER_OK)
 		printf(tr("%s ajouté avec le rôle %s\n", "%s added with the role %s\n"), a.rest[0],
-		    ctl_role_name(a.role));
+		    i18n_state("role", a.role));
 	return ctl_roster_rc(rc, err);
 }
 
@@ -455,7 +444,7 @@ cmd_sender_remove(struct ctl *ctl, int argc, char **argv)
 	rc = roster_sender_remove(ctl->db, addr, a.role, &err);
 	if (rc == ROSTER_OK)
 		printf(tr("%s n'a plus le rôle %s\n", "%s no longer has the role %s\n"), addr,
-		    ctl_role_name(a.role));
+		    i18n_state("role", a.role));
 	free(addr);
 	return ctl_roster_rc(rc, err);
 }
@@ -476,7 +465,7 @@ cmd_sender_list(struct ctl *ctl, int argc, char **argv)
 	table_row(t, (const char *[]){ tr("rôle", "role"), tr("adresse", "address"),
 	    tr("nom", "name") });
 	for (size_t i = 0; i < n; i++)
-		table_row(t, (const char *[]){ ctl_role_name(list[i].role), list[i].email,
+		table_row(t, (const char *[]){ i18n_state("role", list[i].role), list[i].email,
 		    list[i].name });
 	table_print(t, "", stdout);
 	table_free(&t);

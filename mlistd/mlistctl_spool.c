@@ -60,7 +60,8 @@ ctl_spool_show(struct spool *sp, enum spool_queue q, const char *id)
 	spool_id_date(id, date);
 	spool_note_read(sp, id, &n);
 	printf("%.*s  %s  %s  %s\xc2\xa0%d\n", CTL_SPOOL_ID_LEN, ctl_spool_rand(id),
-	    spool_queue_name(q), date, tr("tentatives", "attempts"), n.attempts);
+	    i18n_state("spool", spool_queue_name(q)), date, tr("tentatives", "attempts"),
+	    n.attempts);
 	if (spool_read(sp, q, id, &m, &err) == 0) {
 		printf("  %s\xc2\xa0: %s\n  %s\xc2\xa0:", tr("de", "from"), *m->sender ? m->sender :
 		    "<>", tr("pour", "to"));

@@ -651,7 +651,7 @@ roster_sender_add(struct db *db, const struct config *cf, const char *email, con
 		;
 	else if (roster_is_sender(db, addr, role))
 		rc = roster_fail(err_r, ROSTER_EDATA, tr("%s a déjà le rôle %s",
-		    "%s already has the role %s"), addr, role);
+		    "%s already has the role %s"), addr, i18n_state("role", role));
 	else if (db_run(db, "INSERT INTO sender (email, role, name, added) VALUES (?, ?, ?, ?)",
 	    "sssi", addr, role, name ? name : "", (int64_t)now()) == -1)
 		rc = roster_dberr(db, err_r);
@@ -673,7 +673,7 @@ roster_sender_remove(struct db *db, const char *email, const char *role,
 		return roster_dberr(db, err_r);
 	if (db_changes(db) == 0)
 		return roster_fail(err_r, ROSTER_EDATA, tr("%s n'a pas le rôle %s",
-		    "%s does not have the role %s"), email, role);
+		    "%s does not have the role %s"), email, i18n_state("role", role));
 	roster_audit(db, "sender remove %s role=%s", email, role);
 	return ROSTER_OK;
 }

@@ -611,8 +611,11 @@ table_row(struct table *t, const char *const *cells)
 void
 table_print(const struct table *t, const char *indent, FILE *out)
 {
-	size_t *width = xcalloc(t->ncols, sizeof *width), w;
+	size_t *width, w;
 
+	if (t->nrows < 2)
+		return;	/* a header alone says nothing */
+	width = xcalloc(t->ncols, sizeof *width);
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		if ((w = utf8_width(t->cells[i])) > width[i % t->ncols])
 			width[i % t->ncols] = w;
@@ -660,7 +663,8 @@ str_collate_key(const char *s)
 	/* level 1: letters and digits folded (case, accents, œ/æ), each run of
 	 * spaces and punctuation one separator that sorts before any letter
 	 * ("François Martin" before "Françoise", "Saint-Étienne" as "saint
-	 * etienne"); level 2 (ties): the folded text; level 3: the bytes */
+	 * etienne"); level 2 (ties): accents (the text in lower case, accented
+	 * letters after plain ones: "cote", "côte", "côté"); level 3: the bytes */
 	buf_init(&b);
 	for (const char *p = f; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -673,7 +677,8 @@ str_collate_key(const char *s)
 			gap = 1;
 	}
 	buf_addc(&b, '\x01');
-	buf_adds(&b, f);
+	for (const char *p = s; *p; p++)	/* level 2: accents, unaccented first */
+		buf_addc(&b, (*p >= 'A' && *p <= 'Z') ? *p + ('a' - 'A') : *p);
 	buf_addc(&b, '\x01');
 	buf_adds(&b, s);
 	free(f);

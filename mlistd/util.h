@@ -77,7 +77,8 @@ struct table;
 struct table *table_new(size_t ncols);
 /* Copies the ncols strings of cells (NULL is an empty cell). */
 void table_row(struct table *t, const char *const *cells);
-/* Each line begins with indent. */
+/* Each line begins with indent; nothing when there is no row under the
+ * header. */
 void table_print(const struct table *t, const char *indent, FILE *out);
 void table_free(struct table **t);
 

@@ -15,7 +15,7 @@ grep -Eq "$logline" "$work/out" "$work/err" && fail "a log line without -v"
 ok "no log line without -v"
 expect_out "^office@example.org ajouté avec le rôle expéditeur national$" "sender add confirms"
 expect_rc 65 "duplicate sender refused" ctl sender add office@example.org --role national
-grep -q "a déjà le rôle" "$work/err" || { cat "$work/err"; fail "duplicate told in French"; }
+grep -qx "mlistctl: office@example.org a déjà le rôle expéditeur national" "$work/err" || { cat "$work/err"; fail "duplicate told in French"; }
 ok "duplicate told in French"
 grep -q "mlistctl: ?" "$work/err" && fail "an empty error"; ok "no empty error"
 expect_rc 0 "sender remove" ctl sender remove office@example.org --role national
@@ -224,7 +224,7 @@ f=$(ls "$work/data/spool/incoming" | head -1)
 mv "$work/data/spool/incoming/$f" "$work/data/spool/hold/$f"
 short=${f##*-}; short=${short:0:8}
 expect_rc 0 "spool list" ctl spool list
-grep -q "^$short  hold" "$work/out" || { cat "$work/out"; fail "spool short id"; }
+grep -q "^$short  mis de côté  " "$work/out" || { cat "$work/out"; fail "spool short id"; }
 ok "spool list shows the 8-character id"
 expect_rc 64 "spool drop without --yes, by prefix" ctl spool drop "$short"
 expect_out "rien supprimé" "drop asks for --yes"

@@ -318,7 +318,7 @@ id=$(ctl messages | awk 'NR==2 {print $1}')
 ctl status "$id" >"$work/out" 2>&1
 grep -q "dernier envoi prévu vers [0-9][0-9]:[0-9][0-9]\|last contact will be served around" "$work/out" \
     || { cat "$work/out"; fail "status does not show the wait"; }
-[ "$(grep -c ' queued ' "$work/out")" -eq 20 ] || fail "20 should stay queued"
+[ "$(grep -cE ' en file( |$)' "$work/out")" -eq 20 ] || fail "20 should stay queued"
 ok "status: 20 queued, last one served around HH:MM"
 once
 [ "$(ls "$work/sink30" | wc -l)" -eq 10 ] || fail "sent before the window allowed"

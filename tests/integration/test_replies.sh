@@ -73,8 +73,10 @@ broadcast "Reunion de rentree" lille
 settle "$sink" 4
 for c in $lille; do [ "$(to "$c" "$sink" | wc -l)" -eq 1 ] || fail "$c: no copy"; done
 ok "the broadcast reaches the 4 Lille contacts"
-tok=$(ctl messages | awk '/Reunion de rentree/ {print $1}')
-[ ${#tok} -eq 32 ] || { ctl messages; fail "no broadcast token"; }
+short=$(ctl messages | awk '/Reunion de rentree/ {print $1}')
+[ ${#short} -eq 8 ] || { ctl messages; fail "no broadcast id"; }
+tok=$(sqlite3 "$work/data/mlistd.db" "SELECT token FROM message WHERE substr(token, 1, 8) = '$short'")
+[ ${#tok} -eq 32 ] || fail "no broadcast token"
 grep -q "^Reply-To: retour+$tok@$dom" $(to camille.moreau@lille.example.org "$sink") || fail "Reply-To is not retour+TOKEN"
 victim=camille.moreau@lille.example.org
 verp1=$(verp "$victim" "Reunion de rentree")
@@ -234,10 +236,10 @@ broadcast "Alerte inondation" lille
 tok3=""
 for i in $(seq 50); do
     tok3=$(ctl messages | awk '/Alerte inondation/ {print $1}')
-    [ -n "$tok3" ] && [ "$(ctl status "$tok3" | grep -c ' failed ')" -eq 3 ] && break
+    [ -n "$tok3" ] && [ "$(ctl status "$tok3" | grep -c ' refusé ')" -eq 3 ] && break
     sleep 0.2
 done
-[ "$(ctl status "$tok3" | grep -c ' failed ')" -eq 3 ] || { ctl status "$tok3"; fail "deliveries not failed"; }
+[ "$(ctl status "$tok3" | grep -c ' refusé ')" -eq 3 ] || { ctl status "$tok3"; fail "deliveries not failed"; }
 ok "broadcast $tok3: the 3 active Lille contacts refused (5xx)"
 stop_daemon
 stop_sink

@@ -85,8 +85,9 @@ ok "the postmaster's mail names the message, the reason and the commands"
 
 # 3. mlistctl spool list.
 expect_rc 0 "spool list" ctl spool list
-[ "$(grep -c "  hold  " "$work/out")" -eq 2 ] || { cat "$work/out"; fail "list does not show two held"; }
-expect_out "$b  hold  .*tentatives.3" "list: id, queue, date, attempts"
+[ "$(grep -c "  mis de côté  " "$work/out")" -eq 2 ] || { cat "$work/out"; fail "list does not show two held"; }
+bshort=${b##*-}; bshort=${bshort:0:8}
+expect_out "^$bshort  mis de côté  .*tentatives.3" "list: short id, queue, date, attempts"
 expect_out "raison.*template not found" "list: the reason"
 expect_out "pour.*: national+nulle-part@$dom" "list: the recipients"
 expect_out "de.*: $author" "list: the sender"

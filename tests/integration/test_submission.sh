@@ -141,9 +141,9 @@ send bretagne "Par la soumission"
 for k in 1 2 3 4; do send albi "Encore $k"; done
 [ $((SECONDS - t0)) -lt 5 ] || fail "five STARTTLS runs took $((SECONDS - t0)) s (a stall)"
 wait_files "$work/sink" 22
-[ "$(ctl status "$(msg_id 'Par la soumission')" | grep -c ' sent ')" -eq 10 ] || fail "not all sent"
+[ "$(ctl status "$(msg_id 'Par la soumission')" | grep -c ' remis ')" -eq 10 ] || fail "not all sent"
 for k in 1 2 3 4; do
-    [ "$(ctl status "$(msg_id "Encore $k")" | grep -c ' sent ')" -eq 3 ] || fail "run $k: not all sent"
+    [ "$(ctl status "$(msg_id "Encore $k")" | grep -c ' remis ')" -eq 3 ] || fail "run $k: not all sent"
 done
 [ "$(grep -c 'sasl_method=\(PLAIN\|LOGIN\), sasl_username=national@comites.example.org' "$pf/postfix.log")" -ge 1 ] \
     || fail "no authenticated submission in the Postfix log"
@@ -153,7 +153,7 @@ ok "10 + 4 x 3 copies through STARTTLS + AUTH to Postfix at once, all relayed to
 # poll() loop has no writable-first fix, so TLS is held to 1.2: no stall.
 t0=$SECONDS
 MLISTD_NO_INTERPOSE=1 send albi "Sans interposition"
-[ "$(ctl status "$(msg_id 'Sans interposition')" | grep -c ' sent ')" -eq 3 ] ||
+[ "$(ctl status "$(msg_id 'Sans interposition')" | grep -c ' remis ')" -eq 3 ] ||
     { ctl status "$(msg_id 'Sans interposition')"; fail "fallback: not all sent"; }
 [ $((SECONDS - t0)) -lt 5 ] || fail "the fallback's STARTTLS run took $((SECONDS - t0)) s (a stall)"
 grep -q 'interposition not in effect' "$work/daemon.log" || fail "fallback not logged"
@@ -162,11 +162,11 @@ ok "without the interposition: STARTTLS + AUTH, 3 copies sent at once"
 # 2. A certificate that does not match the relay's name: deferred, nothing sent.
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$sub_port/" "$work/mlistd.conf"
 send albi "Mauvais nom"
-[ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' deferred .*TLS')" -eq 3 ] || { ctl status "$(msg_id 'Mauvais nom')"; fail "not deferred on TLS"; }
+[ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' différé .*TLS')" -eq 3 ] || { ctl status "$(msg_id 'Mauvais nom')"; fail "not deferred on TLS"; }
 ok "certificate name mismatch: deferred with a TLS reason"
 sed -i "s/^smtp_relay = .*/smtp_relay = localhost:$sub_port/" "$work/mlistd.conf"
 retry
-[ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' sent ')" -eq 3 ] || fail "retry after fixing the name"
+[ "$(ctl status "$(msg_id 'Mauvais nom')" | grep -c ' remis ')" -eq 3 ] || fail "retry after fixing the name"
 ok "after the fix the retry sends them"
 
 # 3. A wrong password must defer (a configuration error), never fail the contacts.
@@ -175,7 +175,7 @@ send arras "Mauvais mot de passe"
 st=$(ctl status "$(msg_id 'Mauvais mot de passe')")
 # (The reason is "authentication refused" or, when Postfix drops the
 # session first, a connection reason: either way deferred, never failed.)
-if echo "$st" | grep -q ' failed ' || [ "$(echo "$st" | grep -c ' deferred ')" -ne 3 ]; then
+if echo "$st" | grep -q ' refusé ' || [ "$(echo "$st" | grep -c ' différé ')" -ne 3 ]; then
     echo "$st"; fail "wrong password must defer, not fail"
 fi
 ok "wrong password: deferred, not failed"
@@ -191,7 +191,7 @@ sed -i -e "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$plain_port/" -e '/^smtp_tl
 grep -q '^smtp_user = ' "$work/mlistd.conf" || fail "smtp_user must stay set"
 before=$(ls "$work/sink" | wc -l)
 send bretagne "Par le Postfix local"
-[ "$(ctl status "$(msg_id 'Par le Postfix local')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Par le Postfix local')"; fail "plain Postfix"; }
+[ "$(ctl status "$(msg_id 'Par le Postfix local')" | grep -c ' remis ')" -eq 10 ] || { ctl status "$(msg_id 'Par le Postfix local')"; fail "plain Postfix"; }
 wait_files "$work/sink" $((before + 10))
 retry	# nothing is due again: a second run sends nothing more
 sleep 1
@@ -206,7 +206,7 @@ ok "plain SMTP to the local Postfix (CHUNKING + PIPELINING): 10 copies sent and 
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$nopipe_port/" "$work/mlistd.conf"
 t0=$SECONDS
 send bretagne "Sans pipelining"
-[ "$(ctl status "$(msg_id 'Sans pipelining')" | grep -c ' sent ')" -eq 10 ] || { ctl status "$(msg_id 'Sans pipelining')"; fail "no pipelining"; }
+[ "$(ctl status "$(msg_id 'Sans pipelining')" | grep -c ' remis ')" -eq 10 ] || { ctl status "$(msg_id 'Sans pipelining')"; fail "no pipelining"; }
 [ $((SECONDS - t0)) -lt 5 ] || fail "BDAT without PIPELINING took $((SECONDS - t0)) s (a stall)"
 wait_files "$work/sink" $((before + 20))
 ok "CHUNKING without PIPELINING: 10 copies sent at once, no stall"

@@ -91,7 +91,7 @@ sleep 1
 
 for s in "Forge commentaire" "Forge header.i" "Forge x-dkim" "Forge dessous"; do
     [ "$(grep -l "^Subject: $s" "$work"/sink/* 2>/dev/null | grep -c -v '^$')" -eq 0 ] || fail "$s was broadcast"
-    ctl messages | grep "$s" | grep -q held || { ctl messages; fail "$s not held"; }
+    ctl messages | grep "$s" | grep -q retenu || { ctl messages; fail "$s not held"; }
 done
 ok "the three forged Authentication-Results and a forged one below ours are held, not broadcast"
 grep -q 'proof=dkim' "$work/daemon.log" || fail "no dkim proof logged"
@@ -137,7 +137,7 @@ grep -l '^Subject: Secret HTML' "$work"/sink/* | head -1 | xargs grep -q 'tous' 
 ok "the rest of the text is kept"
 
 [ "$(grep -l '^Subject: Secret attribut' "$work"/sink/* 2>/dev/null | wc -l)" -eq 0 ] || fail "a message still holding the secret was relayed"
-ctl messages | grep 'Secret attribut' | grep -q held || { ctl messages; fail "not held"; }
+ctl messages | grep 'Secret attribut' | grep -q retenu || { ctl messages; fail "not held"; }
 grep -q 'reason="the list password is still in the message"' "$work/daemon.log" || fail "no log line"
 n=$(python3 - "$work/sink" <<'EOF'
 import email, email.policy, os, sys
