@@ -6,15 +6,16 @@
  *  1. parse (unparsable: -2); drop silently, with one log line, what no
  *     person wrote: a null envelope sender, our own X-Loop/List-Id or From,
  *     anything autoreply_classify() recognises;
- *  2. read title (trim_subject, a leading "Correction" noted and removed),
- *     the content (content_read: text parts in order with photo markers,
+ *  2. read title (entry.h: the Subject trimmed, a leading "Correction"
+ *     noted and removed), the content (content_read: text parts in order with photo markers,
  *     every attachment's fate, photos decoded into masters here, outside
  *     the transaction) and the mail's date (Date header, local time);
  *  3. find the committee: bulletin+SLUG@, else the committee of the
  *     acknowledgement this mail replies to (same sender), else the sender
  *     as the active contact of exactly one committee; find the open issue;
  *     when either is missing the submission is 'held' with a reason; then
- *     the title (not our call's Subject) and the activity date;
+ *     the title (not our call's Subject) and the activity date, by the
+ *     rules of entry.h;
  *  4. a correction (Subject "Correction ..." or a reply to one of our
  *     acknowledgements) replaces one earlier live submission (new,
  *     accepted or held) of the same committee for the same issue: the one
@@ -49,7 +50,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
-#include "frdate.h"
+#include "entry.h"
 #include "log.h"
 #include "mime.h"
 #include "answer.h"
@@ -99,8 +100,8 @@ struct report {
 	char			*msgid;		/* the report's Message-ID, no <> */
 	char			*title;
 	char			*body;
-	char			 date[11];	/* activity date */
-	char			 mail_date[11];	/* the mail's date */
+	char			 date[ENTRY_DATE_SIZE];	/* activity date */
+	char			 mail_date[ENTRY_DATE_SIZE];	/* the mail's date */
 	const char		*date_from;	/* "subject", "text", "mail", "reply" */
 	int			 date_reply;	/* the text is only "Date : ..." */
 	int			 correction;	/* Subject "Correction ..." */
@@ -177,53 +178,13 @@ report_drop_reason(struct engine *e, const struct inmsg *in, const struct mime_m
 
 /* ---- 2. title, text, date ---- */
 
-/* "Correction", "correction :", "CORRECTION - " at the start: the length
- * to skip, 0 when s does not start with the word. */
-static size_t
-report_correction_prefix(const char *s)
-{
-	size_t n = strlen("correction");
-
-	if (strncasecmp(s, "correction", n) != 0 ||
-	    (s[n] != '\0' && !isspace((unsigned char)s[n]) && s[n] != ':' && s[n] != '-'))
-		return 0;
-	while (isspace((unsigned char)s[n]))
-		n++;
-	if (s[n] == ':' || s[n] == '-')
-		n++;
-	while (isspace((unsigned char)s[n]))
-		n++;
-	return n;
-}
-
 static void
 report_read_title(struct report *r)
 {
 	char *subject = report_utf8(mime_subject(r->m));
-	char *title = trim_subject(subject);
-	size_t skip = report_correction_prefix(title);
 
-	if (skip > 0) {
-		char *rest = trim_subject(title + skip);
-
-		r->correction = 1;
-		free(title);
-		title = rest;
-	}
+	r->title = entry_subject_title(subject, &r->correction);	/* may be "" */
 	free(subject);
-	r->title = title;	/* may be "": report_default_title() later */
-}
-
-/* "Date : 14 novembre" alone: a reply that corrects only the date. */
-static int
-report_date_line(const char *body)
-{
-	char *f = str_fold(body);
-	int d, m, y, only = strncmp(f, "date", 4) == 0 && strchr(f, '\n') == NULL &&
-	    strlen(f) < 60 && frdate_find(f, &d, &m, &y);
-
-	free(f);
-	return only;
 }
 
 /* The text in order with its photo markers, and every attachment's fate
@@ -233,19 +194,13 @@ report_read_content(struct report *r)
 {
 	content_read(r->m, MIME_MAX_SIZE, &r->c);
 	r->body = report_utf8(xstrdup(r->c.body));
-	r->date_reply = report_date_line(r->body);
+	r->date_reply = entry_is_date_reply(r->body);
 }
 
 static void
 report_read_date(struct report *r)
 {
-	time_t t = mime_date(r->m), today = now();
-	struct tm tm;
-
-	if (t <= 0 || t > today + 2 * 86400)	/* absent, or a clock gone wrong */
-		t = today;
-	localtime_r(&t, &tm);
-	strftime(r->mail_date, sizeof r->mail_date, "%Y-%m-%d", &tm);
+	entry_mail_date(mime_date(r->m), r->mail_date);
 	memcpy(r->date, r->mail_date, sizeof r->date);
 	r->date_from = "mail";
 }
@@ -368,84 +323,6 @@ report_find_issue(struct report *r)
 
 static char *report_committee_name(struct report *r);
 
-/* Is title the Subject of our call for contributions or of its reminder
- * (kept by a reply to them)? */
-static int
-report_is_call_subject(const char *title)
-{
-	static const char *const calls[] = {
-		"appel a contribution", "racontez-nous la vie de votre comite",
-		"rappel : bulletin n", "rappel: bulletin n", "call for contributions",
-		"tell us about your committee", "reminder: bulletin no",
-	};
-	char *f = str_fold(title);
-	int is = 0;
-
-	for (size_t i = 0; i < nitems(calls) && !is; i++)
-		is = strstr(f, calls[i]) != NULL;
-	free(f);
-	return is;
-}
-
-/* A line that only greets ("Bonjour,", "Chers amis,"): no title, no date. */
-static int
-report_is_greeting(const char *line, size_t n)
-{
-	static const char *const words[] = {
-		"bonjour", "bonsoir", "salut", "coucou", "hello", "chers", "cheres", "cher ",
-		"chere ", "madame", "monsieur", "dear ", "hi ",
-	};
-	char *f = str_fold(line);
-	int is = 0;
-
-	for (size_t i = 0; i < nitems(words) && !is && n < 50; i++)
-		is = strncmp(f, words[i], strlen(words[i])) == 0;
-	free(f);
-	return is;
-}
-
-/* The first line of the body that says something (not blank, not a
- * marker, not a greeting); *len_r its length. */
-static char *
-report_first_line(char *body, size_t *len_r)
-{
-	for (char *p = body; *p;) {
-		size_t n = strcspn(p, "\n");
-		char *line = xstrndup(p, n), *t = str_trim(line);
-		int skip = *t == '\0' || content_marker(t, strlen(t)) ||
-		    report_is_greeting(t, strlen(t));
-
-		free(line);
-		if (!skip) {
-			*len_r = n;
-			return p;
-		}
-		p += n + (p[n] == '\n');
-	}
-	return NULL;
-}
-
-/* The first line of the text as the title (taken out of the text) when it
- * looks like one: short, not ending like a sentence, with text after it;
- * NULL otherwise. */
-static char *
-report_title_from_text(struct report *r)
-{
-	size_t n, rest;
-	char *p = report_first_line(r->body, &n), *title, *raw;
-
-	if (p == NULL || n > 90 || utf8_prefix_len(p, 70) < n || strchr(".,;:", p[n - 1]) ||
-	    report_first_line(p + n, &rest) == NULL)
-		return NULL;		/* a sentence, or the whole text */
-	raw = xstrndup(p, n);
-	title = xstrdup(str_trim(raw));
-	free(raw);
-	for (n += p[n] == '\n'; p[n] == '\n'; n++)
-		;			/* and the blank lines under it */
-	memmove(p, p + n, strlen(p + n) + 1);
-	return title;
-}
-
 /* Title: the Subject, unless it is our call's (a reply to the call), then
  * the first short line of the text, else "Compte rendu — Committee". */
 static void
@@ -454,9 +331,9 @@ report_settle_title(struct report *r)
 	char *t, *name;
 	const char *word = report_lang(r->e, "Compte rendu", "Report");
 
-	if (*r->title && !report_is_call_subject(r->title))
+	if (*r->title && !entry_is_call_subject(r->title))
 		return;
-	if ((t = report_title_from_text(r)) == NULL) {
+	if ((t = entry_title_from_text(r->body)) == NULL) {
 		name = report_committee_name(r);
 		t = *name ? xasprintf("%s — %s", word, name) : xstrdup(word);
 		free(name);
@@ -465,35 +342,12 @@ report_settle_title(struct report *r)
 	r->title = t;
 }
 
-/* The first paragraph that says something (after a greeting). */
-static char *
-report_first_paragraph(char *body)
-{
-	size_t n;
-	char *p = report_first_line(body, &n), *end;
-
-	if (p == NULL)
-		return xstrdup("");
-	end = strstr(p, "\n\n");
-	return end ? xstrndup(p, (size_t)(end - p)) : xstrdup(p);
-}
-
-/* Activity date: a date in the Subject (not our call's), else in the first
- * paragraph, else the mail's date. */
+/* Activity date: entry.h's rules, within the open issue's period. */
 static void
 report_settle_date(struct report *r)
 {
-	const char *start = r->have_issue ? r->bi.period_start : "";
-	char *para = report_first_paragraph(r->body);
-
-	if (r->date_reply && frdate_pick(r->body, r->mail_date, start, r->date))
-		r->date_from = "reply";
-	else if (!report_is_call_subject(r->title) &&
-	    frdate_pick(r->title, r->mail_date, start, r->date))
-		r->date_from = "subject";
-	else if (frdate_pick(para, r->mail_date, start, r->date))
-		r->date_from = "text";
-	free(para);
+	r->date_from = entry_activity_date(r->title, r->body, r->date_reply, r->mail_date,
+	    r->have_issue ? r->bi.period_start : "", r->date);
 }
 
 /* ---- 4. corrections ---- */
@@ -807,56 +661,6 @@ report_human_date(const struct engine *e, const char *iso, char *out, size_t siz
 		snprintf(out, size, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
 }
 
-/* "samedi 14 novembre 2026" / "Saturday 14 November 2026". */
-static void
-report_long_date(const struct engine *e, const char *iso, char *out, size_t size)
-{
-	static const char *const fr_days[] = { "dimanche", "lundi", "mardi", "mercredi",
-		"jeudi", "vendredi", "samedi" };
-	static const char *const fr_months[] = { "janvier", "février", "mars", "avril", "mai",
-		"juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
-	static const char *const en_days[] = { "Sunday", "Monday", "Tuesday", "Wednesday",
-		"Thursday", "Friday", "Saturday" };
-	static const char *const en_months[] = { "January", "February", "March", "April",
-		"May", "June", "July", "August", "September", "October", "November", "December" };
-	struct tm tm = { 0 };
-	int en = strcmp(e->cf->language, "en") == 0;
-	time_t t;
-
-	if (sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
-		snprintf(out, size, "%s", iso);
-		return;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_hour = 12;
-	t = timegm(&tm);
-	gmtime_r(&t, &tm);
-	snprintf(out, size, "%s %d %s %d", en ? en_days[tm.tm_wday] :
-	    fr_days[tm.tm_wday], tm.tm_mday, en ? en_months[tm.tm_mon] : fr_months[tm.tm_mon],
-	    tm.tm_year + 1900);
-}
-
-/* Where the activity date was read, as the acknowledgement says it. */
-static const char *
-report_date_how(const struct report *r)
-{
-	static const char *const how[][3] = {
-		{ "subject", "lue dans l'objet de votre message", "read in your subject" },
-		{ "text", "lue au début de votre texte", "read at the start of your text" },
-		{ "reply", "celle que vous nous avez donnée", "the one you gave us" },
-		{ "kept", "celle de votre premier envoi", "the one of your first message" },
-		{ "mail", "aucune date trouvée dans l'objet ni au début du texte\u00a0: c'est la date"
-		  " d'envoi de votre message", "no date found in the subject or at the start of"
-		  " the text: this is when you sent your message" },
-	};
-
-	for (size_t i = 0; i < nitems(how); i++)
-		if (strcmp(r->date_from, how[i][0]) == 0)
-			return report_lang(r->e, how[i][1], how[i][2]);
-	return "";
-}
-
 static char *
 report_committee_name(struct report *r)
 {
@@ -971,13 +775,14 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	snprintf(rv->issue, sizeof rv->issue, "%d", r->have_issue ? r->bi.number : 0);
 	report_human_date(r->e, r->have_issue ? r->bi.deadline : "", rv->deadline,
 	    sizeof rv->deadline);
-	report_long_date(r->e, r->date, rv->date, sizeof rv->date);
+	entry_long_date(strcmp(r->e->cf->language, "en") == 0, r->date, rv->date,
+	    sizeof rv->date);
 	rv->text = report_notice_text(r);
 #define V(k, val) (rv->v[n++] = (k), rv->v[n++] = (val))
 	V("TITLE", r->title);
 	V("TEXT", *rv->text ? rv->text : report_lang(r->e, "(pas de texte)", "(no text)"));
 	V("DATE", rv->date);
-	V("DATE_HOW", report_date_how(r));
+	V("DATE_HOW", entry_date_how(r->date_from, strcmp(r->e->cf->language, "en") == 0));
 	V("COMMITTEE", rv->committee);
 	V("ISSUE", rv->issue);
 	V("DEADLINE", rv->deadline);
