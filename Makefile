@@ -58,7 +58,10 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 DEB_PKGS := build-essential pkg-config libesmtp-dev libgmime-3.0-dev libsqlite3-dev \
             libetpan-dev libgnutls28-dev libctemplate-dev libcmocka-dev postfix swaks dovecot-imapd \
             dovecot-pop3d mlmmj weasyprint openssl sqlite3 python3 libvips-dev libvips-tools \
-            imagemagick libimage-exiftool-perl clang libclang-rt-14-dev fonts-noto-color-emoji
+            imagemagick libimage-exiftool-perl clang libclang-rt-14-dev fonts-noto-color-emoji \
+            libheif1 libde265-0 libheif-dev
+# libheif1 + libde265-0: HEIC photos (Debian 12; from 13 the HEVC decoder is
+# libheif-plugin-libde265); libheif-dev: test_heic.sh makes its HEIC with it.
 
 .SECONDARY: $(FUZZ_OBJ)
 .PHONY: all check unit integration run deps install clean demo asan fuzz fuzz-bins
