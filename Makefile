@@ -21,7 +21,8 @@ WERROR   ?= -Werror
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(WERROR)
 OPT      ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libvips is opened at run time by image.c, not linked (see there).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out vips,$(PKGS)) 2>/dev/null)
 CPPFLAGS += -DMLISTD_VERSION='"0.1"' -D_GNU_SOURCE -DMLISTD_PREFIX='"$(PREFIX)"' -Imlistd
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS) -pthread -MMD -MP
 CXXFLAGS += -std=c++11 $(OPT) -Wall -Wextra $(WERROR) $(PKG_CFLAGS) -pthread -MMD -MP

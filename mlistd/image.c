@@ -19,7 +19,17 @@
  * bytes: never SVG, PDF, TIFF, ImageMagick...), the loaders libvips marks
  * untrusted are blocked as well, and a truncated picture is refused rather
  * than published half grey.
+ *
+ * Loading: libvips is not linked but opened (dlopen) the first time a
+ * picture is handled. Linked, it brings some eighty libraries (librsvg,
+ * poppler, OpenEXR, HDF5, ICU...) into every process at start-up, 11-13 MiB
+ * of resident pages and their constructors even in a fan-out or an mlistctl
+ * command that never sees a picture. The functions used are listed in
+ * IMAGE_VIPS_FUNCTIONS and looked up once (their types come from the
+ * headers); calling another one is a link error (no -lvips): add it there.
+ * The library opened is the ABI this file was compiled against.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +42,73 @@
 
 #define IMAGE_THREADS	1	/* worker threads per operation: 2 cores, shared */
 
+#define IMAGE_VIPS_FUNCTIONS(X) \
+	X(vips_init) X(vips_block_untrusted_set) X(vips_concurrency_set) \
+	X(vips_cache_set_max) X(vips_cache_set_max_mem) X(vips_cache_set_max_files) \
+	X(vips_error_buffer) X(vips_error_clear) X(vips_area_unref) \
+	X(vips_array_double_newv) X(vips_flatten) X(vips_foreign_find_load_buffer) \
+	X(vips_image_get_width) X(vips_image_get_height) X(vips_image_hasalpha) \
+	X(vips_image_new_from_buffer) X(vips_image_new_from_file) \
+	X(vips_jpegsave_buffer) X(vips_thumbnail) X(vips_thumbnail_buffer) \
+	X(vips_foreign_find_load) X(vips_jpegload) X(vips_jpegload_buffer) \
+	X(vips_thumbnail_image)
+
+#define IMAGE_VIPS_FIELD(f)	__typeof__(f) *f;
+#define IMAGE_VIPS_LOOKUP(f)	ok = ok && (*(void **)&image_vips.f = dlsym(h, #f)) != NULL;
+
+static struct {
+	IMAGE_VIPS_FUNCTIONS(IMAGE_VIPS_FIELD)
+} image_vips;
+
 static pthread_once_t image_once = PTHREAD_ONCE_INIT;
 static int image_ready;		/* 1 once vips_init succeeded */
+static char image_start_err[128];	/* why it did not */
 static _Thread_local char image_err[256];
+
+/* Open libvips and find its functions; 0, or -1 with image_start_err. */
+static int
+image_open(void)
+{
+	char name[32];
+	void *h;
+	int ok = 1;
+
+	snprintf(name, sizeof name, "libvips.so.%d", VIPS_LIBRARY_CURRENT - VIPS_LIBRARY_AGE);
+	if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(image_start_err, sizeof image_start_err, "cannot load %s", name);
+		return -1;
+	}
+	IMAGE_VIPS_FUNCTIONS(IMAGE_VIPS_LOOKUP)
+	if (!ok)
+		snprintf(image_start_err, sizeof image_start_err, "%s lacks a function", name);
+	return ok ? 0 : -1;	/* never closed: libvips keeps threads and types */
+}
+
+/* From here on, the calls go through the functions found. */
+#define vips_init			(*image_vips.vips_init)
+#define vips_block_untrusted_set	(*image_vips.vips_block_untrusted_set)
+#define vips_concurrency_set		(*image_vips.vips_concurrency_set)
+#define vips_cache_set_max		(*image_vips.vips_cache_set_max)
+#define vips_cache_set_max_mem		(*image_vips.vips_cache_set_max_mem)
+#define vips_cache_set_max_files	(*image_vips.vips_cache_set_max_files)
+#define vips_error_buffer		(*image_vips.vips_error_buffer)
+#define vips_error_clear		(*image_vips.vips_error_clear)
+#define vips_area_unref			(*image_vips.vips_area_unref)
+#define vips_array_double_newv		(*image_vips.vips_array_double_newv)
+#define vips_flatten			(*image_vips.vips_flatten)
+#define vips_foreign_find_load_buffer	(*image_vips.vips_foreign_find_load_buffer)
+#define vips_image_get_width		(*image_vips.vips_image_get_width)
+#define vips_image_get_height		(*image_vips.vips_image_get_height)
+#define vips_image_hasalpha		(*image_vips.vips_image_hasalpha)
+#define vips_image_new_from_buffer	(*image_vips.vips_image_new_from_buffer)
+#define vips_image_new_from_file	(*image_vips.vips_image_new_from_file)
+#define vips_jpegsave_buffer		(*image_vips.vips_jpegsave_buffer)
+#define vips_thumbnail			(*image_vips.vips_thumbnail)
+#define vips_thumbnail_buffer		(*image_vips.vips_thumbnail_buffer)
+#define vips_foreign_find_load		(*image_vips.vips_foreign_find_load)
+#define vips_jpegload			(*image_vips.vips_jpegload)
+#define vips_jpegload_buffer		(*image_vips.vips_jpegload_buffer)
+#define vips_thumbnail_image		(*image_vips.vips_thumbnail_image)
 
 /* libvips' warnings (a corrupt tile...) would go to stderr unformatted:
  * what matters reaches the caller as an error. */
@@ -46,7 +120,8 @@ image_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointe
 static void
 image_start(void)
 {
-	if (VIPS_INIT("mlistd") != 0)
+	snprintf(image_start_err, sizeof image_start_err, "libvips could not start");
+	if (image_open() == -1 || vips_init("mlistd") != 0)
 		return;
 	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
 	    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, image_quiet, NULL);
@@ -77,7 +152,7 @@ image_init(const char **error_r)
 {
 	pthread_once(&image_once, image_start);
 	if (!image_ready) {
-		*error_r = "libvips could not start";
+		*error_r = image_start_err;
 		return -1;
 	}
 	return 0;
