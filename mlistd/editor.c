@@ -353,6 +353,28 @@ editor_excerpt(const char *s, size_t max)
 	return xasprintf("%.*s…", (int)i, s);
 }
 
+/* The text with each photo marker (content.h) written for a person:
+ * "(photo 1)". */
+static char *
+editor_readable(const char *body)
+{
+	struct buf b;
+	const char *p = body;
+
+	buf_init(&b);
+	while (*p) {
+		int n = 0, len = 0;
+
+		if (sscanf(p, "[[photo:%d]]%n", &n, &len) == 1 && len > 0 && (p == body ||
+		    p[-1] == '\n') && (p[len] == '\n' || p[len] == '\0')) {
+			buf_printf(&b, tr("(photo %d)", "(photo %d)"), n);
+			p += len;
+		} else
+			buf_addc(&b, *p++);
+	}
+	return buf_steal(&b);
+}
+
 #define EDITOR_DIGEST_WHERE "s.digested IS NULL AND s.state IN ('new', 'held')"
 
 /* One {{#SUBMISSION}} row per undigested submission; the count of rows. */
@@ -371,7 +393,8 @@ editor_digest_rows(struct engine *e, struct tmpl_dict *d, int64_t *first_r)
 		return -1;
 	while ((rc = db_step(st)) == 1) {
 		struct tmpl_dict *row = tmpl_add_section(d, "SUBMISSION");
-		char *excerpt = editor_excerpt(db_col_text(st, 3), EDITOR_EXCERPT);
+		char *text = editor_readable(db_col_text(st, 3)),
+		    *excerpt = editor_excerpt(text, EDITOR_EXCERPT);
 
 		if (n++ == 0)
 			*first_r = db_col_int(st, 0);
@@ -392,6 +415,7 @@ editor_digest_rows(struct engine *e, struct tmpl_dict *d, int64_t *first_r)
 		if (db_col_int(st, 9) > 0)
 			tmpl_show_section(row, "FILES");
 		free(excerpt);
+		free(text);
 	}
 	db_finalize(&st);
 	return rc == 0 ? n : -1;

@@ -650,9 +650,11 @@ editor_cmd_proof(struct editor_run *r, const struct editor_cmd *c, char *args, c
 	snprintf(num, sizeof num, "%d", bi.number);
 	if (editor_job_add(r, "proof", num) == -1)
 		return -1;
-	done = xasprintf(tr("l'épreuve du bulletin n°%d (%lld compte(s) rendu(s)) part dans"
-	    " un instant à tous les rédacteurs", "the proof of bulletin no. %d (%lld report(s))"
-	    " goes to every editor in a moment"), bi.number, (long long)n);
+	done = xasprintf(n > 1 ? tr("l'épreuve du bulletin n°%d (%lld comptes rendus) part dans"
+	    " un instant à tous les rédacteurs", "the proof of bulletin no. %d (%lld reports)"
+	    " goes to every editor in a moment") : tr("l'épreuve du bulletin n°%d (%lld compte"
+	    " rendu) part dans un instant à tous les rédacteurs", "the proof of bulletin no. %d"
+	    " (%lld report) goes to every editor in a moment"), bi.number, (long long)n);
 	editor_say(r, c, 0, done);
 	free(done);
 	r->napplied++;
@@ -713,8 +715,7 @@ editor_cmd_publish(struct editor_run *r, const struct editor_cmd *c, char *args,
 	free(r->publish);
 	r->publish = engine_addr(r->e, r->e->cf->confirm_prefix, token);
 	r->publish_issue = (int)n;
-	editor_say(r, c, n, tr("à confirmer" NBSP ": répondez simplement à ce courriel pour publier",
-	    "to be confirmed: just reply to this mail to publish"));
+	editor_say(r, c, n, tr("à confirmer (voir ci-dessous)", "to be confirmed (see below)"));
 	return 0;
 }
 
@@ -1067,10 +1068,11 @@ editor_job_run(struct engine *e, const struct editor_job *j, struct editor_run *
 	}
 	db_int(e->db, &copies, "SELECT count(*) FROM delivery d JOIN bulletin_issue i ON"
 	    " d.message_id = i.message_id WHERE i.number = ?", "d", n);
-	done = xasprintf(tr("fait" NBSP ": le bulletin n°%d part à %lld adresse(s), l'archive est"
-	    " écrite", "done: bulletin no. %d goes to %lld address(es), the archive is written"),
-	    n, (long long)copies);
-	editor_say(r, c, 0, done);
+	done = xasprintf(copies > 1 ? tr("fait, le bulletin part à %lld adresses" NBSP "; l'archive"
+	    " est écrite", "done, the bulletin goes to %lld addresses; the archive is written") :
+	    tr("fait, le bulletin part à %lld adresse" NBSP "; l'archive est écrite", "done, the"
+	    " bulletin goes to %lld address; the archive is written"), (long long)copies);
+	editor_say(r, c, n, done);
 	free(done);
 	r->napplied++;
 }

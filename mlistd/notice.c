@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
+#include "roster.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -100,17 +101,21 @@ notice_fail(struct engine *e, const char *name, const char *rcpt, const char *wh
 	return engine_failf(e, "%s", notice_errbuf);
 }
 
-/* At most max_autoresponses_per_day notices to one address in 24 hours:
- * 1 allowed, 0 not, -1 database error. */
+/* At most max_autoresponses_per_day notices to one address in 24 hours
+ * (ten times as many answers to an editor of the roster, who works by
+ * mail: a command mail and its confirmation each get one): 1 allowed, 0
+ * not, -1 database error. */
 static int
 notice_allowed(struct engine *e, const char *rcpt, const char *name)
 {
-	int64_t n;
+	int64_t n, max = e->cf->max_autoresponses_per_day;
 
+	if (strncmp(name, "editor-", 7) == 0 && roster_is_sender(e->db, rcpt, "editor"))
+		max *= 10;
 	if (db_int(e->db, &n, "SELECT count(*) FROM autoresponse WHERE email = ? AND at > ?",
 	    "si", rcpt, (int64_t)(now() - 86400)) == -1)
 		return -1;
-	if (n >= e->cf->max_autoresponses_per_day) {
+	if (n >= max) {
 		engine_logf(e, "notice=%s rcpt=%s status=suppressed reason=rate-limit", name, rcpt);
 		return 0;
 	}

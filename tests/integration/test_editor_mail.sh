@@ -12,7 +12,7 @@
 sink_port=$(free_port); lmtp_port=$(free_port)
 write_conf "smtp_relay = 127.0.0.1:$sink_port" "lmtp_listen = 127.0.0.1:$lmtp_port" \
     "bulletin_anchor = 2026-01-01" "queue_run_interval = 1s" "smtp_connections = 4" \
-    "trusted_authserv_ids = mx.example.org" "max_autoresponses_per_day = 100"
+    "trusted_authserv_ids = mx.example.org"
 MLISTD_NOW=$(date -d '2026-01-15 10:00' +%s); export MLISTD_NOW
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
 ed=redaction@example.org; ed2=relecture@example.org
@@ -256,7 +256,7 @@ mail "$ed" "résultat"; mt plain "$mail" | grep -q "^PUBLIER 1 : aucune épreuve
     { mt text "$mail"; fail "PUBLIER without proof not refused"; }
 [ -z "$(mt header "$mail" Reply-To | grep confirm+)" ] || fail "a token for a refused PUBLIER"
 send "$ed" "Re: Bulletin" "EPREUVE" "$DKIM"
-mail "$ed" "résultat"; mt plain "$mail" | grep -q "^EPREUVE : l'épreuve du bulletin n°1 (2 compte(s) rendu(s))" ||
+mail "$ed" "résultat"; mt plain "$mail" | grep -q "^EPREUVE : l'épreuve du bulletin n°1 (2 comptes rendus)" ||
     { mt text "$mail"; fail "EPREUVE result"; }
 for who in "$ed" "$ed2"; do
     mail "$who" "PREUVE"; proof=$mail
@@ -278,7 +278,7 @@ ok "PUBLIER after a correction made after the proof is refused"
 send "$ed" "Re: Bulletin" "EPREUVE" "$DKIM"
 mail "$ed" "résultat"; mail "$ed" "PREUVE"; mail "$ed2" "PREUVE"
 send "$ed" "Re: [ÉPREUVE] Bulletin" "PUBLIER 1" "$DKIM"
-mail "$ed" "résultat"; res=$mail
+mail "$ed" "confirmez la publication du n°1"; res=$mail
 mt check "$res" || fail "result shape"
 ptoken=$(confirm_of "$res"); [ -n "$ptoken" ] || fail "PUBLIER gave no token"
 mt plain "$res" | grep -q "Pour publier le bulletin n°1, répondez simplement" || fail "the result does not say how to publish"
@@ -287,7 +287,7 @@ sleep 1; [ "$(q "SELECT state FROM bulletin_issue WHERE number = 1")" != publish
 rcpt=$ptoken send "$ed2" "Re: Bulletin" "oui" "$DKIM"
 sleep 1.5; [ "$(q "SELECT state FROM bulletin_issue WHERE number = 1")" != published ] || fail "published by another address"
 rcpt=$ptoken send "$ed" "Re: Bulletin" "oui"
-mail "$ed" "résultat"; mt plain "$mail" | grep -q "^PUBLIER : fait : le bulletin n°1 part à 40 adresse(s)" ||
+mail "$ed" "résultat"; mt plain "$mail" | grep -q "^PUBLIER 1 : fait, le bulletin part à 40 adresses" ||
     { mt text "$mail"; fail "PUBLIER result"; }
 [ "$(q "SELECT state FROM bulletin_issue WHERE number = 1")" = published ] || fail "not published"
 i=0; until [ "$(q "SELECT count(*) FROM delivery d JOIN bulletin_issue b ON d.message_id = b.message_id WHERE b.number = 1 AND d.state = 'sent'")" -eq 40 ]; do
