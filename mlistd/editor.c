@@ -115,7 +115,7 @@ editor_update(struct engine *e, const char **err_r, const char *audit, int64_t i
 	if (rc == -1)
 		return editor_dberr(e, err_r);
 	roster_audit(e->db, "submission %lld %s", (long long)id, audit);
-	log_info("submission=%lld action=\"%s\"", (long long)id, audit);
+	engine_logf(e, "submission=%lld action=\"%s\"", (long long)id, audit);
 	return 1;
 }
 
@@ -334,7 +334,7 @@ editor_assign(struct engine *e, int64_t submission_id, const char *committee,
 	    cid, iid, submission_id) == -1)
 		return editor_dberr(e, err_r);
 	roster_audit(e->db, "submission %lld %s", (long long)submission_id, audit);
-	log_info("submission=%lld action=\"%s\"", (long long)submission_id, audit);
+	engine_logf(e, "submission=%lld action=\"%s\"", (long long)submission_id, audit);
 	return 1;
 }
 

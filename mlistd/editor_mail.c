@@ -611,7 +611,7 @@ editor_job_add(struct editor_run *r, const char *action, const char *text)
 	    r->who, action, (int64_t)now(), r->in_reply_to ? r->in_reply_to : "", text,
 	    strlen(text)) == -1)
 		return -1;
-	log_info("job=%s editor=%s action=%s text=\"%s\" status=queued", token, r->who, action,
+	engine_logf(r->e, "job=%s editor=%s action=%s text=\"%s\" status=queued", token, r->who, action,
 	    text);
 	return 0;
 }
@@ -855,7 +855,7 @@ editor_run(struct engine *e, const struct inmsg *in, struct mime_msg *m, const c
 	if (rc == 0)
 		rc = editor_answer(&r, in, m);
 	if (rc == 0)
-		log_info("spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, from,
+		engine_logf(e, "spool=%s from=%s editor-mail status=done applied=%d", in->spool_id, from,
 		    r.napplied);
 	editor_run_free(&r);
 	free(ref);
@@ -1007,7 +1007,7 @@ editor_publish_confirmed(struct engine *e, const struct inmsg *in, struct mime_m
 		rc = editor_job_add(&r, "publish", text);
 	else if (rc == 0) {
 		editor_say(&r, c, n, why);
-		log_info("bulletin=%d editor=%s status=refused reason=\"changed since the proof\"",
+		engine_logf(e, "bulletin=%d editor=%s status=refused reason=\"changed since the proof\"",
 		    n, from);
 		rc = editor_answer(&r, in, m);
 	}
@@ -1024,7 +1024,7 @@ editor_commands_confirmed(struct engine *e, const struct inmsg *in, struct mime_
 	int rc;
 
 	if (!roster_is_sender(e->db, from, "editor")) {
-		log_info("from=%s editor-mail status=ignored reason=\"no longer an editor\"", from);
+		engine_logf(e, "from=%s editor-mail status=ignored reason=\"no longer an editor\"", from);
 		return ENGINE_DONE;
 	}
 	if (strcmp(action, "editor-publish") == 0)
