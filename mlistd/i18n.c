@@ -55,6 +55,9 @@ static const struct i18n_entry {
 	{ "spool", "hold", "mis de côté", "hold" },
 	{ "spool", "deferred", "nouvel essai prévu", "deferred" },
 	{ "spool", "corrupt", "illisible", "corrupt" },
+	/* what the archive search finds (archive_fts.kind) */
+	{ "archive", "broadcast", "envoi national", "broadcast" },
+	{ "archive", "bulletin", "bulletin", "bulletin" },
 	/* a sender's role (sender.role) */
 	{ "role", "national", "expéditeur national", "national sender" },
 	{ "role", "editor", "rédacteur", "editor" },

@@ -16,9 +16,9 @@ const char *tr(const char *fr, const char *en);
 /* A state or reason as stored (English code, as in the log lines) in the
  * configured language: i18n_state("message", "held") is "retenu";
  * domains: message, delivery, committee, spool, role, issue, submission,
- * mailing, reason, reply. A code the catalogue does not know is returned as is
- * (an SMTP server's own answer, say). The result is valid until the 4th
- * next call in the thread. */
+ * mailing, archive, reason, reply. A code the catalogue does not know is
+ * returned as is (an SMTP server's own answer, say). The result is valid
+ * until the 4th next call in the thread. */
 const char *i18n_state(const char *domain, const char *code);
 
 #endif

@@ -114,7 +114,8 @@ ctl_open(struct ctl *ctl, int needs_db)
 	if (!ctl->cf_loaded) {
 		if ((path = config_find(ctl->conf_path)) == NULL)
 			return ctl_fail(EX_CONFIG, "%s", tr("aucun fichier de configuration trouvé"
-			    " (cherché\xc2\xa0: -c, $MLISTD_CONF, ./mlistd.conf, /etc/mlistd/mlistd.conf)",
+			    " (cherché\xc2\xa0: -c, $MLISTD_CONF, ./mlistd.conf,"
+			    " /etc/mlistd/mlistd.conf)",
 			    "no configuration file found (looked in: -c, $MLISTD_CONF, ./mlistd.conf,"
 			    " /etc/mlistd/mlistd.conf)"));
 		if (config_load(&ctl->cf, path, stderr) != 0) {

@@ -62,7 +62,8 @@ ctl_issue(struct engine *e, const char *arg, struct bulletin_issue *bi)
 	int rc;
 
 	if (arg && ctl_number(arg, &n) == -1)
-		return ctl_fail(EX_USAGE, tr("numéro invalide\xc2\xa0: %s", "invalid issue number: %s"), arg);
+		return ctl_fail(EX_USAGE, tr("numéro invalide\xc2\xa0: %s", "invalid issue"
+		    " number: %s"), arg);
 	if ((rc = bulletin_get(e, (int)n, bi)) == -1)
 		return ctl_fail(EX_TEMPFAIL, "%s: %s", tr("base de données", "database"),
 		    db_errmsg(e->db));
@@ -160,7 +161,8 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 			    i18n_state("mailing", db_col_text(st, 0)),
 			    (long long)db_col_int(st, 1), when);
 		else
-			printf(tr("envoi\xc2\xa0: %s, %s\xc2\xa0: envoyés %lld, en attente %lld, refusés %lld\n",
+			printf(tr("envoi\xc2\xa0: %s, %s\xc2\xa0: envoyés %lld, en attente"
+			    " %lld, refusés %lld\n",
 			    "mailing: %s, %s: sent %lld, deferred %lld, failed %lld\n"),
 			    i18n_state("mailing", db_col_text(st, 0)), when, (long long)db_col_int(st, 4),
 			    (long long)db_col_int(st, 5), (long long)db_col_int(st, 6));
@@ -219,15 +221,18 @@ ctl_set_issue_state(struct ctl *ctl, int argc, char **argv, const char *state)
 		rc = ctl_fail(EX_DATAERR, tr("le numéro %d est déjà publié", "issue %d is already"
 		    " published"), bi.number);
 	else if (strcmp(state, "open") == 0 && strcmp(today, bi.deadline) > 0)
-		rc = ctl_fail(EX_DATAERR, tr("la date limite du numéro %d (%s) est passée\xc2\xa0: changez-la"
-		    " d'abord avec «\xc2\xa0mlistctl bulletin dates %d --deadline AAAA-MM-JJ\xc2\xa0»", "the deadline"
+		rc = ctl_fail(EX_DATAERR, tr("la date limite du numéro %d (%s) est"
+		    " passée\xc2\xa0: changez-la"
+		    " d'abord avec «\xc2\xa0mlistctl bulletin dates %d --deadline"
+		    " AAAA-MM-JJ\xc2\xa0»", "the deadline"
 		    " of issue %d (%s) has passed: change it first with \"mlistctl bulletin dates %d"
 		    " --deadline YYYY-MM-DD\""), bi.number, bi.deadline, bi.number);
 	else if (db_run(e.db, "UPDATE bulletin_issue SET state = ? WHERE id = ?", "si", state,
 	    bi.id) == -1)
 		return ctl_db_fail(&e);
 	else
-		printf(tr("numéro %d\xc2\xa0: %s\n", "issue %d: %s\n"), bi.number, ctl_state_name(state));
+		printf(tr("numéro %d\xc2\xa0: %s\n", "issue %d:"
+		    " %s\n"), bi.number, ctl_state_name(state));
 	engine_close(&e);
 	return rc;
 }
@@ -278,7 +283,8 @@ cmd_bulletin_dates(struct ctl *ctl, int argc, char **argv)
 	if (db_run(e.db, "UPDATE bulletin_issue SET deadline = coalesce(?, deadline), publish_date ="
 	    " coalesce(?, publish_date) WHERE id = ?", "ssi", deadline, publish, bi.id) == -1)
 		return ctl_db_fail(&e);
-	printf(tr("numéro %d\xc2\xa0: date limite %s, parution %s\n", "issue %d: deadline %s, publish %s\n"),
+	printf(tr("numéro %d\xc2\xa0: date limite %s, parution %s\n", "issue %d: deadline"
+	    " %s, publish %s\n"),
 	    bi.number, deadline ? deadline : bi.deadline, publish ? publish : bi.publish_date);
 	engine_close(&e);
 	return EX_OK;
@@ -510,7 +516,8 @@ ctl_edit(struct engine *e, int64_t id, const char *title, const char *body)
 		    " changed\n"), (long long)id);
 		rc = EX_OK;
 	} else if ((rc = editor_set_text(e, id, nt, nb, &err)) == 1) {
-		printf(tr("contribution %lld\xc2\xa0: texte enregistré\n", "submission %lld: text saved\n"),
+		printf(tr("contribution %lld\xc2\xa0: texte enregistré\n", "submission"
+		    " %lld: text saved\n"),
 		    (long long)id);
 		rc = EX_OK;
 	} else
@@ -562,7 +569,8 @@ cmd_bulletin_order(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_set_position(&e, id, (int)pos, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: position %lld\n", "submission %lld: position %lld\n"),
+		printf(tr("contribution %lld\xc2\xa0: position %lld\n", "submission %lld:"
+		    " position %lld\n"),
 		    (long long)id, (long long)pos);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -710,7 +718,8 @@ cmd_bulletin_resend(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = issue_resend(&e, (int)n, failed, &copies, &err);
 	if (rc == 1)
-		printf(tr("bulletin n°%lld\xc2\xa0: %ld exemplaire(s) remis en envoi\n", "bulletin no. %lld:"
+		printf(tr("bulletin n°%lld\xc2\xa0: %ld exemplaire(s) remis en"
+		    " envoi\n", "bulletin no. %lld:"
 		    " %ld copies queued again\n"), (long long)n, copies);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -799,7 +808,8 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	{ "bulletin proof", cmd_bulletin_proof, 1, "N",
 	  "envoie l'épreuve d'un numéro aux rédacteurs", "mail an issue's proof to the editors" },
 	{ "bulletin publish", cmd_bulletin_publish, 1, "N",
-	  "publie un numéro\xc2\xa0: envoi à tous et archive", "publish an issue: send it and archive it" },
+	  "publie un numéro\xc2\xa0: envoi à tous et archive", "publish an issue: send it"
+	      " and archive it" },
 	{ "bulletin resend", cmd_bulletin_resend, 1, "N [--failed]",
 	  "renvoie un numéro publié (--failed\xc2\xa0: les exemplaires refusés seulement)",
 	  "send a published issue again (--failed: only the refused copies)" },

@@ -95,7 +95,8 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		sender = "";
 	for (size_t i = 0; i < nrcpt; i++)
 		if (router_role(&ctl->cf, rcpts[i]) == ROLE_NONE)
-			return ctl_fail(EX_NOUSER, tr("%s\xc2\xa0: adresse inconnue ici", "%s: not one of our"
+			return ctl_fail(EX_NOUSER, tr("%s\xc2\xa0: adresse inconnue"
+			    " ici", "%s: not one of our"
 			    " addresses"), rcpts[i]);
 	if ((rc = engine_check_tr(&ctl->cf, ENGINE_CHECK_EXISTS, &err)) != EX_OK)
 		return ctl_fail(rc, "%s", err);
@@ -120,7 +121,8 @@ cmd_inject(struct ctl *ctl, int argc, char **argv)
 		return ctl_fail(EX_DATAERR, tr("message trop gros (limite %ld octets)",
 		    "message too large (limit %ld bytes)"), ctl->cf.message_size_limit);
 	if (rc == -3)
-		return ctl_fail(EX_DATAERR, "%s", tr("boucle\xc2\xa0: ce message vient de la liste elle-même",
+		return ctl_fail(EX_DATAERR, "%s", tr("boucle\xc2\xa0: ce message vient de"
+		    " la liste elle-même",
 		    "mail loop: this message came from the list itself"));
 	return ctl_fail(EX_TEMPFAIL, tr("écriture dans la file impossible\xc2\xa0: %s",
 	    "cannot write to the spool: %s"), strerror(errno));

@@ -232,7 +232,8 @@ cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 	free(data);
 	if (rc != 0)
 		return ctl_fail(rc == -1 ? EX_DATAERR : EX_TEMPFAIL, "%s: %s", a.rest[0], err);
-	printf(tr("%s%d comité(s) ajouté(s), %d mis à jour\xc2\xa0; %d contact(s) ajouté(s), %d mis à jour,"
+	printf(tr("%s%d comité(s) ajouté(s), %d mis à jour\xc2\xa0; %d contact(s)"
+	    " ajouté(s), %d mis à jour,"
 	    " %d inchangé(s)\xc2\xa0; %d ligne(s) en erreur\n", "%s%d committee(s) added, %d updated;"
 	    " %d contact(s) added, %d updated, %d unchanged; %d bad row(s)\n"),
 	    a.dry_run ? tr("(essai, rien n'est écrit) ", "(dry run, nothing written) ") : "",

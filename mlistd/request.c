@@ -40,6 +40,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "i18n.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -313,7 +314,7 @@ request_submission_rows(struct request *r, int64_t issue, int64_t committee,
 		struct tmpl_dict *s = tmpl_add_section(c, "SUBMISSION");
 
 		tmpl_set(s, "TITLE", db_col_text(st, 0));
-		tmpl_set(s, "STATE", db_col_text(st, 1));
+		tmpl_set(s, "STATE", i18n_state("submission", db_col_text(st, 1)));
 		tmpl_show_section(s, request_state_section(db_col_text(st, 1)));
 		n++;
 	}

@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "db.h"
+#include "i18n.h"
 #include "search.h"
+#include "status.h"
 #include "util.h"
 
 int
@@ -58,7 +60,11 @@ search_match(const char *words)
 static void
 search_print(struct db_stmt *st, FILE *out)
 {
-	fprintf(out, "%s  %s %s", db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2));
+	const char *kind = db_col_text(st, 1);
+
+	/* a broadcast by its short id (status.h), as "mlistctl messages" shows it */
+	fprintf(out, "%s  %s %.*s", db_col_text(st, 0), i18n_state("archive", kind),
+	    strcmp(kind, "broadcast") == 0 ? STATUS_ID_LEN : 1000, db_col_text(st, 2));
 	if (*db_col_text(st, 3))
 		fprintf(out, "  %s", db_col_text(st, 3));
 	fprintf(out, "\n  %s\n  %s\n\n", db_col_text(st, 4), db_col_text(st, 5));

@@ -264,7 +264,8 @@ status_replies(struct db *db, const char *token, FILE *out)
 	    token) != 1)
 		return -1;
 	st = db_query(db, "SELECT subject FROM message WHERE id = ?", "i", id);
-	fprintf(out, tr("Réponses à l'envoi %.8s\xc2\xa0: %s\n", "Replies to broadcast %.8s: %s\n"), token,
+	fprintf(out, tr("Réponses à l'envoi %.8s\xc2\xa0: %s\n", "Replies to broadcast"
+	    " %.8s: %s\n"), token,
 	    st && db_step(st) == 1 ? db_col_text(st, 0) : "");
 	db_finalize(&st);
 	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1 ||
@@ -278,7 +279,8 @@ status_replies(struct db *db, const char *token, FILE *out)
 	    db_int(db, &n[3], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
 	    " NOT NULL", "i", id) == -1)
 		return -1;
-	fprintf(out, tr("%lld comité(s) ont répondu sur %lld\xc2\xa0; %lld réponse(s) d'inconnus\xc2\xa0;"
+	fprintf(out, tr("%lld comité(s) ont répondu sur %lld\xc2\xa0; %lld réponse(s)"
+	    " d'inconnus\xc2\xa0;"
 	    " %lld réponse(s) automatique(s) non comptée(s)\n", "%lld of %lld committee(s)"
 	    " answered; %lld reply(ies) from unknown senders; %lld automatic reply(ies) not"
 	    " counted\n"), (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);

@@ -187,6 +187,9 @@ expect_rc 0 "release with -v" "$build/mlistctl" -v -c "$work/mlistd.conf" releas
 grep -Eq "$logline" "$work/out" && fail "log line on stdout"
 grep -Eq "${logline}msgid=[0-9a-f]{32} status=released" "$work/err" || { cat "$work/err"; fail "-v: no log line"; }
 ok "-v: the log line on stderr, the answer alone on stdout"
+expect_rc 0 "search" ctl search Bonjour
+grep -q "^[0-9-]*  envoi national $sent$" "$work/out" || { cat "$work/out"; fail "search: kind and id"; }
+ok "search: a broadcast named « envoi national » with its 8-character id"
 printf 'language = en\n' >> "$work/mlistd.conf"
 expect_rc 0 "messages in English" ctl messages
 grep -q "^id  *date  *state  *sent" "$work/out" && grep "Assemblée" "$work/out" | grep -q " sent " ||
