@@ -213,7 +213,7 @@ grep "$victim" "$work/out" | grep -q inactif || { cat "$work/out"; fail "$victim
 ok "a plain-text Exim bounce for a second broadcast: $victim disabled, the others active"
 [ "$(to "$office" "$sink" | wc -l)" -eq 1 ] || fail "$(to "$office" "$sink" | wc -l) notices to the office"
 show "$(to "$office" "$sink")" >"$work/out"
-grep -q "^Subject: Contact désactivé : Camille Moreau (Lille)" "$work/out" && grep -q "5.1.1" "$work/out" &&
+grep -q "^Subject: Contact désactivé.*: Camille Moreau (Lille)" "$work/out" && grep -q "5.1.1" "$work/out" &&
     grep -q "encore 3 contact" "$work/out" || { cat "$work/out"; fail "notice lacks name, committee, error or count"; }
 ok "the office gets one contact-disabled notice naming Camille Moreau, Lille and the error"
 # A forged token: nothing changes, nothing is sent.
@@ -251,7 +251,7 @@ MLISTD_NOW=$later once || fail "--once"
 f=$(ls -t "$sink"/* | head -1)
 grep -qi "^X-Rcpt-Args: <$office>" "$f" || { cat "$f"; fail "the alert is not for the office"; }
 show "$f" >"$work/out"
-grep -q "^Subject: Comité injoignable : Lille" "$work/out" && grep -q "$tok3" "$work/out" &&
+grep -q "^Subject: Comité injoignable.*: Lille" "$work/out" && grep -q "$tok3" "$work/out" &&
     grep -q "francois.girard@lille.example.org" "$work/out" || { cat "$work/out"; fail "alert content"; }
 ok "two hours later: one coverage alert to the office naming Lille, the broadcast and its contacts"
 MLISTD_NOW=$((later + 60)) once || fail "--once"
@@ -284,10 +284,10 @@ confirmed() {
 says() { for w in "$@"; do grep -q -- "$w" "$work/ans" || { cat "$work/ans"; fail "answer lacks '$w'"; }; done; }
 start_daemon
 ask sebastien.blanc@lyon.example.org "aide"
-says "^Subject: Aide : ce que vous pouvez demander" "CONTACTS" "DESABONNER"
+says "^Subject: Aide.*: ce que vous pouvez demander" "CONTACTS" "DESABONNER"
 ok "AIDE answered in French, from <> with Auto-Submitted"
 ask denis.muller@lille.example.org "Contacts"
-says "^Subject: Les contacts de votre comité" "Lille : 3 contact" "Élodie Noël" "François Girard"
+says "^Subject: Les contacts de votre comité" "Lille.*: 3 contact" "Élodie Noël" "François Girard"
 ! grep -q camille "$work/ans" || fail "a disabled contact is listed"
 ok "CONTACTS lists the active Lille contacts"
 ask jerome.morel@toulouse.example.org "Statut"
