@@ -142,7 +142,7 @@ sample(const char *key)
  * done too.
  */
 static const struct { const char *name, *hidden; } scenarios[] = {
-	{ "bulletin", "TOO_LARGE REGION_UNNAMED NEXT_DEADLINE MORE_PHOTOS ROW_GAP" },
+	{ "bulletin", "PROOF TOO_LARGE REGION_UNNAMED NEXT_DEADLINE MORE_PHOTOS ROW_GAP" },
 	{ "bulletin", "FULL_URL REGION_NAMED MORE_PLURAL TXTPHOTO ROW" },
 	{ "report-ack", "PHOTO_LIST DOCUMENT_LIST FILE_LIST UNREADABLE_LIST DROPPED" },
 	{ "editor-digest", "UNKNOWN HAS_ISSUE FILES HELD" },
