@@ -87,7 +87,11 @@ static const struct { const char *key, *value; } samples[] = {
 	{ "FULL_URL", "https://bulletin.example.org/6/" },
 	{ "PHOTO_SRC", "https://bulletin.example.org/6/s3-1.jpg" },
 	{ "PHOTO_ALT", "Photo 1 du compte rendu" },
-	{ "PHOTO_REF", "1" },
+	{ "PHOTO_REF", "s3-1.jpg" },
+	{ "PHOTO_NUMBER", "1" },
+	{ "FILE_NAME", "programme.pdf" },
+	{ "FILE_SIZE", "120" NBSP "Ko" },
+	{ "FILE_HREF", "https://bulletin.example.org/6/programme.pdf" },
 	{ "PHOTO_PCT", "50" },
 	{ "PHOTO_WIDTH", "600" },
 	{ "PHOTOS", "  - IMG_2041.jpg\n  - IMG_2042.jpg" },
@@ -143,7 +147,7 @@ sample(const char *key)
  */
 static const struct { const char *name, *hidden; } scenarios[] = {
 	{ "bulletin", "PROOF TOO_LARGE REGION_UNNAMED NEXT_DEADLINE MORE_PHOTOS ROW_GAP" },
-	{ "bulletin", "FULL_URL REGION_NAMED MORE_PLURAL TXTPHOTO ROW" },
+	{ "bulletin", "FULL_URL REGION_NAMED MORE_PLURAL TXTPHOTO TXTGRID ROW FILE_LINK" },
 	{ "report-ack", "PHOTO_LIST DOCUMENT_LIST FILE_LIST UNREADABLE_LIST DROPPED" },
 	{ "editor-digest", "UNKNOWN HAS_ISSUE FILES HELD" },
 	{ "editor-digest", "KNOWN" },
