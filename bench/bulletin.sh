@@ -5,16 +5,20 @@
 #
 #   bench/bulletin.sh [BUILD_DIR]          (default: <repo>/build)
 #
-# Steps, each timed with its peak RSS:
+# Steps, each timed (wall and CPU) with its peak RSS, BENCH_RUNS times
+# (3) from the same populated data, medians printed:
 #   intake   the 50 photos made masters (image_master, as intake does; apart)
-#   archive  issue_archive() without the PDF: compile + render + archive
-#   proof    the mail within bulletin_mail_max, stored once, queued
-#   publish  archive + mail + 1,000 deliveries (no PDF: weasyprint hidden)
+#   archive  issue_archive() without the PDF: compile + render + archive,
+#            every rendition to make (then again, renditions kept)
+#   proof    the mail within bulletin_mail_max, stored once, queued; the
+#            archive's and the PDF's renditions made after it
+#   publish  after the proof: archive + mail + 1,000 deliveries (no PDF:
+#            weasyprint hidden)
 #   pdf      issue_archive() with the PDF (WeasyPrint's RSS is the child's)
 # then issues 2..6 are populated and published the same way (a proof, then
 # the publication) and the database size is measured.
 # Environment: BENCH_PHOTOS (50), BENCH_REPORTS (25), BENCH_CONTACTS (1000),
-# BENCH_ISSUES (6), BENCH_PHOTO_DIR (take its IMG_*.jpg instead of making
+# BENCH_ISSUES (6), BENCH_RUNS (3), BENCH_PHOTO_DIR (take its IMG_*.jpg instead of making
 # photos), BENCH_KEEP=1 (keep the work directory).
 # Targets (printed, not enforced): publish without PDF < 5 s; PDF < 15 s and
 # < 600 MB RSS; mail <= 10,000,000 bytes; database < 50 MB after six issues.
@@ -27,6 +31,7 @@ nphotos=${BENCH_PHOTOS:-50}
 nrep=${BENCH_REPORTS:-25}
 ncontacts=${BENCH_CONTACTS:-1000}
 nissues=${BENCH_ISSUES:-6}
+runs=${BENCH_RUNS:-3}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlistd-bench-bulletin-XXXXXX")
 # shellcheck disable=SC2317  # called by the trap
@@ -95,14 +100,50 @@ out=$(cd "$top" && populate 1) || die "populate failed"
 say "intake: $nphotos photos made masters in $(val intake_masters_s "$out") s (not a target here)"
 
 # ---------------------------------------------------------------- issue 1
-a=$(step 1 archive) || die "archive failed"
-say "archive (compile + render + archive, no PDF): $(val wall_s "$a") s, peak RSS $(mib "$(val peak_rss_kib "$a")") MiB"
-a=$(step 1 archive) || die "archive failed"
-say "archive again (renditions kept): $(val wall_s "$a") s"
-p=$(step 1 proof) || die "proof failed"
+# Each run starts from the populated data (no rendition made yet): archive
+# (cold: every archive rendition made), archive again (kept), proof,
+# publish (after the proof, as editors do), pdf. Per step: wall, CPU (user
+# + system, WeasyPrint's included) and peak RSS (WeasyPrint's for pdf);
+# medians of the runs. The machine may be shared: CPU says what the wall
+# time would be on an idle one.
+cp -a "$work/data" "$work/data.populated"
+rec() {		# rec NAME "step output": keep this run's figures of NAME
+	local w c r
+	w=$(val wall_s "$2"); c=$(awk -v a="$(val cpu_s "$2")" -v b="$(val child_cpu_s "$2")" \
+	    'BEGIN { printf "%.2f", a + b }')
+	r=$(val peak_rss_kib "$2"); [ "$1" = pdf ] && r=$(val child_rss_kib "$2")
+	printf '%s %s %s %s\n' "$1" "$w" "$c" "$r" >>"$work/figures"
+	say "  $1: ${w} s wall, ${c} s CPU, $(mib "$r") MiB peak RSS"
+}
+run_step() {	# run_step NAME STEP
+	local o
+	o=$(step 1 "$2") || die "$2 failed"
+	rec "$1" "$o"
+}
+median_of() {	# median_of NAME COLUMN (2 wall, 3 CPU, 4 RSS KiB)
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$work/figures" | sort -g |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+: >"$work/figures"
+for r in $(seq "$runs"); do
+	say "run $r of $runs (load $(cut -d' ' -f1 /proc/loadavg))"
+	rm -rf "$work/data"; cp -a "$work/data.populated" "$work/data"
+	run_step archive archive
+	run_step archive-again archive
+	run_step proof proof
+	rm -rf "$work/data/archive"
+	run_step publish publish
+	if command -v weasyprint >/dev/null; then
+		run_step pdf pdf
+	fi
+done
+for n in archive archive-again proof publish pdf; do
+	grep -q "^$n " "$work/figures" || continue
+	say "median of $runs: $n $(median_of $n 2) s wall, $(median_of $n 3) s CPU," \
+	    "$(mib "$(median_of $n 4)") MiB peak RSS"
+done
 mail=$(ls -S "$work/data/mailings" | head -1)
 msize=$(stat -c %s "$work/data/mailings/$mail")
-say "proof (mail built, stored, queued): $(val wall_s "$p") s, peak RSS $(mib "$(val peak_rss_kib "$p")") MiB"
 html_kb=$(python3 - "$work/data/mailings/$mail" <<'PY'
 import email, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"))
@@ -112,18 +153,14 @@ print("%.1f %d" % (len(h.get_payload(decode=True)) / 1000, len(imgs)))
 PY
 )
 say "mail: $msize bytes, HTML part ${html_kb% *} KB, ${html_kb#* } photos inline"
-rm -rf "$work/data/archive"
-pub=$(step 1 publish) || die "publish failed"
-say "publish (archive + mail + $ncontacts deliveries, no PDF): $(val wall_s "$pub") s, peak RSS $(mib "$(val peak_rss_kib "$pub")") MiB"
 pdf=""
-if command -v weasyprint >/dev/null; then
-	pdf=$(step 1 pdf) || die "pdf failed"
+if grep -q '^pdf ' "$work/figures"; then
+	pdf=1
 	pages=$(pdfinfo "$work/data/archive/bulletin-1.pdf" | awk '/^Pages:/ { print $2 }')
 	# photos only (the emoji glyphs are small images too)
 	ppi=$(pdfimages -list "$work/data/archive/bulletin-1.pdf" |
 	    awk 'NR > 2 && $3 == "image" && $4 >= 300 { if ($13 > m) m = $13 } END { print m }')
-	say "pdf: $(val wall_s "$pdf") s, WeasyPrint peak RSS $(mib "$(val child_rss_kib "$pdf")") MiB," \
-	    "$(stat -c %s "$work/data/archive/bulletin-1.pdf") bytes, $pages pages, images at most $ppi ppi"
+	say "pdf: $(stat -c %s "$work/data/archive/bulletin-1.pdf") bytes, $pages pages, images at most $ppi ppi"
 fi
 
 # ---------------------------------------------------------------- six issues
@@ -138,10 +175,14 @@ say "after $nissues issues: database $db bytes; mailings $(du -sh "$work/data/ma
     "renditions $(du -sh "$work/data/renditions" | cut -f1), archive $(du -sh "$work/data/archive" | cut -f1)"
 
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "NOT met" }'; }
-echo "RESULT publish-no-pdf: $(val wall_s "$pub") s (target < 5 s: $(verdict "$(val wall_s "$pub")" 5))"
+for n in archive publish; do
+	w=$(median_of $n 2); c=$(median_of $n 3)
+	echo "RESULT $n (no PDF): $w s wall, $c s CPU (target < 5 s: wall $(verdict "$w" 5), CPU $(verdict "$c" 5))"
+done
 if [ -n "$pdf" ]; then
-	echo "RESULT pdf: $(val wall_s "$pdf") s, $(mib "$(val child_rss_kib "$pdf")") MiB" \
-	    "(targets < 15 s: $(verdict "$(val wall_s "$pdf")" 15), < 600 MB: $(verdict "$(val child_rss_kib "$pdf")" 585938))"
+	w=$(median_of pdf 2); c=$(median_of pdf 3); r=$(median_of pdf 4)
+	echo "RESULT pdf: $w s wall, $c s CPU, $(mib "$r") MiB (targets < 15 s: wall $(verdict "$w" 15)," \
+	    "CPU $(verdict "$c" 15); < 600 MB: $(verdict "$r" 585938))"
 fi
 echo "RESULT mail: $msize bytes (target <= 10000000: $(verdict "$msize" 10000001)), HTML ${html_kb% *} KB (< 100: $(verdict "${html_kb% *}" 100))"
 echo "RESULT db: $db bytes after $nissues issues (target < 50 MB: $(verdict "$db" 50000000))"

@@ -12,7 +12,8 @@
  *	proof: the mail built within bulletin_mail_max, stored, queued;
  *	publish: the same for every contact (PATH without weasyprint: no
  *	PDF); pdf: issue_archive() with the PDF. Prints "wall_s=...
- *	peak_rss_kib=... child_rss_kib=..." (the child is WeasyPrint).
+ *	cpu_s=... child_cpu_s=... peak_rss_kib=... child_rss_kib=..." (CPU:
+ *	user + system; the child is WeasyPrint).
  *
  * Not built by the Makefile; bench/bulletin.sh links it against the
  * library like a unit test.
@@ -76,6 +77,14 @@ since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* User and system time of a rusage, in seconds. */
+static double
+cpu_of(const struct rusage *ru)
+{
+	return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+	    (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
 }
 
 /* 25 committees, ncontacts contacts dealt out among them, one editor. */
@@ -210,8 +219,8 @@ run(char **argv)
 		fprintf(stderr, "bulletin_bench: %s: %s\n", step, err);
 		return 1;
 	}
-	printf("wall_s=%.3f peak_rss_kib=%ld child_rss_kib=%ld\n", wall, ru.ru_maxrss,
-	    ch.ru_maxrss);
+	printf("wall_s=%.3f cpu_s=%.3f child_cpu_s=%.3f peak_rss_kib=%ld child_rss_kib=%ld\n",
+	    wall, cpu_of(&ru), cpu_of(&ch), ru.ru_maxrss, ch.ru_maxrss);
 	engine_close(&e);
 	config_free(&cf);
 	return 0;
