@@ -85,3 +85,59 @@ lmtp() {
 }
 # count_rcpt DIR ADDRESS: messages in DIR delivered to ADDRESS.
 count_rcpt() { grep -l -i "^X-Rcpt-Args: <$2>" "$1"/* 2>/dev/null | wc -l; }
+
+# mailpy ARGS... <<'PY' ... PY: run the Python program read from stdin
+# (sys.argv[1:] = ARGS) with these helpers defined: the one place the tests
+# parse what went out.
+#   load(path)         the message, parsed (email.policy.default)
+#   mails(dir[, having])  (path, raw bytes, message) of each file of dir,
+#                      sorted; only those whose raw bytes hold having
+#   rcpt(m)            the envelope recipient smtp-sink recorded, lowercase
+#   subject(m)         the Subject, decoded, its blanks squeezed
+#   types(m)           the content types of every part, in order
+#   texts(m)           every header value and every leaf part decoded
+#                      (charset applied), each text part also with its
+#                      entities unescaped, HTML also without its tags
+#   plain(m)           the text/plain body
+mailpy() {
+    python3 -c "$(cat <<'PRELUDE'
+import email, email.policy, html, os, re, sys
+
+def load(path):
+    return email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
+
+def mails(d, having=None):
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        raw = open(path, "rb").read()
+        if having is None or having in raw:
+            yield path, raw, email.message_from_bytes(raw, policy=email.policy.default)
+
+def rcpt(m):
+    return str(m["X-Rcpt-Args"] or "").strip("<> \n").lower()
+
+def subject(m):
+    return " ".join(str(m["Subject"] or "").split())
+
+def types(m):
+    return [p.get_content_type() for p in m.walk()]
+
+def texts(m):
+    out = [str(v) for k, v in m.items()]
+    for p in m.walk():
+        if p.is_multipart():
+            continue
+        t = (p.get_payload(decode=True) or b"").decode(p.get_content_charset() or "utf-8", "replace")
+        out.append(t)
+        if p.get_content_maintype() == "text":
+            out.append(html.unescape(t))
+        if p.get_content_type() == "text/html":
+            out.append(html.unescape(re.sub("<[^>]*>", "", t)))
+    return out
+
+def plain(m):
+    return m.get_body(("plain",)).get_content()
+PRELUDE
+)
+$(cat)" "$@"
+}

@@ -23,25 +23,18 @@ bdom=comites.example.org
 # index: one line per dumped message, "FILE<TAB>RCPT<TAB>MAILFROM<TAB>Subject",
 # the Subject decoded (RFC 2047) and unfolded; file names sorted.
 index() {
-    python3 - "$work/sink" <<'PY' >"$work/index"
-import email, email.header, os, sys
-d = sys.argv[1]
-for f in sorted(os.listdir(d)):
-    m = email.message_from_binary_file(open(os.path.join(d, f), "rb"))
-    subj = str(email.header.make_header(email.header.decode_header(m.get("Subject", ""))))
-    rcpt = m.get("X-Rcpt-Args", "").strip("<> \n")
-    mf = m.get("X-Mail-Args", "").split()[0] if m.get("X-Mail-Args") else ""
-    print("%s\t%s\t%s\t%s" % (os.path.join(d, f), rcpt.lower(), mf.strip("<>"), " ".join(subj.split())))
+    mailpy "$work/sink" <<'PY' >"$work/index"
+for path, raw, m in mails(sys.argv[1]):
+    mf = str(m["X-Mail-Args"] or "").split()
+    print("%s\t%s\t%s\t%s" % (path, rcpt(m), mf[0].strip("<>") if mf else "", subject(m)))
 PY
 }
 # with SUBJECT-REGEX [RCPT]: the files whose decoded Subject matches (and to RCPT).
 with() { awk -F'\t' -v s="$1" -v r="${2:-}" '$4 ~ s && (r == "" || $2 == r) {print $1}' "$work/index"; }
 # text FILE: the message's text parts, decoded to UTF-8.
 text() {
-    python3 - "$1" <<'PY'
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-for p in m.walk():
+    mailpy "$1" <<'PY'
+for p in load(sys.argv[1]).walk():
     if p.get_content_maintype() == "text":
         print(p.get_content())
 PY
@@ -264,10 +257,9 @@ proof=$(with '^.ÉPREUVE. National — Bulletin n° 1,')
 grep -q "^X-Rcpt-Args: <redaction@example.org>" "$proof" || fail "proof not to the editor"
 sleep 0.5
 [ "$(ls "$work/sink" | wc -l)" -eq $((before + 1)) ] || fail "the proof went to others"
-python3 - "$proof" <<'PY' || fail "proof structure"
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
-types = [p.get_content_type() for p in m.walk()]
+mailpy "$proof" <<'PY' || fail "proof structure"
+m = load(sys.argv[1])
+types = types(m)
 assert m.is_multipart(), types
 assert "multipart/alternative" in types and "text/plain" in types and "text/html" in types, types
 assert "image/jpeg" in types, types
@@ -286,10 +278,9 @@ index
 pub=$(with '^National — Bulletin n° 1,')
 [ "$(echo "$pub" | grep -c .)" -eq 40 ] || fail "$(echo "$pub" | grep -c .) copies of the bulletin, wanted 40"
 for c in $contacts; do [ "$(with '^National — Bulletin n° 1,' "$c" | wc -l)" -eq 1 ] || fail "$c: no bulletin"; done
-python3 - "$(echo "$pub" | head -1)" <<'PY' || fail "bulletin mail structure"
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
-types = [p.get_content_type() for p in m.walk()]
+mailpy "$(echo "$pub" | head -1)" <<'PY' || fail "bulletin mail structure"
+m = load(sys.argv[1])
+types = types(m)
 assert "text/plain" in types and "text/html" in types and "image/jpeg" in types, types
 assert m["List-Unsubscribe"] and "bulletin@" in m["From"], (m["From"], m["List-Unsubscribe"])
 PY
@@ -351,12 +342,12 @@ ok "archive HTML and text: exactly the 5 accepted texts, trimmed, latin-1 as UTF
 # markup, every TEXT in the visible text, exactly NPHOTOS images, each one
 # found (beside the page, or as an inline part of the mail).
 page() {
-    python3 - "$@" <<'PY'
-import email, html.parser, os, sys
+    mailpy "$@" <<'PY'
+import html.parser
 src, nphotos, texts = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 cids = {}
 if src.startswith("mail:"):
-    m = email.message_from_binary_file(open(src[5:], "rb"))
+    m = load(src[5:])
     parts = [p for p in m.walk() if p.get_content_type() == "text/html"]
     assert len(parts) == 1, "%d HTML parts" % len(parts)
     doc = parts[0].get_payload(decode=True).decode(parts[0].get_content_charset())
@@ -402,7 +393,7 @@ ok "archive page, bulletin and proof HTML parsed: doctype first, no template mar
 ctl bulletin show 1 >"$work/out" 2>&1
 expect_out "publication, .*envoyés 40, en attente 0, refusés 0" "bulletin show counts the 40 copies sent"
 first=$(echo "$pub" | head -1)
-rt=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print(m["Reply-To"].strip(), m["Message-ID"].strip())' "$first")
+rt=$(echo 'm = load(sys.argv[1]); print(str(m["Reply-To"]).strip(), str(m["Message-ID"]).strip())' | mailpy "$first")
 reply_to=${rt% *}; bmid=${rt#* }
 case "$reply_to" in retour+*@$bdom) ;; *) fail "the bulletin's Reply-To is '$reply_to'";; esac
 [ -n "$(ls "$work/data/mailings/" 2>/dev/null)" ] || fail "no stored body in data/mailings"

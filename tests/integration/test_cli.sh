@@ -207,11 +207,8 @@ once || fail "once (CONTACTS)"
 wait_files "$work/sink" $((n0 + 1))
 ans=$(grep -l "^Subject: .*contacts" "$work/sink"/* | head -1)
 [ -n "$ans" ] || fail "no CONTACTS answer"
-python3 - "$ans" <<'PY' || fail "CONTACTS order"
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
-part = next(p for p in m.walk() if p.get_content_type() == 'text/plain')
-text = part.get_payload(decode=True).decode(part.get_content_charset() or 'utf-8')
+mailpy "$ans" <<'PY' || fail "CONTACTS order"
+text = plain(load(sys.argv[1]))
 names = [l.strip()[2:] for l in text.splitlines() if l.strip().startswith('- ')]
 order = [n.split(' <')[0].split(' (')[0] for n in names]
 want = ["Élodie Durand", "François Martin", "Françoise L'Hôte", "zoé Le Bihan"]

@@ -21,9 +21,6 @@ DKIM="Authentication-Results: mx.example.org; dkim=pass header.d=example.org hea
 out=${EDITOR_CYCLE_DIR:-$work/cycle}; mkdir -p "$out"; n=0; touch "$work/seen"
 
 cat >"$work/mt.py" <<'PY'
-import email, email.policy, os, re, sys
-def load(f):
-    return email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
 def text(m):
     for p in m.walk():
         if p.get_content_type() == "text/plain":
@@ -31,14 +28,14 @@ def text(m):
     return ""
 cmd = sys.argv[1]
 if cmd == "find":	# find DIR SEEN RCPT REGEX
-    d, seen, rcpt, rx = sys.argv[2:6]
+    d, seen, want, rx = sys.argv[2:6]
     done = set(open(seen).read().split())
     for f in sorted(os.listdir(d), key=lambda n: os.stat(os.path.join(d, n)).st_mtime):
         p = os.path.join(d, f)
         if p in done:
             continue
         m = load(p)
-        if m.get("X-Rcpt-Args", "").strip("<> \n").lower() == rcpt and re.search(rx, str(m["Subject"])):
+        if rcpt(m) == want and re.search(rx, str(m["Subject"])):
             open(seen, "a").write(p + "\n"); print(p); sys.exit(0)
     sys.exit(1)
 m = load(sys.argv[2])
@@ -62,7 +59,7 @@ elif cmd == "reply":	# reply FILE FROM BODY [HEADER]: a reply quoting FILE, as a
     print("MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n")
     print(body + "\n\n-- \nLa rédaction\n\nLe jeu. 15 janv. 2026 à 10:00, %s a écrit :\n%s" % (m["From"], quoted))
 PY
-mt() { python3 "$work/mt.py" "$@"; }
+mt() { mailpy "$@" <"$work/mt.py"; }
 # got RCPT REGEX NAME: wait for that mail, keep it as NN-NAME.eml; path in $mail.
 got() {
     i=0

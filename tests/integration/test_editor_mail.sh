@@ -26,18 +26,15 @@ cycle=${EDITOR_CYCLE_DIR:-}; ncycle=0
 touch "$work/seen"
 
 cat >"$work/mt.py" <<'PY'
-import email, email.policy, os, re, sys
-def load(f):
-    return email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
 if sys.argv[1] == "find":	# find DIR SEEN RCPT REGEX: the first unseen match
-    d, seen, rcpt, rx = sys.argv[2:6]
+    d, seen, want, rx = sys.argv[2:6]
     done = set(open(seen).read().split())
     for f in sorted(os.listdir(d), key=lambda n: os.stat(os.path.join(d, n)).st_mtime):
         p = os.path.join(d, f)
         if p in done:
             continue
         m = load(p)
-        if m.get("X-Rcpt-Args", "").strip("<> \n").lower() == rcpt and re.search(rx, str(m["Subject"])):
+        if rcpt(m) == want and re.search(rx, str(m["Subject"])):
             open(seen, "a").write(p + "\n"); print(p); sys.exit(0)
     sys.exit(1)
 m = load(sys.argv[2])
@@ -62,7 +59,7 @@ elif sys.argv[1] == "header":
 elif sys.argv[1] == "types":
     print(" ".join(p.get_content_type() for p in m.walk()))
 PY
-mt() { python3 "$work/mt.py" "$@"; }
+mt() { mailpy "$@" <"$work/mt.py"; }
 # mail RCPT SUBJECT-REGEX: wait for that new mail at the sink; its path in $mail.
 mail() {
     i=0

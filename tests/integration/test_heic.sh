@@ -46,11 +46,10 @@ once || fail "mlistd --once (the report)"
 wait_files "$work/sink" 41
 ack=$(grep -l '^Subject: =?UTF-8?.*\|^Subject: Compte rendu' "$work"/sink/* | xargs grep -l 'X-Rcpt-Args: <anne.legoff@rennes.example.org>' | xargs grep -L 'racontez' | head -1)
 [ -n "$ack" ] || fail "no acknowledgement"
-python3 - "$ack" <<'PY' || fail "the acknowledgement does not say each photo's fate"
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+mailpy "$ack" <<'PY' || fail "the acknowledgement does not say each photo's fate"
+m = load(sys.argv[1])
 assert m["Subject"].startswith("Compte rendu reçu"), m["Subject"]
-text = m.get_body(("plain",)).get_content()
+text = plain(m)
 def section(head):	# the "- " lines under the first line starting with head
     lines = text.split("\n")
     i = next(k for k, l in enumerate(lines) if l.startswith(head))
@@ -89,9 +88,8 @@ upright() {
         fail "$2: not upright (top r/b $3/$4, bottom r/b $5/$6)"
     [ -z "$(exiftool -q -s -EXIF:all -XMP:all "$1")" ] || fail "$2 keeps metadata"
 }
-python3 - "$pub" "$work/mailed" <<'PY' || fail "bulletin mail: one image/jpeg part"
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+mailpy "$pub" "$work/mailed" <<'PY' || fail "bulletin mail: one image/jpeg part"
+m = load(sys.argv[1])
 imgs = [p for p in m.walk() if p.get_content_maintype() == "image"]
 assert [p.get_content_type() for p in imgs] == ["image/jpeg"], [p.get_content_type() for p in imgs]
 open(sys.argv[2] + ".jpg", "wb").write(imgs[0].get_payload(decode=True))

@@ -92,19 +92,11 @@ lmtp bureau@national.example.org "national@$dom" --data "$work/secret.eml"
 wait_files "$work/sink" $((before + 40))
 sleep 1
 [ "$(subj '^Subject: Secret HTML')" -eq 40 ] || fail "secret broadcast: $(subj '^Subject: Secret HTML') copies"
-leaks=$(python3 - "$work/sink" <<'PY'
-import email, email.policy, html, os, sys
+leaks=$(mailpy "$work/sink" <<'PY'
 n = 0
-for f in os.listdir(sys.argv[1]):
-    raw = open(os.path.join(sys.argv[1], f), "rb").read()
-    if b"Secret HTML" not in raw:
-        continue
-    m = email.message_from_bytes(raw, policy=email.policy.default)
-    texts = [raw.decode("utf-8", "replace")]
-    for p in m.walk():
-        if p.get_content_maintype() == "text":
-            t = p.get_content(); texts += [t, html.unescape(t)]
-    n += any(s in t for t in texts for s in ("s3&cr<et", "s3&amp;cr&lt;et", "cr&lt;et", "cr<et"))
+for path, raw, m in mails(sys.argv[1], b"Secret HTML"):
+    seen = [raw.decode("utf-8", "replace")] + texts(m)
+    n += any(s in t for t in seen for s in ("s3&cr<et", "s3&amp;cr&lt;et", "cr&lt;et", "cr<et"))
 print(n)
 PY
 )

@@ -49,9 +49,8 @@ settle() { wait_files "$1" "$2"; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || fai
 to() { grep -l -i "^X-Rcpt-Args: <$1>" "$2"/* 2>/dev/null; }
 # show FILE: the decoded Subject and text of a message at the sink.
 show() {
-    python3 - "$1" <<'PY'
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+    mailpy "$1" <<'PY'
+m = load(sys.argv[1])
 print("Subject:", m["Subject"])
 for part in m.walk():
     if part.get_content_type() == "text/plain":

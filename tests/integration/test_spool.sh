@@ -68,9 +68,8 @@ grep -q "tempfail reason=\"not an error\"" "$work/daemon.log" && fail "a reason 
 ok "one log line per held message, with its reason"
 
 # 2. The postmaster's mail: a plain text in French naming the message and what to do.
-python3 - "$(grep -l "$b" $(to "$pm"))" "$b" <<'PY' || fail "the postmaster's mail"
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+mailpy "$(grep -l "$b" $(to "$pm"))" "$b" <<'PY' || fail "the postmaster's mail"
+m = load(sys.argv[1])
 ident = sys.argv[2]
 assert m.get_content_type() == "text/plain", m.get_content_type()
 assert m["Subject"] == "Message mis de côté\u00a0: A personne", m["Subject"]

@@ -106,30 +106,17 @@ ok "the approved broadcasts reached both contacts"
 # Every mail that went out, parsed: no header, no part (decoded, HTML as
 # seen, with and without tags) contains the secret; no contact's copy says
 # "Approved".
-python3 - "$work/sink" <<'EOF' || fail "the secret was relayed"
-import email, email.policy, html, os, re, sys
+mailpy "$work/sink" <<'EOF' || fail "the secret was relayed"
 secret = os.environ["SECRET"]
 def squeeze(s):
     return re.sub("[\\s\u00a0\u00ad\u200b-\u200d\u2060\ufeff]", "", s)
 bad = 0
-for name in os.listdir(sys.argv[1]):
-    raw = open(os.path.join(sys.argv[1], name), "rb").read()
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    texts = [str(v) for k, v in msg.items()]
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        data = part.get_payload(decode=True) or b""
-        text = data.decode(part.get_content_charset() or "utf-8", "replace")
-        texts.append(text)
-        if part.get_content_type() == "text/html":
-            texts.append(html.unescape(re.sub("<[^>]*>", "", text)))
-            texts.append(html.unescape(text))
-    for t in texts:
+for path, raw, msg in mails(sys.argv[1]):
+    for t in texts(msg):
         if secret in t or squeeze(secret) in squeeze(t):
-            print("secret in", name, msg["Subject"][:40], repr(t[:200])); bad += 1
+            print("secret in", path, subject(msg)[:40], repr(t[:200])); bad += 1
     if b"Approved" in raw and b"brest.example.org>" in raw.split(b"\n\n")[0]:
-        print("Approved in", name); bad += 1
+        print("Approved in", path); bad += 1
 sys.exit(1 if bad else 0)
 EOF
 ok "no relayed copy holds the secret in any header or decoded part (HTML entities, tags, QP, base64, latin-1)"
@@ -139,14 +126,11 @@ ok "the rest of the text is kept"
 [ "$(grep -l '^Subject: Secret attribut' "$work"/sink/* 2>/dev/null | wc -l)" -eq 0 ] || fail "a message still holding the secret was relayed"
 ctl messages | grep 'Secret attribut' | grep -q retenu || { ctl messages; fail "not held"; }
 grep -q 'reason="the list password is still in the message"' "$work/daemon.log" || fail "no log line"
-n=$(python3 - "$work/sink" <<'EOF'
-import email, email.policy, os, sys
+n=$(mailpy "$work/sink" <<'EOF'
 n = 0
-for name in os.listdir(sys.argv[1]):
-    msg = email.message_from_bytes(open(os.path.join(sys.argv[1], name), "rb").read(), policy=email.policy.default)
-    if "bureau@national.example.org" in str(msg["X-Rcpt-Args"]) and msg["Subject"] == "Message non envoyé\u00a0: Secret attribut":
-        body = msg.get_body(("plain",)).get_content()
-        n += "le mot de passe" in body and os.environ["SECRET"] not in body
+for path, raw, msg in mails(sys.argv[1]):
+    if "bureau@national.example.org" in rcpt(msg) and msg["Subject"] == "Message non envoyé\u00a0: Secret attribut":
+        n += "le mot de passe" in plain(msg) and os.environ["SECRET"] not in plain(msg)
 print(n)
 EOF
 )
@@ -162,11 +146,9 @@ for name in os.listdir(sys.argv[1]):
 EOF
 ok "every line that went out is at most 998 bytes"
 f=$(grep -l '^Subject: \[*.*Long mot0' "$work"/sink/* | head -1)
-python3 - "$f" "$work/words" <<'EOF' || fail "the folded subject does not read the same"
-import email, email.policy, sys
-msg = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+mailpy "$f" "$work/words" <<'EOF' || fail "the folded subject does not read the same"
 want = "Long " + open(sys.argv[2]).read()
-sys.exit(0 if msg["Subject"].endswith(want) else 1)
+sys.exit(0 if load(sys.argv[1])["Subject"].endswith(want) else 1)
 EOF
 ok "a 5 KB subject is folded at its blanks and reads the same"
 
@@ -174,13 +156,11 @@ ok "a 5 KB subject is folded at its blanks and reads the same"
     fail "the 1 MB header was relayed"
 ctl messages | grep 'Enorme' | grep -q 'refus' || { ctl messages; fail "not refused"; }
 grep -q 'status=refused reason="a header is over 65536 bytes"' "$work/daemon.log" || fail "no log line"
-n=$(python3 - "$work/sink" <<'EOF'
-import email, email.policy, os, sys
+n=$(mailpy "$work/sink" <<'EOF'
 n = 0
-for name in os.listdir(sys.argv[1]):
-    msg = email.message_from_bytes(open(os.path.join(sys.argv[1], name), "rb").read(), policy=email.policy.default)
-    if "bureau@national.example.org" in str(msg["X-Rcpt-Args"]) and msg["Subject"].startswith("Message non envoyé\u00a0: Enorme"):
-        n += "65536 octets" in msg.get_body(("plain",)).get_content()
+for path, raw, msg in mails(sys.argv[1]):
+    if "bureau@national.example.org" in rcpt(msg) and msg["Subject"].startswith("Message non envoyé\u00a0: Enorme"):
+        n += "65536 octets" in plain(msg)
 print(n)
 EOF
 )
