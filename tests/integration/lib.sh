@@ -141,3 +141,93 @@ PRELUDE
 )
 $(cat)" "$@"
 }
+
+# q SQL: the first column of the first row of SQL in the test's database.
+q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/data/mlistd.db" "$1"; }
+# nsink: how many messages the sink ($work/sink) holds.
+nsink() { ls "$work/sink" | wc -l; }
+# subj SUBJECT [DIR]: messages in DIR (the sink) whose Subject starts with SUBJECT.
+subj() { grep -l "^Subject: $1" "${2:-$work/sink}"/* 2>/dev/null | wc -l; }
+
+# maildir_make DIR...: empty Maildirs (new/, cur/, tmp/).
+maildir_make() { for d; do mkdir -p "$d/new" "$d/cur" "$d/tmp"; done; }
+# maildir_put DIR: stdin becomes a new message of Maildir DIR as a delivery
+# agent stores it: written in tmp/ under a unique name (mktemp: also from a
+# subshell, at the end of a pipe), then renamed into new/.
+maildir_put() {
+    f=$(mktemp "$1/tmp/$(date +%s).XXXXXXXX") || fail "mktemp in $1/tmp"
+    cat > "$f"; chmod 644 "$f"; mv "$f" "$1/new/${f##*/}"
+}
+# start_dovecot USER...: a throw-away Dovecot in $work/dovecot ($dv) on
+# loopback, IMAP on $imap_port (STARTTLS offered), IMAPS on $imaps_port,
+# POP3 on $pop_port; user USER's password is pw-USER, its Maildir
+# $work/mail/USER ($mail/USER). The certificate, for ca_file: $dv/cert.pem.
+# Stopped at exit like every process of the test ($dovecot_pid).
+start_dovecot() {
+    command -v dovecot >/dev/null || { echo "SKIP: dovecot not installed"; exit 0; }
+    dv=$work/dovecot; mail=$work/mail
+    imap_port=$(free_port); imaps_port=$(free_port); pop_port=$(free_port)
+    mkdir -p "$dv/run" "$mail"; chmod 755 "$dv" "$dv/run"; chmod 777 "$mail"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dv/key.pem" -out "$dv/cert.pem" -days 2 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null || fail openssl
+    chmod 644 "$dv/key.pem"
+    if [ "$(id -u)" -eq 0 ]; then muid=nobody; mgid=$(id -gn nobody); luser=dovenull; iuser=dovecot
+    else muid=$(id -un); mgid=$(id -gn); luser=$muid; iuser=$muid; fi
+    for u; do
+        echo "$u:{PLAIN}pw-$u::::::" >> "$dv/passwd"
+        maildir_make "$mail/$u"
+    done
+    [ "$(id -u)" -eq 0 ] && chown -R "$muid:$mgid" "$mail"/*
+    cat > "$dv/dovecot.conf" <<EOF
+base_dir = $dv/run
+state_dir = $dv/state
+log_path = $dv/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <$dv/cert.pem
+ssl_key = <$dv/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+default_login_user = $luser
+default_internal_user = $iuser
+mail_location = maildir:$mail/%u
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dv/passwd
+}
+userdb {
+  driver = static
+  args = uid=$muid gid=$mgid home=$mail/%u
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = $imap_port
+  }
+  inet_listener imaps {
+    port = $imaps_port
+    ssl = yes
+  }
+}
+service pop3-login {
+  chroot =
+  inet_listener pop3 {
+    port = $pop_port
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+EOF
+    dovecot -F -c "$dv/dovecot.conf" 2>>"$dv/dovecot.log" &
+    dovecot_pid=$!; pids="$pids $dovecot_pid"
+    wait_port "$imap_port"; wait_port "$pop_port"
+}

@@ -10,20 +10,15 @@
 . "$(dirname "$0")/lib.sh"
 sink_port=$(free_port)
 box=$work/catchall
-mkdir -p "$box/new" "$box/cur" "$box/tmp"
+maildir_make "$box"
 write_conf "smtp_relay = 127.0.0.1:$sink_port" "approve_password = s3cret" "dmarc_mitigation = none" \
     "bulletin_anchor = 2099-01-01" "admin_address = admin@example.org" "lmtp_listen =" \
     "[fetch catchall]" "url = maildir:$box" "role = auto"
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
 ctl sender add bureau@national.example.org --role national >/dev/null || fail sender
 start_sink "$sink_port" "$work/sink"
-n=0
 # put: stdin becomes a new message of the catch-all, as the provider stores it
-put() { n=$((n + 1)); { echo "Delivered-To: national@comites.example.org"; cat; } > "$box/tmp/$n.test"
-    mv "$box/tmp/$n.test" "$box/new/$n.test"; }
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/data/mlistd.db" "$1"; }
-subj() { grep -l "^Subject: $1" "$work"/sink/* 2>/dev/null | wc -l; }
-nsink() { ls "$work/sink" | wc -l; }
+put() { { echo "Delivered-To: national@comites.example.org"; cat; } | maildir_put "$box"; }
 
 # 1. A broadcast to everyone (national@ in To): the 40 contacts.
 put <<'EOF'

@@ -8,86 +8,14 @@
 # untrusted certificate; POP3 and a local Maildir; and the provider rate
 # limit (smtp_rate_per_minute) with the wait shown by mlistctl status.
 . "$(dirname "$0")/lib.sh"
-command -v dovecot >/dev/null || { echo "SKIP: dovecot not installed"; exit 0; }
 grep -q 'fetch mailboxes=' "$build/mlistd" || { echo "SKIP: mlistd has no fetch thread yet (daemon.c wiring)"; exit 0; }
-sink_port=$(free_port); imap_port=$(free_port); imaps_port=$(free_port); pop_port=$(free_port)
-dv=$work/dovecot; mail=$work/mail
-mkdir -p "$dv/run" "$mail"; chmod 755 "$dv" "$dv/run"; chmod 777 "$mail"
-
-# --- Dovecot: a throw-away configuration, started in the foreground --------
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dv/key.pem" -out "$dv/cert.pem" -days 2 \
-    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null || fail openssl
-chmod 644 "$dv/key.pem"
-if [ "$(id -u)" -eq 0 ]; then muid=nobody; mgid=$(id -gn nobody); luser=dovenull; iuser=dovecot
-else muid=$(id -un); mgid=$(id -gn); luser=$muid; iuser=$muid; fi
-for u in national bulletin aide popbox; do
-    echo "$u:{PLAIN}pw-$u::::::" >> "$dv/passwd"
-    mkdir -p "$mail/$u/new" "$mail/$u/cur" "$mail/$u/tmp"
-done
-[ "$(id -u)" -eq 0 ] && chown -R "$muid:$mgid" "$mail"/*
-cat > "$dv/dovecot.conf" <<EOF
-base_dir = $dv/run
-state_dir = $dv/state
-log_path = $dv/dovecot.log
-protocols = imap pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <$dv/cert.pem
-ssl_key = <$dv/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 1
-default_login_user = $luser
-default_internal_user = $iuser
-mail_location = maildir:$mail/%u
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $dv/passwd
-}
-userdb {
-  driver = static
-  args = uid=$muid gid=$mgid home=$mail/%u
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    port = $imap_port
-  }
-  inet_listener imaps {
-    port = $imaps_port
-    ssl = yes
-  }
-}
-service pop3-login {
-  chroot =
-  inet_listener pop3 {
-    port = $pop_port
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-service stats {
-  chroot =
-}
-EOF
-dovecot -F -c "$dv/dovecot.conf" 2>>"$dv/dovecot.log" &
-dovecot_pid=$!; pids="$pids $dovecot_pid"
-wait_port "$imap_port"; wait_port "$pop_port"
+sink_port=$(free_port)
+start_dovecot national bulletin aide popbox
 ok "dovecot started (imap, imaps, pop3)"
 
 # deliver USER: stdin becomes a new message in USER's Maildir new/
-n_msg=0
-deliver() {
-    n_msg=$((n_msg + 1)); f="$(date +%s).M${n_msg}P$$.test"
-    cat > "$mail/$1/tmp/$f"; chmod 644 "$mail/$1/tmp/$f"; mv "$mail/$1/tmp/$f" "$mail/$1/new/$f"
-}
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/data/mlistd.db" "$1"; }
-# subj SUBJECT [DIR]: copies of SUBJECT in the sink; per_rcpt SUBJECT ADDRESS: to ADDRESS
-subj() { grep -l "^Subject: $1" "${2:-$work/sink}"/* 2>/dev/null | wc -l; }
+deliver() { maildir_put "$mail/$1"; }
+# per_rcpt SUBJECT ADDRESS: copies of SUBJECT to ADDRESS
 per_rcpt() { grep -l "^Subject: $1" "$work"/sink/* | xargs grep -l -i "^X-Rcpt-Args: <$2>" | wc -l; }
 unseen() { find "$mail/$1/new" "$mail/$1/cur" -type f ! -name '*:2,*S*' | wc -l; }
 for u in national bulletin aide popbox; do echo "pw-$u" > "$work/pw-$u"; done

@@ -30,9 +30,8 @@ start_sink "$sink_port" "$work/sink"
 "$build/mlistd" -c "$work/mlistd.conf" -f 2>"$work/daemon.log" &
 dpid=$!; pids="$pids $dpid"
 wait_port "$lmtp_port"
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/data/mlistd.db" "$1"; }
-nsink() { ls "$work/sink" | wc -l; }
-subj() { grep -l "$1" "$work"/sink/* 2>/dev/null | wc -l; }
+# nwith PATTERN: messages at the sink holding PATTERN (anywhere)
+nwith() { grep -l "$1" "$work"/sink/* 2>/dev/null | wc -l; }
 # sentinel WORD: a proven broadcast to Lille (4 contacts) sent after the
 # hostile mail; once its copies are out, whatever the hostile mail caused
 # (handled before it, queued before it) is out too.
@@ -55,7 +54,7 @@ for ar in 'mx.example.org; dkim=fail (bad sig; dkim=pass header.d=national.examp
         --header "From: bureau@national.example.org" --header "Subject: Faux DKIM" --body "Achetez."
 done
 sentinel
-[ "$(subj '^Subject: Faux DKIM')" -eq 0 ] || fail "a forged DKIM result was taken as a proof"
+[ "$(nwith '^Subject: Faux DKIM')" -eq 0 ] || fail "a forged DKIM result was taken as a proof"
 [ "$(q "SELECT count(*) FROM delivery d JOIN message m ON m.id = d.message_id WHERE m.subject = 'Faux DKIM' AND m.kind = 'broadcast'")" -eq 0 ] ||
     fail "fan-out rows for a forged proof"
 [ "$(q "SELECT count(*) FROM message WHERE subject = 'Faux DKIM' AND state = 'held'")" -eq 4 ] || fail "not held"
@@ -91,7 +90,7 @@ before=$(nsink)
 lmtp bureau@national.example.org "national@$dom" --data "$work/secret.eml"
 wait_files "$work/sink" $((before + 40))
 sleep 1
-[ "$(subj '^Subject: Secret HTML')" -eq 40 ] || fail "secret broadcast: $(subj '^Subject: Secret HTML') copies"
+[ "$(nwith '^Subject: Secret HTML')" -eq 40 ] || fail "secret broadcast: $(nwith '^Subject: Secret HTML') copies"
 leaks=$(mailpy "$work/sink" <<'PY'
 n = 0
 for path, raw, m in mails(sys.argv[1], b"Secret HTML"):
@@ -110,10 +109,10 @@ lmtp bureau@national.example.org "national+brest@$dom" --header "Subject: Long e
 python3 -c 'print("From: bureau@national.example.org\nSubject: Enorme entete\nApproved: s3&cr<et\nX-Huge: " + "a" * 1048576 + "\n\nx")' >"$work/huge.eml"
 lmtp bureau@national.example.org "national+brest@$dom" --data "$work/huge.eml"
 sentinel
-[ "$(subj '^Subject: Long entete')" -eq 3 ] || fail "long header: $(subj '^Subject: Long entete') copies"
+[ "$(nwith '^Subject: Long entete')" -eq 3 ] || fail "long header: $(nwith '^Subject: Long entete') copies"
 grep -l '^Subject: Long entete' "$work"/sink/* | xargs awk 'length($0) > 999 { exit 1 }' ||
     fail "a line over 998 bytes went out"
-[ "$(subj '^Subject: Enorme entete')" -eq 0 ] || fail "the 1 MB header went out"
+[ "$(nwith '^Subject: Enorme entete')" -eq 0 ] || fail "the 1 MB header went out"
 ok "a 2,000-byte header line goes out folded (no line over 998); a 1 MB header goes nowhere"
 expect_rc 65 "the list's own address refused as a contact" ctl contact add brest "national@$dom"
 expect_rc 65 "a contact name with a line feed refused" ctl contact add brest x@example.org --name "$(printf 'X\nBcc: y@example.org')"
@@ -129,7 +128,7 @@ done
 sentinel
 [ "$(count_rcpt "$work/sink" "$victim")" -eq 0 ] || fail "backscatter: the victim got $(count_rcpt "$work/sink" "$victim") mails"
 [ "$(count_rcpt "$work/sink" spammer@attacker.example)" -eq 0 ] || fail "the envelope sender was mailed"
-[ "$(subj 'Cheap pills')" -eq 0 ] || fail "the stranger's Subject went out"
+[ "$(nwith 'Cheap pills')" -eq 0 ] || fail "the stranger's Subject went out"
 [ "$(grep -c "rcpt=$victim sender=<spammer@attacker.example> status=withheld" "$work/daemon.log")" -ge 3 ] ||
     fail "withheld answers not logged"
 [ "$(q "SELECT count(*) FROM submission WHERE sender = '$victim'")" -eq 3 ] || fail "the reports were not kept"
