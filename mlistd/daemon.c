@@ -178,7 +178,8 @@ daemon_start_lmtp(const struct config *cf, struct engine *e, struct lmtp_server 
 	h.arg = (void *)cf;
 	if (lmtp_listen(cf->lmtp_listen, &fd, &err) == -1 ||
 	    lmtp_server_start(fd, &lc, e->sp, &h, srv_r, &err) == -1) {
-		log_warnx("lmtp listen=%s status=error reason=\"%s\"", cf->lmtp_listen, err);
+		log_warnx("lmtp listen=%s status=error reason=\"%s: mlistd exits; stop what"
+		    " listens there (another mlistd?) or change lmtp_listen\"", cf->lmtp_listen, err);
 		return -1;
 	}
 	log_info("lmtp listen=%s", cf->lmtp_listen);
@@ -205,8 +206,11 @@ daemon_once(struct engine *router, struct engine *runner)
 		log_warnx("once status=incomplete reason=\"a mailbox could not be read\"");
 		rc = EX_TEMPFAIL;
 	}
-	if (router_run(router) == -1 && db_corrupt(router->db) == NULL)
+	if (router_run(router) == -1 && db_corrupt(router->db) == NULL) {
+		log_warn("once status=incomplete reason=\"the spool cannot be read\" spool=%s/spool",
+		    router->cf->data_dir);
 		return EX_TEMPFAIL;
+	}
 	if (daemon_db_damaged(router))
 		return EX_DATAERR;
 	editor_jobs(runner);
@@ -248,7 +252,10 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 
 	if (*cf->lmtp_listen && daemon_start_lmtp(cf, router, &srv) == -1)
 		return EX_UNAVAILABLE;
-	if (pthread_create(&qt, NULL, daemon_queue_thread, runner) != 0) {
+	if ((rc = pthread_create(&qt, NULL, daemon_queue_thread, runner)) != 0) {
+		log_warnx("queue status=error reason=\"cannot start its thread: %s: mlistd exits;"
+		    " see the system's limits (threads, memory), then start it again\"",
+		    strerror(rc));
 		lmtp_server_stop(&srv);
 		return EX_OSERR;
 	}
@@ -266,7 +273,14 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 			break;
 		daemon_wait(&daemon_pending_route, 1);
 	}
-	log_info("stopping signal=%d", (int)daemon_stop);
+	pthread_mutex_lock(&daemon_lock);
+	rc = daemon_exit;
+	pthread_mutex_unlock(&daemon_lock);
+	if (rc == EX_OK)
+		log_info("stopping signal=%d", (int)daemon_stop);
+	else
+		log_warnx("stopping exit=%d reason=\"the database is damaged (the line above says"
+		    " what to do)\"", rc);
 	if (srv)
 		lmtp_server_stop(&srv);
 	daemon_kick(&daemon_pending_queue);
@@ -275,9 +289,6 @@ daemon_loop(const struct config *cf, struct engine *router, struct engine *runne
 		pthread_join(ft, NULL);
 		engine_close(&fetcher);
 	}
-	pthread_mutex_lock(&daemon_lock);
-	rc = daemon_exit;
-	pthread_mutex_unlock(&daemon_lock);
 	return rc;
 }
 
@@ -294,7 +305,9 @@ daemon_run(const struct config *cf, int once)
 		return rc;
 	}
 	if (engine_open(&router, cf, &err) == -1 || engine_open(&runner, cf, &err) == -1) {
-		log_warnx("data_dir=%s status=error reason=\"cannot open: %s\"", cf->data_dir, err);
+		log_warnx("data_dir=%s status=error reason=\"cannot open: %s: mlistd exits;"
+		    " data_dir and its files must belong to the user mlistd runs as (INSTALL)\"",
+		    cf->data_dir, err);
 		engine_close(&router);
 		engine_close(&runner);
 		return EX_CANTCREAT;

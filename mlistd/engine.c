@@ -60,7 +60,7 @@ engine_check_text(const struct config *cf, enum engine_check_level level, int pe
 		    " initialisé (pas de %s)\xc2\xa0: lancez «\xc2\xa0mlistctl init\xc2\xa0» sous"
 		    " l'utilisateur mlistd", "data directory %s is not initialised (no %s): run"
 		    " \"mlistctl init\" as the mlistd user") : "data directory %s is not initialised"
-		    " (no %s): run \"mlistctl init\" as the mlistd user", cf->data_dir,
+		    " (no %s): run 'mlistctl init' as the mlistd user", cf->data_dir,
 		    state == 0 ? "mlistd.db" : "spool");
 		rc = EX_CONFIG;
 	} else if (state == -1) {

@@ -39,6 +39,31 @@ mlistd_check_relay(void)
 		    " connection\n", why);
 }
 
+/* The configuration, or EX_CONFIG with its errors (file:line: message) on
+ * stderr and one last line saying what to do: nothing is logged yet, and
+ * under systemd stderr goes to the journal. */
+static int
+mlistd_config(const char *conf, struct config *cf)
+{
+	char *path = config_find(conf);
+
+	if (path == NULL) {
+		fprintf(stderr, "mlistd: not started: no configuration file (looked for -c FILE,"
+		    " $MLISTD_CONF, ./mlistd.conf, /etc/mlistd/mlistd.conf): write"
+		    " /etc/mlistd/mlistd.conf (INSTALL lists every key) or give -c FILE\n");
+		return EX_CONFIG;
+	}
+	if (config_load(cf, path, stderr) != 0) {
+		fprintf(stderr, "mlistd: not started because of %s (the lines above): correct it,"
+		    " then check it with \"mlistd -n -c %s\"\n", path, path);
+		free(path);
+		config_free(cf);
+		return EX_CONFIG;
+	}
+	free(path);
+	return EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -48,7 +73,6 @@ main(int argc, char **argv)
 	};
 	const char *conf = NULL;
 	struct config cf;
-	char *path;
 	int c, check = 0, foreground = 0, once = 0, rc;
 
 	umask(DATA_UMASK);
@@ -67,13 +91,8 @@ main(int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	path = config_find(conf);
-	if (config_load(&cf, path, stderr) != 0) {
-		free(path);
-		config_free(&cf);
-		return EX_CONFIG;
-	}
-	free(path);
+	if ((rc = mlistd_config(conf, &cf)) != EX_OK)
+		return rc;
 	i18n_set_language(cf.language);
 	if (check) {
 		printf("%s: configuration OK\n", cf.file);

@@ -24,6 +24,9 @@ expect_rc 78 "inject into an empty data_dir" inject "$work/small.eml"
 [ -z "$(ls "$work/data")" ] || fail "inject created $(ls "$work/data")"; ok "nothing created"
 expect_rc 78 "mlistd --once on an uninitialised data_dir" "$build/mlistd" -c "$work/mlistd.conf" --once
 expect_out "not initialised" "mlistd names the cause"
+grep -q "^.* mlistd: data_dir=[^ ]* status=error reason=\"[^\"]*run 'mlistctl init' as the mlistd user\"$" "$work/err" ||
+    { cat "$work/err"; fail "not one key=value line"; }
+ok "one key=value line saying what to do"
 [ ! -e "$work/data/mlistd.db" ] || fail "mlistd created a database"; ok "mlistd created nothing"
 
 # 2. A bad configuration: 78 for inject too (it was 75).
@@ -31,6 +34,16 @@ printf 'domain = comites.example.org\ndata_dir = %s/data\nbogus = 1\n' "$work" >
 expect_rc 78 "inject with a bad configuration" "$build/mlistctl" -c "$work/bad.conf" inject \
     --rcpt aide@comites.example.org --sender "$from" < "$work/small.eml"
 expect_out "bad.conf:3" "the bad line is named"
+expect_rc 78 "mlistd with a bad configuration" "$build/mlistd" -c "$work/bad.conf" --once
+expect_out "bad.conf:3: unknown key: bogus" "mlistd names the bad line"
+expect_out "not started because of .*bad.conf (the lines above): correct it, then check it with \"mlistd -n -c" \
+    "mlistd says what to do"
+if [ ! -e /etc/mlistd/mlistd.conf ]; then
+    mkdir "$work/empty" && (cd "$work/empty" && env -u MLISTD_CONF "$build/mlistd" --once) >"$work/out" 2>"$work/err"; rc=$?
+    [ "$rc" -eq 78 ] || fail "mlistd without a configuration: exit $rc"
+    expect_out "no configuration file (looked for -c FILE, \$MLISTD_CONF, ./mlistd.conf, /etc/mlistd/mlistd.conf)" \
+        "mlistd without a configuration: 78, where it looked and what to do"
+fi
 
 # 3. Modes: whatever the caller's umask, 0750 directories and 0640 files.
 umask 022
