@@ -36,21 +36,18 @@ setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
 	struct bulletin_issue bi;
-	const char *err = NULL;
 
 	test_env_open(fx->dir, "editor", "example.org", &fx->cf, &fx->e);
 	test_set(&fx->cf.language, "fr");
 	test_set(&fx->cf.trusted_authserv_ids, "mx.example.org");
-	setenv("MLISTD_NOW", "1768046400", 1);		/* 2026-01-10 */
+	test_now(1768046400);		/* 2026-01-10 */
 	assert_int_equal(bulletin_tick(&fx->e), 0);
 	assert_int_equal(bulletin_open_issue(&fx->e, now(), &bi), 0);
 	fx->issue_id = bi.id;
-	assert_int_equal(roster_committee_add(fx->e.db, "Rennes", NULL, "Bretagne", "35", NULL,
-	    &fx->rennes, &err), 1);
-	assert_int_equal(roster_committee_add(fx->e.db, "Brest", NULL, "Bretagne", "29", NULL,
-	    &fx->brest, &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "ed@example.org", "editor", "Ed", &err), 1);
-	assert_int_equal(roster_sender_add(fx->e.db, &fx->cf, "nat@example.org", "national", "", &err), 1);
+	fx->rennes = test_committee(&fx->e, "Rennes", "Bretagne", "35", NULL);
+	fx->brest = test_committee(&fx->e, "Brest", "Bretagne", "29", NULL);
+	test_sender(&fx->e, "ed@example.org", "editor", "Ed");
+	test_sender(&fx->e, "nat@example.org", "national", "");
 	*state = fx;
 	return 0;
 }
@@ -60,7 +57,6 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("MLISTD_NOW");
 	test_env_close(fx->dir, &fx->cf, &fx->e);
 	free(fx);
 	return 0;
