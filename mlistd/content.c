@@ -326,6 +326,38 @@ content_text(struct content *c, const struct mime_piece *pc)
 	return trimmed;
 }
 
+/*
+ * A greeting alone on the first line, addressed to the editors and not to
+ * the readers ("Bonjour,", "Bonjour à toutes et à tous !", "Chers amis,"),
+ * is no part of the report: an editor would cut it in every text. Only a
+ * short line that begins with a greeting and ends with "," or "!" (or is
+ * the bare word), followed by a blank line and more text, is removed; the
+ * acknowledgement shows the text as it will be published.
+ */
+static void
+content_drop_greeting(char *body)
+{
+	static const char *const words[] = { "bonjour", "bonsoir", "salut", "coucou", "hello",
+	    "cher ", "chers ", "chère ", "chères ", "hi ", "dear " };
+	size_t len = strcspn(body, "\n"), skip;
+	const char *rest = body + len;
+
+	if (len == 0 || len > 60 || strncmp(rest, "\n\n", 2) != 0 ||
+	    rest[strspn(rest, "\n \t")] == '\0')
+		return;
+	for (size_t i = 0; i < nitems(words); i++) {
+		size_t wl = strlen(words[i]);
+
+		if (len < wl || strncasecmp(body, words[i], wl) != 0)
+			continue;
+		if (body[len - 1] == ',' || body[len - 1] == '!' || len == wl) {
+			skip = len + strspn(rest, "\n");
+			memmove(body, body + skip, strlen(body + skip) + 1);
+		}
+		return;
+	}
+}
+
 static void
 content_body(struct content *c, const struct mime_piece *pcs, size_t n)
 {
@@ -348,6 +380,7 @@ content_body(struct content *c, const struct mime_piece *pcs, size_t n)
 	}
 	c->body = trim_reply(buf_cstr(&b));	/* blank lines at both ends */
 	buf_free(&b);
+	content_drop_greeting(c->body);
 }
 
 /* mime_content's callback: each attachment's fate as soon as it is

@@ -146,8 +146,9 @@ static const struct report_case cases[] = {
 	  "From: inconnu@example.org\nSubject: Re: Braderie\n\nUne braderie réussie.\n",
 	  "new", "brest", "Braderie", "Une braderie réussie.", NULL, "Compte rendu reçu" },
 	{ "unknown sender is held", "inconnu@example.org", NULL,
-	  "From: inconnu@example.org\nSubject: Notre fête\n\nUn texte.\n",
-	  "held", NULL, "Notre fête", "Un texte.", NULL, "Compte rendu en attente" },
+	  "From: inconnu@example.org\nSubject: Notre fête\n\nBonjour, voici notre fête.\n\nUn texte.\n",
+	  "held", NULL, "Notre fête", "Bonjour, voici notre fête.\n\nUn texte.", NULL,
+	  "Compte rendu en attente" },	/* a greeting that says more is kept */
 	{ "contact of two committees is held", "double@example.org", NULL,
 	  "From: double@example.org\nSubject: Atelier\n\nUn atelier.\n",
 	  "held", NULL, "Atelier", "Un atelier.", NULL, "Compte rendu en attente" },
@@ -581,7 +582,7 @@ static const struct client_case clients[] = {
 	{ "iPhone: text and photos alternate in multipart/mixed",
 	  "Fête de quartier", "Sat, 14 Mar 2026 09:00:00 +0100",
 	  CT_MIXED "--M\nContent-Type: text/plain; charset=utf-8\n\n"
-	  "Samedi 7 mars, la fête a réuni tout le quartier.\n\n"
+	  "Bonjour à toutes et à tous !\n\nSamedi 7 mars, la fête a réuni tout le quartier.\n\n"
 	  "--M\n" JPEG_PART("IMG_0001.JPG", "Content-Disposition: inline;"
 	  " filename=IMG_0001.JPG\n") "%1$s\n"
 	  "--M\nContent-Type: text/plain; charset=utf-8\n\nLes enfants ont dansé.\n"
@@ -623,7 +624,7 @@ static const struct client_case clients[] = {
 	  "<br>Aucun virus connu a ce jour par nos services n'a ete detecte.</p>"
 	  "</body></html>\n--M\nContent-Type: application/pdf; name=affiche.pdf\n"
 	  "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJSVFT0YK\n--M--\n",
-	  "Loto", "Bonjour,\n\nLe loto du 1er mars a réuni 60 joueurs.\n\nMerci !",
+	  "Loto", "Le loto du 1er mars a réuni 60 joueurs.\n\nMerci !",
 	  "2026-03-01", 0, 1 },
 	{ "Apple Mail: plain alternative, HTML with a cid photo in its related branch",
 	  "Chorale", "Tue, 10 Mar 2026 19:00:00 +0100",
