@@ -19,10 +19,6 @@
  * The scheduler runs every runnable fiber in turn, then one poll() over the
  * descriptors of all waiting fibers, bounded by the nearest deadline, and
  * wakes the fibers whose descriptors are ready or whose deadline passed.
- * A fiber may also park (fiber_park()) until the scheduler is idle: when no
- * fiber is runnable, the idle function (fiber_on_idle()) runs once for all
- * the parked ones, then they go on (queue.c commits there, once for every
- * connection that waits for its outcome to be recorded).
  * errno is saved and restored across every switch.
  *
  * Limits: a library call that blocks in libc itself (a DNS query inside
@@ -59,7 +55,7 @@
 
 #define FIBER_STACK	(1024 * 1024)	/* virtual; only touched pages count */
 
-enum fiber_state { FIBER_RUNNABLE, FIBER_WAITING, FIBER_PARKED, FIBER_DONE };
+enum fiber_state { FIBER_RUNNABLE, FIBER_WAITING, FIBER_DONE };
 
 struct fiber {
 	ucontext_t	 uc;
@@ -90,8 +86,6 @@ struct fiber_sched {
 
 static _Thread_local struct fiber_sched *fiber_sched;
 static _Thread_local void *fiber_thread_local;
-static _Thread_local void (*fiber_idle_fn)(void *);
-static _Thread_local void *fiber_idle_arg;
 
 static int64_t
 fiber_now_ns(void)
@@ -175,7 +169,7 @@ fiber_wait(struct pollfd *fds, nfds_t nfds, int timeout)
 
 /* One poll() over every waiting fiber; wakes the ready and the late. */
 static void
-fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap, int nowait)
+fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap)
 {
 	size_t total = 0, k = 0;
 	int64_t t, next = -1;
@@ -200,7 +194,7 @@ fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap,
 			}
 	t = fiber_now_ns();
 	/* in whole milliseconds, rounded up: a timeout is a minimum */
-	timeout = nowait ? 0 : next < 0 ? -1 : next <= t ? 0 : (next - t + 999999) / 1000000 > INT32_MAX ?
+	timeout = next < 0 ? -1 : next <= t ? 0 : (next - t + 999999) / 1000000 > INT32_MAX ?
 	    INT32_MAX : (int)((next - t + 999999) / 1000000);
 	rc = interpose_real_poll(*all, total, timeout);
 	if (rc == -1 && errno == EINTR)
@@ -226,25 +220,6 @@ fiber_poll_all(struct fiber *fibers, size_t n, struct pollfd **all, size_t *cap,
 			continue;
 		f->state = FIBER_RUNNABLE;
 	}
-}
-
-/* Nothing is runnable: if fibers are parked, run the idle function and let
- * them go on (1: then the poll must not wait), else 0. */
-static int
-fiber_unpark(struct fiber *fibers, size_t n)
-{
-	int parked = 0;
-
-	for (size_t i = 0; i < n && !parked; i++)
-		parked = fibers[i].state == FIBER_PARKED;
-	if (!parked)
-		return 0;
-	if (fiber_idle_fn != NULL)
-		fiber_idle_fn(fiber_idle_arg);
-	for (size_t i = 0; i < n; i++)
-		if (fibers[i].state == FIBER_PARKED)
-			fibers[i].state = FIBER_RUNNABLE;
-	return 1;
 }
 
 static int
@@ -298,7 +273,7 @@ fiber_run(fiber_fn *fn, void **args, size_t n)
 					left--;
 			}
 		if (left > 0)
-			fiber_poll_all(fibers, n, &all, &cap, fiber_unpark(fibers, n));
+			fiber_poll_all(fibers, n, &all, &cap);
 	}
 	fiber_sched = NULL;
 	for (size_t i = 0; i < n; i++)
@@ -335,25 +310,4 @@ fiber_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 			break;
 		}
 	return fiber_wait(fds, nfds, timeout);
-}
-
-void
-fiber_on_idle(void (*fn)(void *arg), void *arg)
-{
-	fiber_idle_fn = fn;
-	fiber_idle_arg = arg;
-}
-
-void
-fiber_park(void)
-{
-	struct fiber *f;
-	int saved = errno;
-
-	if (!fiber_active())
-		return;
-	f = fiber_sched->cur;
-	f->state = FIBER_PARKED;
-	fiber_to_main(fiber_sched, f, 0);
-	errno = saved;
 }

@@ -32,13 +32,4 @@ void **fiber_local(void);
  * a fiber, or with a zero timeout, libc's poll(). */
 int fiber_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
-/* Park the calling fiber until the scheduler is idle (no fiber runnable);
- * the idle function then runs, once for all the parked fibers, before they
- * go on. Outside a fiber: returns at once. */
-void fiber_park(void);
-
-/* The idle function of the fiber_run() calls of the calling thread; fn
- * NULL removes it. */
-void fiber_on_idle(void (*fn)(void *arg), void *arg);
-
 #endif

@@ -6,27 +6,35 @@
  * only the envelope differs (VERP reverse path per contact).
  *
  * Outcomes are durable per SMTP transaction: queue_done() returns only once
- * the outcome of a sent message is committed, and libesmtp starts the next
- * transaction on that connection only after it returns. So a crash (kill -9)
- * re-sends at most the transactions in flight, one per connection
- * (smtp_connections), never a batch. The commits are group commits on the
- * relay's own thread: the connection (a fiber, fiber.h) that waits for its
- * outcome parks, the others go on with their sessions, and when no
- * connection can go on (all wait for their server or are parked) the
- * scheduler's idle function (queue_idle()) records every outcome pending in
- * one transaction and lets the parked ones go on. No thread hand-off, so no
- * wake-up latency per message; one commit per round of the connections.
- * Without fibers (the relay's fallback, one thread per connection), each
- * connection records under the lock what is pending, its own outcome with.
- * Why a commit without fsync is enough: the database is in WAL mode with
- * synchronous=NORMAL (db.c). A transaction is then in the WAL file, in the
- * kernel's page cache, when COMMIT returns: it survives the death of the
- * process, whatever the signal; only a power loss or a kernel crash can
- * lose the transactions since the last checkpoint's fsync, and then their
- * messages are sent again (at-least-once, as with any MTA). An fsync per
- * commit (synchronous=FULL) would cost milliseconds per transaction.
- * Deferred and failed outcomes are not waited for (sending those again
- * after a crash sends nothing twice): they are recorded with the next group.
+ * the outcome is in the journal (data_dir/queue.journal, one line appended
+ * per outcome by one write(2)), and libesmtp starts the next transaction on
+ * that connection only after it returns. So a crash (kill -9) re-sends at
+ * most the transactions in flight, one per connection (smtp_connections),
+ * never a batch. Why a write without fsync is enough: once write() returns,
+ * the line is in the kernel's page cache, which outlives the process
+ * whatever the signal; only a power loss or a kernel crash can lose it, and
+ * then the message is sent again (at-least-once, as with any MTA), exactly
+ * as with the database (WAL, synchronous=NORMAL, db.c).
+ * Why not commit each outcome: a commit writes whole 4 KB pages to the WAL
+ * (the row's, the index's) and checkpoints every 1,000 of them with two
+ * fsyncs; one commit per SMTP transaction, even grouped per round of the
+ * connections, was a fifth of a 40,000-contact fan-out and stopped every
+ * connection while it ran. A journal line is ~80 bytes and one system call.
+ * The database: while the relay sends, the flusher thread owns the
+ * connection and records the outcomes in transactions of up to
+ * QUEUE_FLUSH_N or every QUEUE_FLUSH_MS, whichever comes first, while the
+ * relay goes on (no connection waits for it; "mlistctl status" is at most
+ * that late). Once a chunk's outcomes are all committed, the journal is
+ * emptied (ftruncate). A run starts by recording what a crash left in the
+ * journal (queue_journal_replay()): the lines carry the row's new values,
+ * not increments, and a row is only changed while it is queued or
+ * deferred, so recording a line twice changes nothing. A torn last line (a
+ * power loss mid-write) is ignored: its message is sent again.
+ * If the journal cannot be written, the fan-out goes on and says so: a crash
+ * then re-sends up to QUEUE_FLUSH_MS of messages.
+ * A row changed meanwhile by someone else (a bounce that failed it) is not
+ * overwritten by the outcome recorded after it.
+ * The local outbox (no relay) records each copy in its own transaction.
  *
  * Provider limits (smtp_rate_per_minute, smtp_rate_per_hour; 0 = none):
  * before each chunk, the deliveries attempted in the last 60 s / 3600 s
@@ -42,17 +50,18 @@
  * setting would only matter for mail without VERP, and there is none.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
 #include "engine.h"
-#include "fiber.h"
 #include "log.h"
 #include "maildir.h"
 #include "queue.h"
@@ -60,7 +69,10 @@
 #include "util.h"
 
 #define QUEUE_CHUNK	4096
-#define QUEUE_FLUSH_N	256	/* outcomes per transaction, at most */
+#define QUEUE_FLUSH_N	256	/* outcomes per transaction ... */
+#define QUEUE_FLUSH_MS	100	/* ... or after this long */
+#define QUEUE_JOURNAL	"queue.journal"
+#define QUEUE_JOURNAL_MAX	(64 * 1024 * 1024)	/* bytes read back, at most */
 
 struct queue_body {
 	int64_t	 message_id;
@@ -79,20 +91,29 @@ struct queue_row {
 	struct queue_body *body;
 };
 
-struct queue_outcome {
-	struct queue_row	*row;
-	enum relay_outcome	 outcome;
+struct queue_outcome {			/* the new values of a delivery row */
+	struct queue_row	*row;	/* NULL: read back from the journal */
+	int64_t			 id;
+	const char		*state;	/* "sent", "deferred", "failed" */
+	int			 attempts;
+	int64_t			 next_try;
 	int			 code;
-	char			 text[300];
+	int64_t			 updated;
+	char			 text[300];	/* no control character */
 };
 
 struct queue_batch {
 	struct engine		*e;
-	pthread_mutex_t		 lock;		/* pending, with the fallback's threads */
-	struct queue_outcome	 pending[QUEUE_FLUSH_N];
+	int			 journal;	/* fd, -1: none */
+	int			 unrecorded;	/* a transaction failed */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;		/* the flusher: a full buffer or the end */
+	pthread_cond_t		 room;		/* the relay: pending has room again */
+	struct queue_outcome	 buf[2][QUEUE_FLUSH_N];
+	struct queue_outcome	*pending;	/* filled under lock */
 	size_t			 npending;
-	uint64_t		 added;		/* outcomes added since the start */
-	uint64_t		 committed;	/* ... and recorded (the first ones) */
+	struct timespec		 first_pending;
+	int			 sending;	/* the flusher runs while set */
 	struct queue_body	**bodies;	/* pointers: rows keep them */
 	size_t			 nbodies;
 	long			 sent, deferred, failed;
@@ -158,117 +179,302 @@ queue_backoff(const struct config *cf, int attempts)
 	return d < cf->retry_max ? d : cf->retry_max;
 }
 
+/* What becomes of row after this attempt, into *o. */
 static void
-queue_record(struct queue_batch *b, struct queue_row *row, enum relay_outcome outcome,
-    int code, const char *text)
+queue_outcome_set(const struct config *cf, struct queue_outcome *o, struct queue_row *row,
+    enum relay_outcome outcome, int code, const char *text)
 {
-	const struct config *cf = b->e->cf;
 	time_t t = now();
-	const char *state = outcome == RELAY_SENT ? "sent" : outcome == RELAY_FAILED ? "failed" :
-	    "deferred";
-	int64_t next = t;
 
+	o->row = row;
+	o->id = row->id;
+	o->state = outcome == RELAY_SENT ? "sent" : outcome == RELAY_FAILED ? "failed" :
+	    "deferred";
+	o->attempts = row->attempts + 1;
+	o->next_try = t;
+	o->code = code;
+	o->updated = t;
 	if (outcome == RELAY_DEFERRED) {
-		next = t + queue_backoff(cf, row->attempts + 1);
+		o->next_try = t + queue_backoff(cf, o->attempts);
 		if (t - row->body->released >= cf->queue_lifetime)
-			state = "failed";	/* given up: too old */
+			o->state = "failed";	/* given up: too old */
 	}
-	if (db_run(b->e->db, "UPDATE delivery SET state = ?, attempts = attempts + 1, next_try = ?,"
-	    " last_code = ?, last_reply = ?, updated = ? WHERE id = ?", "sidsii", state, next,
-	    code, text, (int64_t)t, row->id) == -1)
-		log_warnx("delivery=%lld status=error reason=\"%s\"", (long long)row->id,
+	snprintf(o->text, sizeof o->text, "%s", text);
+	for (char *p = o->text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';	/* one line in the journal and the log */
+}
+
+static void
+queue_record(struct queue_batch *b, const struct queue_outcome *o)
+{
+	if (db_run(b->e->db, "UPDATE delivery SET state = ?, attempts = ?, next_try = ?,"
+	    " last_code = ?, last_reply = ?, updated = ? WHERE id = ? AND state IN ('queued',"
+	    " 'deferred')", "sdidsii", o->state, o->attempts, o->next_try, o->code, o->text,
+	    o->updated, o->id) == -1)
+		log_warnx("delivery=%lld status=error reason=\"%s\"", (long long)o->id,
 		    db_errmsg(b->e->db));
-	if (strcmp(state, "sent") == 0)
+	if (o->row == NULL)
+		return;		/* a journal line: counted by the run that sent it */
+	if (strcmp(o->state, "sent") == 0)
 		b->sent++;
-	else if (strcmp(state, "failed") == 0) {
+	else if (strcmp(o->state, "failed") == 0) {
 		b->failed++;
-		log_info("msgid=%s rcpt=%s status=failed code=%d reply=\"%s\"", row->body->token,
-		    row->rcpt, code, text);
+		log_info("msgid=%s rcpt=%s status=failed code=%d reply=\"%s\"",
+		    o->row->body->token, o->row->rcpt, o->code, o->text);
 	} else {
 		b->deferred++;
 		log_info("msgid=%s rcpt=%s status=deferred code=%d reply=\"%s\" retry_in=%lld",
-		    row->body->token, row->rcpt, code, text, (long long)(next - t));
+		    o->row->body->token, o->row->rcpt, o->code, o->text,
+		    (long long)(o->next_try - o->updated));
 	}
 }
 
-/* Record n outcomes in one transaction (the caller owns the database). */
-static void
+/* Record n outcomes in one transaction (the caller owns the database);
+ * 0, or -1 (logged, b->unrecorded set). */
+static int
 queue_write(struct queue_batch *b, const struct queue_outcome *o, size_t n)
 {
 	if (n == 0)
-		return;
-	if (db_begin(b->e->db) == -1) {
-		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", n, db_errmsg(b->e->db));
-		return;
-	}
+		return 0;
+	if (db_begin(b->e->db) == -1)
+		goto fail;
 	for (size_t i = 0; i < n; i++)
-		queue_record(b, o[i].row, o[i].outcome, o[i].code, o[i].text);
-	if (db_commit(b->e->db) == -1) {
-		log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", n, db_errmsg(b->e->db));
-		db_rollback(b->e->db);
-	}
+		queue_record(b, &o[i]);
+	if (db_commit(b->e->db) == 0)
+		return 0;
+	db_rollback(b->e->db);
+fail:
+	log_warnx("deliveries=%zu status=unrecorded reason=\"%s\"", n, db_errmsg(b->e->db));
+	b->unrecorded = 1;
+	return -1;
 }
 
-/* Record what is pending (b->lock held). */
+/* Called with b->lock held and no flusher running (or from the only thread). */
 static void
 queue_flush(struct queue_batch *b)
 {
 	queue_write(b, b->pending, b->npending);
-	b->committed += b->npending;
 	b->npending = 0;
 }
 
-/* Add an outcome (b->lock held); returns its number. A full buffer is
- * recorded first. */
-static uint64_t
+static long
+queue_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ------------------------------------------------------------------------
+ * The journal (see the top of this file).
+ */
+
+static char *
+queue_journal_path(const struct queue_batch *b)
+{
+	return xasprintf("%s/%s", b->e->cf->data_dir, QUEUE_JOURNAL);
+}
+
+/* One line per outcome; the outcome is durable when this returns. */
+static void
+queue_journal_add(struct queue_batch *b, const struct queue_outcome *o)
+{
+	char line[512];
+	size_t len, off = 0;
+	ssize_t w;
+
+	if (b->journal == -1)
+		return;
+	len = (size_t)snprintf(line, sizeof line, "%lld %s %d %lld %d %lld %s\n",
+	    (long long)o->id, o->state, o->attempts, (long long)o->next_try, o->code,
+	    (long long)o->updated, o->text);
+	while (off < len && ((w = write(b->journal, line + off, len - off)) > 0 ||
+	    (w == -1 && errno == EINTR)))
+		off += w > 0 ? (size_t)w : 0;
+	if (off == len)
+		return;
+	log_warn("queue journal=%s status=error reason=\"cannot append: a crash may send"
+	    " again the messages of the last %d ms\"", QUEUE_JOURNAL, QUEUE_FLUSH_MS);
+	close(b->journal);
+	b->journal = -1;
+}
+
+/* One journal line into *o; 0, or -1 when it is not one. */
+static int
+queue_journal_parse(const char *line, struct queue_outcome *o)
+{
+	static const char *const states[] = { "sent", "deferred", "failed" };
+	long long id, next, updated;
+	char state[16];
+	int pos = -1;
+
+	memset(o, 0, sizeof *o);
+	if (sscanf(line, "%lld %15s %d %lld %d %lld %n", &id, state, &o->attempts, &next,
+	    &o->code, &updated, &pos) != 6 || pos < 0)
+		return -1;
+	for (size_t i = 0; i < nitems(states); i++)
+		if (strcmp(state, states[i]) == 0)
+			o->state = states[i];
+	o->id = id;
+	o->next_try = next;
+	o->updated = updated;
+	snprintf(o->text, sizeof o->text, "%s", line + pos);
+	return o->state != NULL ? 0 : -1;
+}
+
+/* Record the outcomes left in the journal by a run that did not finish,
+ * QUEUE_FLUSH_N per transaction in b->buf[0] (unused then), then empty it;
+ * 0, or -1 when they could not be recorded (kept). */
+static int
+queue_journal_replay(struct queue_batch *b)
+{
+	char *path = queue_journal_path(b), *data = NULL, *line, *nl;
+	struct queue_outcome *o = b->buf[0];
+	size_t len = 0, n = 0, total = 0;
+	int rc = 0;
+
+	if (file_read(path, QUEUE_JOURNAL_MAX, &data, &len) == -1) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc == -1)
+			log_warn("queue journal=%s status=error reason=\"cannot read\"", QUEUE_JOURNAL);
+		free(path);
+		return rc;
+	}
+	for (line = data; rc == 0 && (nl = memchr(line, '\n', len - (size_t)(line - data)));
+	    line = nl + 1) {
+		*nl = '\0';	/* a last line without its newline was torn: ignored */
+		n += queue_journal_parse(line, &o[n]) == 0;
+		if (n == QUEUE_FLUSH_N) {
+			rc = queue_write(b, o, n);
+			total += n;
+			n = 0;
+		}
+	}
+	if (rc == 0 && n > 0)
+		rc = queue_write(b, o, n);
+	total += n;
+	if (rc == 0 && total > 0)
+		log_info("queue journal=%s outcomes=%zu status=recorded", QUEUE_JOURNAL, total);
+	if (rc == 0 && b->journal != -1 && ftruncate(b->journal, 0) == -1)
+		rc = -1;
+	free(data);
+	free(path);
+	return rc;
+}
+
+/* The chunk is sent: once its outcomes are all in the database, the
+ * journal is emptied; 0, or -1 when they are not (then the journal keeps
+ * them for the next run). */
+static int
+queue_journal_settle(struct queue_batch *b)
+{
+	if (b->journal == -1)
+		return b->unrecorded ? -1 : 0;
+	if (b->unrecorded) {
+		b->unrecorded = 0;
+		return queue_journal_replay(b);
+	}
+	return ftruncate(b->journal, 0);
+}
+
+static int
+queue_journal_open(struct queue_batch *b)
+{
+	char *path = queue_journal_path(b);
+
+	b->journal = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (b->journal == -1)
+		log_warn("queue journal=%s status=error reason=\"cannot open: a crash may send"
+		    " again the messages of the last %d ms\"", QUEUE_JOURNAL, QUEUE_FLUSH_MS);
+	free(path);
+	return queue_journal_replay(b);
+}
+
+/* ------------------------------------------------------------------------
+ * Outcomes while the relay sends.
+ */
+
+/* Called with b->lock held (or from the only thread). While the flusher
+ * runs, a full buffer is handed to it and the relay waits only if the
+ * flusher is still writing the previous one. */
+static void
 queue_outcome_add(struct queue_batch *b, struct queue_row *row, enum relay_outcome outcome,
     int code, const char *text)
 {
 	struct queue_outcome *o;
 
-	if (b->npending == QUEUE_FLUSH_N)
+	while (b->sending && b->npending == QUEUE_FLUSH_N)
+		pthread_cond_wait(&b->room, &b->lock);
+	o = &b->pending[b->npending];
+	if (b->npending == 0)
+		clock_gettime(CLOCK_MONOTONIC, &b->first_pending);
+	queue_outcome_set(b->e->cf, o, row, outcome, code, text);
+	queue_journal_add(b, o);
+	if (++b->npending < QUEUE_FLUSH_N && queue_ms_since(&b->first_pending) < QUEUE_FLUSH_MS)
+		return;
+	if (b->sending)
+		pthread_cond_signal(&b->wake);
+	else
 		queue_flush(b);
-	o = &b->pending[b->npending++];
-	o->row = row;
-	o->outcome = outcome;
-	o->code = code;
-	snprintf(o->text, sizeof o->text, "%s", text);
-	return ++b->added;
 }
 
-/* The relay's scheduler is idle: one transaction for every connection
- * parked in queue_done(). */
-static void
-queue_idle(void *arg)
+/*
+ * While the relay sends, this thread owns the database: it takes the
+ * pending buffer when it is full or QUEUE_FLUSH_MS old, gives the relay the
+ * other one, and records the outcomes while the relay goes on sending.
+ */
+static void *
+queue_flusher(void *arg)
 {
 	struct queue_batch *b = arg;
+	struct queue_outcome *mine;
+	size_t n;
 
 	pthread_mutex_lock(&b->lock);
-	queue_flush(b);
+	for (;;) {
+		if (b->npending < QUEUE_FLUSH_N && b->sending && (b->npending == 0 ||
+		    queue_ms_since(&b->first_pending) < QUEUE_FLUSH_MS)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += QUEUE_FLUSH_MS * 1000000L / 2;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&b->wake, &b->lock, &ts);
+			continue;
+		}
+		if (b->npending == 0)
+			break;	/* not sending any more, nothing left */
+		mine = b->pending;
+		n = b->npending;
+		b->pending = mine == b->buf[0] ? b->buf[1] : b->buf[0];
+		b->npending = 0;
+		pthread_cond_broadcast(&b->room);
+		pthread_mutex_unlock(&b->lock);
+		queue_write(b, mine, n);
+		pthread_mutex_lock(&b->lock);
+	}
 	pthread_mutex_unlock(&b->lock);
+	return NULL;
 }
 
-/* The relay's outcome of one item: a sent message returns only once its
- * outcome is durable (see the top of this file). */
+/* The relay's outcome of one item: durable (in the journal) on return. */
 static void
 queue_done(struct relay_item *item, void *arg)
 {
 	struct queue_batch *b = arg;
 	char text[300];
-	uint64_t k;
 
 	snprintf(text, sizeof text, "%d%s%s %s", item->code, *item->enhanced ? " " : "",
 	    item->enhanced, item->text);
 	pthread_mutex_lock(&b->lock);
-	k = queue_outcome_add(b, item->user, item->outcome, item->code, item->code ? text :
+	queue_outcome_add(b, item->user, item->outcome, item->code, item->code ? text :
 	    item->text);
-	if (item->outcome == RELAY_SENT && !fiber_active() && b->committed < k)
-		queue_flush(b);
 	pthread_mutex_unlock(&b->lock);
-	if (item->outcome != RELAY_SENT || !fiber_active())
-		return;		/* recorded above, or not waited for */
-	while (b->committed < k)
-		fiber_park();	/* until queue_idle() */
 }
 
 /* Deliveries attempted since t - window (their outcome recorded since)
@@ -396,12 +602,14 @@ queue_relay_config(const struct config *cf, struct relay_config *rc, char **pass
 	rc->timeout_ms = (int)cf->smtp_timeout * 1000;
 }
 
-static void
+/* Send a chunk; 0, or -1 when its outcomes could not all be recorded. */
+static int
 queue_send_relay(struct queue_batch *b, const struct relay_config *rc, struct queue_row *rows,
     size_t n)
 {
 	const struct config *cf = b->e->cf;
 	struct relay_item *items = xcalloc(n, sizeof *items);
+	pthread_t flusher;
 
 	for (size_t i = 0; i < n; i++) {
 		items[i].reverse_path = rows[i].reverse_path;
@@ -411,49 +619,70 @@ queue_send_relay(struct queue_batch *b, const struct relay_config *rc, struct qu
 		items[i].outcome = RELAY_PENDING;
 		items[i].user = &rows[i];
 	}
-	fiber_on_idle(queue_idle, b);
+	b->sending = 1;
+	if (pthread_create(&flusher, NULL, queue_flusher, b) != 0)
+		b->sending = 0;
 	relay_send_parallel(rc, items, n, (int)cf->smtp_connections, queue_done, b);
-	fiber_on_idle(NULL, NULL);
+	pthread_mutex_lock(&b->lock);
+	if (b->sending) {
+		b->sending = 0;
+		pthread_cond_signal(&b->wake);
+		pthread_mutex_unlock(&b->lock);
+		pthread_join(flusher, NULL);	/* it records what is left */
+	} else
+		pthread_mutex_unlock(&b->lock);
 	queue_flush(b);
 	free(items);
+	return queue_journal_settle(b);
 }
 
-static void
+/* Each copy in the outbox is recorded before the next, as with SMTP. */
+static int
 queue_send_maildir(struct queue_batch *b, struct queue_row *rows, size_t n)
 {
 	char *dir = xasprintf("%s/outbox", b->e->cf->data_dir), *name;
 	const char *err;
+	struct queue_outcome o;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (maildir_deliver(dir, rows[i].body->data, rows[i].body->len, rows[i].rcpt,
 		    rows[i].reverse_path, &name, &err) == 0) {
-			queue_outcome_add(b, &rows[i], RELAY_SENT, 250, "250 delivered to the local outbox");
+			queue_outcome_set(b->e->cf, &o, &rows[i], RELAY_SENT, 250,
+			    "250 delivered to the local outbox");
 			free(name);
 		} else
-			queue_outcome_add(b, &rows[i], RELAY_DEFERRED, 0, err);
-		queue_flush(b);	/* durable before the next copy, as with SMTP */
+			queue_outcome_set(b->e->cf, &o, &rows[i], RELAY_DEFERRED, 0, err);
+		rc = queue_write(b, &o, 1);
 	}
 	free(dir);
+	return rc;
 }
 
 long
 queue_run(struct engine *e)
 {
-	struct queue_batch b = { .e = e };
+	struct queue_batch b = { .e = e, .journal = -1 };
 	struct relay_config rc = { 0 };
 	char *password = NULL;
 	struct queue_row *rows;
 	long total = 0;
 	size_t n;
+	int rc_send = 0;
 
 	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.wake, NULL);
+	pthread_cond_init(&b.room, NULL);
+	b.pending = b.buf[0];
 	if (*e->cf->smtp_relay)
 		queue_relay_config(e->cf, &rc, &password);
-	while ((n = queue_load(&b, &rows)) > 0) {
+	if (queue_journal_open(&b) == -1)
+		rc_send = -1;	/* the database refuses what a crash left: later */
+	while (rc_send == 0 && (n = queue_load(&b, &rows)) > 0) {
 		if (*e->cf->smtp_relay)
-			queue_send_relay(&b, &rc, rows, n);
+			rc_send = queue_send_relay(&b, &rc, rows, n);
 		else
-			queue_send_maildir(&b, rows, n);
+			rc_send = queue_send_maildir(&b, rows, n);
 		for (size_t i = 0; i < n; i++) {
 			free(rows[i].rcpt);
 			free(rows[i].reverse_path);
@@ -471,6 +700,10 @@ queue_run(struct engine *e)
 	free(b.bodies);
 	config_list_free(rc.hosts, rc.nhosts);
 	free(password);
+	if (b.journal != -1)
+		close(b.journal);
+	pthread_cond_destroy(&b.room);
+	pthread_cond_destroy(&b.wake);
 	pthread_mutex_destroy(&b.lock);
 	if (total)
 		log_info("queue run deliveries=%ld sent=%ld deferred=%ld failed=%ld", total, b.sent,

@@ -7,8 +7,9 @@
  *   4xx, connection trouble -> deferred, next_try = now + retry_min * 2^(n-1)
  *               capped at retry_max; failed once queue_lifetime has passed
  *   5xx      -> failed (never retried)
- * Outcomes are committed in batches (256, or after 100 ms), so a crash
- * re-sends at most the messages of the last 100 ms: at-least-once.
+ * Each outcome is durable (data_dir/queue.journal) before its connection
+ * starts the next message, and in the database within 100 ms: a crash,
+ * even kill -9, re-sends at most one message per connection (queue.c).
  */
 #ifndef MLISTD_QUEUE_H
 #define MLISTD_QUEUE_H
