@@ -8,6 +8,8 @@
 #
 # Environment: BENCH_SIZES (default "800 40000", multiples of 4),
 # BENCH_RUNS (default 3: mlistd and smtp-source run in turn, medians kept),
+# BENCH_REF (another build directory, e.g. of an older commit's worktree,
+# measured in the same runs: reference, this build, smtp-source in turn),
 # BENCH_MLMMJ_CAP (seconds mlmmj-send may run, default 60),
 # BENCH_KEEP=1 (keep the work directory and print its path).
 # Exit status: 0 when every broadcast was delivered and recorded 'sent',
@@ -63,7 +65,7 @@ median() {
 }
 # peak_rss_mib TIME_V_FILE: "Maximum resident set size" in MiB
 peak_rss_mib() {
-	awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"
+	awk -F: '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"
 }
 
 # ---------------------------------------------------------------- tools
@@ -77,9 +79,15 @@ if [ ! -x /usr/bin/time ]; then
 	say "installing package time"
 	apt-get install -y time >/dev/null
 fi
-if [ ! -x "$build/mlistctl" ] || [ ! -x "$build/mlistd" ]; then
-	die "no mlistctl/mlistd in $build (run make)"
+ref=""
+if [ -n "${BENCH_REF:-}" ]; then
+	ref=$(cd "$BENCH_REF" 2>/dev/null && pwd) || die "no build directory $BENCH_REF"
 fi
+for b in "$build" $ref; do
+	if [ ! -x "$b/mlistctl" ] || [ ! -x "$b/mlistd" ]; then
+		die "no mlistctl/mlistd in $b (run make)"
+	fi
+done
 have_mlmmj=1
 [ -x /usr/bin/mlmmj-send ] || have_mlmmj=0
 for n in $sizes; do
@@ -182,77 +190,97 @@ set_r() { eval "R_$1_$2=\$3"; }
 get_r() { eval "echo \"\${R_$1_$2:-n/a}\""; }
 failures=0
 
-bench_mlistd() {
-	n=$1
-	d="$work/mlistd-$n"
+# prepare_mlistd N DIR BUILD: a data directory made by BUILD's mlistctl
+# (each build its own schema): N contacts, the broadcast injected, kept in
+# DIR/data.clean so that each run starts from the same queue.
+prepare_mlistd() {
+	n=$1; d=$2; b=$3
 	conf="$d/mlistd.conf"
 	mkdir -p "$d"
 	cat >"$conf" <<EOF
 domain = comites.example.org
 data_dir = $d/data
-templates_dir = $top/templates
+templates_dir = $(dirname "$b")/templates
 approve_password = benchsecret
 bulletin_anchor = 2099-01-01
 dmarc_mitigation = none
 smtp_relay = 127.0.0.1:$port
 smtp_connections = 8
 EOF
-	"$build/mlistctl" -c "$conf" init >/dev/null
+	"$b/mlistctl" -c "$conf" init >/dev/null
 	roster_csv "$n" "$d/roster.csv"
 	t0=$(now)
-	"$build/mlistctl" -c "$conf" committee import "$d/roster.csv" >"$d/import.log" 2>&1 ||
+	"$b/mlistctl" -c "$conf" committee import "$d/roster.csv" >"$d/import.log" 2>&1 ||
 	    { tail -n 5 "$d/import.log"; die "import of $n contacts failed"; }
 	t1=$(now)
-	set_r import "$n" "$(elapsed "$t0" "$t1")"
+	elapsed "$t0" "$t1" >"$d/import.secs"
 	got=$(sqlite3 "$d/data/mlistd.db" "select count(*) from contact where active = 1")
 	[ "$got" -eq "$n" ] || die "roster has $got active contacts, wanted $n"
-	say "mlistd $n: roster imported in $(get_r import "$n") s ($((n / 4)) committees)"
-	"$build/mlistctl" -c "$conf" sender add office@example.org --role national >/dev/null
-	"$build/mlistctl" -c "$conf" inject --rcpt national@comites.example.org \
+	"$b/mlistctl" -c "$conf" sender add office@example.org --role national >/dev/null
+	"$b/mlistctl" -c "$conf" inject --rcpt national@comites.example.org \
 	    --sender office@example.org <"$msg" >"$d/inject.log" 2>&1 ||
 	    { cat "$d/inject.log"; die "mlistctl inject failed"; }
+	cp -a "$d/data" "$d/data.clean"
+}
 
-	cp -a "$d/data" "$d/data.clean"	# each run starts from the same queue
+# medians_mlistd N DIR KEY: the medians of DIR's runs as R_<KEY>secs_N,
+# R_<KEY>rate_N, the highest RSS as R_<KEY>rss_N, the ratios per pair
+medians_mlistd() {
+	n=$1; d=$2; key=$3
+	set_r "${key}secs" "$n" "$(median "$d"/secs.*)"
+	set_r "${key}rate" "$n" "$(rate "$n" "$(get_r "${key}secs" "$n")")"
+	set_r "${key}rss" "$n" "$(cat "$d"/rss.* | sort -n | tail -n 1)"
+	set_r "${key}pairs" "$n" "$(k=1; while [ $k -le "$runs" ]; do
+		ratio "$(cat "$work/src-$n.$k")" "$(cat "$d/secs.$k")"; echo; k=$((k + 1)); done |
+		tr '\n' ' ' | sed 's/ $//')"
+}
+
+bench_mlistd() {
+	n=$1
+	prepare_mlistd "$n" "$work/mlistd-$n" "$build"
+	set_r import "$n" "$(cat "$work/mlistd-$n/import.secs")"
+	say "mlistd $n: roster imported in $(get_r import "$n") s ($((n / 4)) committees)"
+	[ -z "$ref" ] || prepare_mlistd "$n" "$work/ref-$n" "$ref"
 	k=1
 	while [ $k -le "$runs" ]; do
-		run_mlistd "$n" "$k"
+		[ -z "$ref" ] || run_mlistd "$n" "$k" "$work/ref-$n" "$ref" reference
+		run_mlistd "$n" "$k" "$work/mlistd-$n" "$build" mlistd
 		run_source "$n" "$k"
 		k=$((k + 1))
 	done
-	set_r secs "$n" "$(median "$d"/secs.*)"
-	set_r rate "$n" "$(rate "$n" "$(get_r secs "$n")")"
-	set_r rss "$n" "$(cat "$d"/rss.* | sort -n | tail -n 1)"	# the highest
-	set_r srcsecs "$n" "$(median "$d"/src.*)"
+	medians_mlistd "$n" "$work/mlistd-$n" ""
+	set_r srcsecs "$n" "$(median "$work/src-$n".*)"
 	set_r src "$n" "$(rate "$n" "$(get_r srcsecs "$n")")"
-	set_r pairs "$n" "$(k=1; while [ $k -le "$runs" ]; do
-		echo "$(ratio "$(cat "$d/src.$k")" "$(cat "$d/secs.$k")")"; k=$((k + 1)); done |
-		tr '\n' ' ' | sed 's/ $//')"
 	say "$n contacts, median of $runs: mlistd $(get_r secs "$n") s ($(get_r rate "$n")/s)," \
 	    "smtp-source $(get_r srcsecs "$n") s ($(get_r src "$n")/s); ratio per pair: $(get_r pairs "$n")"
+	[ -n "$ref" ] || return 0
+	medians_mlistd "$n" "$work/ref-$n" ref
+	say "$n contacts, median of $runs: reference $(get_r refsecs "$n") s" \
+	    "($(get_r refrate "$n")/s, peak RSS $(get_r refrss "$n") MiB); ratio per pair: $(get_r refpairs "$n")"
 }
 
-# run_mlistd N K: run K of mlistd --once on a fresh copy of the queue
+# run_mlistd N K DIR BUILD LABEL: run K of BUILD's mlistd --once on a fresh
+# copy of DIR's queue
 run_mlistd() {
-	n=$1
-	d="$work/mlistd-$n"
+	n=$1; d=$3; b=$4
 	rm -rf "$d/data"
 	cp -a "$d/data.clean" "$d/data"
 	c0=$(sink_count)
 	t0=$(now)
 	rc=0
 	/usr/bin/time -v -o "$d/time.txt" timeout "$run_cap" \
-	    "$build/mlistd" -c "$d/mlistd.conf" --once >"$d/mlistd.log" 2>&1 || rc=$?
+	    "$b/mlistd" -c "$d/mlistd.conf" --once >"$d/mlistd.log" 2>&1 || rc=$?
 	t1=$(now)
 	c1=$(sink_count)
-	[ "$rc" -eq 0 ] || { tail -n 20 "$d/mlistd.log"; echo "mlistd --once exited $rc" >&2; failures=$((failures + 1)); }
+	[ "$rc" -eq 0 ] || { tail -n 20 "$d/mlistd.log"; echo "$5 --once exited $rc" >&2; failures=$((failures + 1)); }
 	secs=$(elapsed "$t0" "$t1")
 	got=$((c1 - c0))
 	echo "$secs" >"$d/secs.$2"
-	echo "$(peak_rss_mib "$d/time.txt")" >"$d/rss.$2"
+	peak_rss_mib "$d/time.txt" >"$d/rss.$2"
 	states=$(sqlite3 "$d/data/mlistd.db" "select state || '=' || count(*) from delivery group by state" | tr '\n' ' ')
 	sent=$(sqlite3 "$d/data/mlistd.db" "select count(*) from delivery where state = 'sent'")
 	other=$(sqlite3 "$d/data/mlistd.db" "select count(*) from delivery where state <> 'sent'")
-	say "mlistd $n, run $2: $got messages at the sink in $secs s, $(rate "$got" "$secs")/s," \
+	say "$5 $n, run $2: $got messages at the sink in $secs s, $(rate "$got" "$secs")/s," \
 	    "peak RSS $(cat "$d/rss.$2") MiB; deliveries: ${states:-none}"
 	if [ "$got" -ne "$n" ] || [ "$sent" -ne "$n" ] || [ "$other" -ne 0 ]; then
 		echo "FAIL: wanted $n accepted by the sink and $n deliveries 'sent'" >&2
@@ -264,7 +292,6 @@ run_mlistd() {
 # run_source N K: run K of smtp-source, same message count, same sink
 run_source() {
 	n=$1
-	d="$work/mlistd-$n"
 	c0=$(sink_count)
 	t0=$(now)
 	rc=0
@@ -274,7 +301,7 @@ run_source() {
 	c1=$(sink_count)
 	[ "$rc" -eq 0 ] || { cat "$work/source-$n.log"; die "smtp-source exited $rc"; }
 	secs=$(elapsed "$t0" "$t1")
-	echo "$secs" >"$d/src.$2"
+	echo "$secs" >"$work/src-$n.$2"
 	say "smtp-source $n, run $2: $((c1 - c0)) messages in $secs s, $(rate $((c1 - c0)) "$secs")/s"
 }
 
@@ -366,5 +393,18 @@ ok_rss=$(awk -v a="$m" -v t="$target_rss_mib" 'BEGIN { print (a != "" && a + 0 <
 echo "mlistd s, smtp-src/s: medians of $runs interleaved runs (RSS: the highest); mlistd/src per pair at $big: $(get_r pairs "$big")"
 echo "target at $big contacts: mlistd/smtp-source >= $target_ratio:" \
     "$(ratio "$r" "$s") — $(verdict "$ok_rate"); peak RSS < $target_rss_mib MiB: $m MiB — $(verdict "$ok_rss")"
+if [ -n "$ref" ]; then
+	echo "reference $ref, same runs:"
+	printf '%-9s %12s %9s %9s %11s %12s\n' contacts "reference s" "rcpts/s" "RSS MiB" "ref/src" \
+	    "mlistd/ref"
+	for n in $sizes; do
+		printf '%-9s %12s %9s %9s %11s %12s\n' "$n" "$(get_r refsecs "$n")" \
+		    "$(get_r refrate "$n")" "$(get_r refrss "$n")" \
+		    "$(ratio "$(get_r refrate "$n")" "$(get_r src "$n")")" \
+		    "$(ratio "$(get_r rate "$n")" "$(get_r refrate "$n")")"
+	done
+	echo "mlistd/ref: this build's rate over the reference's (medians); per pair at $big:" \
+	    "reference $(get_r refpairs "$big"), this build $(get_r pairs "$big")"
+fi
 [ "$failures" -eq 0 ] || { echo "FAILED: $failures broadcast(s) not fully delivered and recorded"; exit 1; }
 exit 0
