@@ -341,6 +341,62 @@ test_command_mail_refused(void **state)
 	assert_int_equal(run_mail(fx, "garbage without headers", &is_cmd), ENGINE_CORRUPT);
 }
 
+/* CORRIGER keeps the photos after the same paragraph; a text with its own
+ * markers is taken as written; greetings, quoted lines and FIN. */
+static void
+test_correct_markers(void **state)
+{
+	static const struct {
+		const char *old, *cmd, *want;
+	} cases[] = {
+		{ "A.\n\n[[photo:1]]\n\nB.\n\n[[photo:2]]", "CORRIGER %lld\nA2\nsuite\n\nB2\nFIN\n",
+		  "A2\nsuite\n\n[[photo:1]]\n\nB2\n\n[[photo:2]]" },
+		{ "[[photo:1]]\n\nA.", "Bonjour,\nCORRIGER %lld\n> citation\nA2\n",
+		  "[[photo:1]]\n\nA2" },
+		{ "A.\n\nB.\n\n[[photo:1]]", "CORRIGER %lld\nSeul.\nFIN\nMerci\n",
+		  "Seul.\n\n[[photo:1]]" },
+		{ "A.\n\n[[photo:1]]", "correct %lld\n[[photo:1]]\n\nA2\nEND\n",
+		  "[[photo:1]]\n\nA2" },
+	};
+	struct fx *fx = *state;
+	int is_cmd;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t a = submit(fx, fx->rennes, 1, "new", "T", cases[i].old);
+		char *body = xasprintf(cases[i].cmd, (long long)a), *m = mail("ed@example.org",
+		    DKIM_PASS, body);
+
+		assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+		assert_true(is_cmd);
+		assert_field(fx, "body", a, cases[i].want);
+		free(m);
+		free(body);
+	}
+}
+
+/* An unknown word in capitals and a number is a command (answered with the
+ * list); a title in capitals alone is a report. */
+static void
+test_unknown_command(void **state)
+{
+	struct fx *fx = *state;
+	char *m = mail("ed@example.org", DKIM_PASS, "SUPPRIMER 3\n"), *notice;
+	int is_cmd;
+
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_true(is_cmd);
+	notice = db_str(fx->e.db, "SELECT body FROM message WHERE kind = 'notice'", "");
+	assert_non_null(notice);
+	assert_non_null(strstr(notice, "commande inconnue"));
+	assert_non_null(strstr(notice, "CORRIGER"));
+	free(notice);
+	free(m);
+	m = mail("ed@example.org", DKIM_PASS, "CARNAVAL\nLe comité a défilé.\n");
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+}
+
 static void
 test_digest(void **state)
 {
@@ -403,6 +459,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_command_mail_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_mail_confirm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_correct_markers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_command, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
