@@ -330,23 +330,34 @@ utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* The letters and digits of folded text f into b, each run of anything
+ * else one sep (none at either end); bytes >= 0x80 (letters str_fold does
+ * not know) kept as letters when keep_other. */
+static void
+str_join_words(const char *f, char sep, int keep_other, struct buf *b)
+{
+	int gap = 0;
+
+	for (const char *p = f; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    (keep_other && (unsigned char)*p >= 0x80)) {
+			if (gap && b->len > 0)
+				buf_addc(b, sep);
+			gap = 0;
+			buf_addc(b, *p);
+		} else
+			gap = 1;
+	}
+}
+
 char *
 str_slugify(const char *s)
 {
 	char *f = str_fold(s);
 	struct buf b;
-	int dash = 0;
 
 	buf_init(&b);
-	for (char *p = f; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
-			if (dash && b.len > 0)
-				buf_addc(&b, '-');
-			dash = 0;
-			buf_addc(&b, *p);
-		} else
-			dash = 1;
-	}
+	str_join_words(f, '-', 0, &b);
 	free(f);
 	return buf_steal(&b);
 }
@@ -674,7 +685,6 @@ str_collate_key(const char *s)
 {
 	char *f = str_fold(s);
 	struct buf b;
-	int gap = 0;
 
 	/* level 1: letters and digits folded (case, accents, œ/æ), each run of
 	 * spaces and punctuation one separator that sorts before any letter
@@ -682,18 +692,9 @@ str_collate_key(const char *s)
 	 * etienne"); level 2 (ties): accents (the text in lower case, accented
 	 * letters after plain ones: "cote", "côte", "côté"); level 3: the bytes */
 	buf_init(&b);
-	for (const char *p = f; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    (unsigned char)*p >= 0x80) {
-			if (gap && b.len > 0)
-				buf_addc(&b, ' ');
-			gap = 0;
-			buf_addc(&b, *p);
-		} else
-			gap = 1;
-	}
+	str_join_words(f, ' ', 1, &b);
 	buf_addc(&b, '\x01');
-	for (const char *p = s; *p; p++)	/* level 2: accents, unaccented first */
+	for (const char *p = s; *p; p++)
 		buf_addc(&b, (*p >= 'A' && *p <= 'Z') ? *p + ('a' - 'A') : *p);
 	buf_addc(&b, '\x01');
 	buf_adds(&b, s);
