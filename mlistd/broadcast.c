@@ -72,7 +72,7 @@ broadcast_secret_ok(const char *configured, const char *given)
 }
 
 int
-broadcast_targets(struct engine *e, const char *target, int64_t **ids_r, size_t *n_r)
+broadcast_targets(struct db *db, const char *target, int64_t **ids_r, size_t *n_r)
 {
 	char *slug = str_slugify(target ? target : "");
 	struct db_stmt *st;
@@ -81,7 +81,7 @@ broadcast_targets(struct engine *e, const char *target, int64_t **ids_r, size_t 
 	int rc;
 
 	/* regions are free text: compare their slugs in C */
-	st = db_query(e->db, "SELECT c.id, c.slug, c.region, (SELECT count(*) FROM committee_tag t"
+	st = db_query(db, "SELECT c.id, c.slug, c.region, (SELECT count(*) FROM committee_tag t"
 	    " WHERE t.committee_id = c.id AND t.tag = ?) FROM committee c ORDER BY c.id", "s", slug);
 	if (st == NULL) {
 		free(slug);
@@ -242,7 +242,7 @@ broadcast_release(struct engine *e, int64_t msg_id, const char *token, struct mi
 		goto out;
 	}
 	if (ids == NULL) {
-		if (broadcast_targets(e, target, &own, &nids) == -1)
+		if (broadcast_targets(e->db, target, &own, &nids) == -1)
 			goto out;
 		ids = own;
 	}
@@ -374,7 +374,7 @@ broadcast_proven(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 	const char *proof = NULL;
 	int rc;
 
-	if (broadcast_targets(e, in->ext, &ids, &nids) == -1)
+	if (broadcast_targets(e->db, in->ext, &ids, &nids) == -1)
 		return engine_dberr(e, error_r);
 	if (nids == 0 && *in->ext == '\0') {
 		*error_r = "a broadcast to every committee, and the roster has none";

@@ -22,6 +22,7 @@
 
 #include "engine.h"
 
+struct db;
 struct engine;
 struct inmsg;
 
@@ -36,6 +37,6 @@ int broadcast_release_token(struct engine *e, const char *token, const char **er
 
 /* Committees a target names (region, tag or committee slug; "" = all):
  * ids in *ids_r (free()), count in *n_r; -1 on database error. */
-int broadcast_targets(struct engine *e, const char *target, int64_t **ids_r, size_t *n_r);
+int broadcast_targets(struct db *db, const char *target, int64_t **ids_r, size_t *n_r);
 
 #endif

@@ -87,6 +87,7 @@ static const struct cf_param config_params[] = {
 	{ "bounce_score_threshold", CF_INT, S(bounce_score_threshold), "5", 1, 1000, NULL },
 	{ "bounce_info_stale_after", CF_TIME, S(bounce_info_stale_after), "7d", 3600, 365 * 86400, NULL },
 	{ "coverage_alert_after", CF_TIME, S(coverage_alert_after), "1h", 60, 30 * 86400, NULL },
+	{ "broadcast_report_after", CF_TIME, S(broadcast_report_after), "2h", 0, 30 * 86400, NULL },
 	{ "max_autoresponses_per_day", CF_INT, S(max_autoresponses_per_day), "10", 1, 1000, NULL },
 	{ "bulletin_period_months", CF_INT, S(bulletin_period_months), "2", 1, 12, NULL },
 	{ "bulletin_deadline_days", CF_INT, S(bulletin_deadline_days), "10", 0, 180, NULL },

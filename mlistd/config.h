@@ -91,6 +91,7 @@ struct config {
 	long	 bounce_score_threshold;
 	long	 bounce_info_stale_after;
 	long	 coverage_alert_after;
+	long	 broadcast_report_after;	/* 0: no report mailed to a broadcast's author */
 	long	 max_autoresponses_per_day;
 	/* bulletin */
 	long	 bulletin_period_months;

@@ -214,7 +214,7 @@ coverage_committees(struct engine *e, const struct coverage_bcast *bc,
 		list[n++] = (struct coverage_comm){ db_col_int(st, 0), db_col_int(st, 1), 0 };
 	}
 	db_finalize(&st);
-	if (broadcast_targets(e, bc->target, &ids, &nids) == -1) {
+	if (broadcast_targets(e->db, bc->target, &ids, &nids) == -1) {
 		free(list);
 		return -1;
 	}

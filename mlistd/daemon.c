@@ -32,6 +32,7 @@
 #include "fetch.h"
 #include "lmtp.h"
 #include "log.h"
+#include "office.h"
 #include "queue.h"
 #include "relay.h"
 #include "router.h"
@@ -122,18 +123,23 @@ daemon_queue_thread(void *arg)
 {
 	struct engine *e = arg;
 	time_t last_tick = 0;
+	int report_failed = 0;
 
 	while (!daemon_stop) {
-		long next;
+		long next, report;
 
 		/* The calendar and the coverage scan work in minutes and the coverage
 		 * scan reads every recent broadcast's deliveries: once a minute, not
-		 * on every wake-up (each routed message wakes this thread). */
+		 * on every wake-up (each routed message wakes this thread). A
+		 * broadcast's report is sent when due (one indexed query per
+		 * wake-up); after a failed one, at the next minute's tick only. */
 		if (time(NULL) - last_tick >= DAEMON_TICK_INTERVAL) {
 			bulletin_tick(e);
 			coverage_tick(e);
+			report_failed = office_tick(e) == -1;
 			last_tick = time(NULL);
-		}
+		} else if (!report_failed && office_next_due(e) == 0)
+			report_failed = office_tick(e) == -1;
 		editor_jobs(e);	/* proofs and publications asked by mail */
 		queue_run(e);
 		if (daemon_db_damaged(e))
@@ -141,6 +147,8 @@ daemon_queue_thread(void *arg)
 		next = queue_next_due(e);
 		if (next < 0 || next > e->cf->queue_run_interval)
 			next = e->cf->queue_run_interval;
+		if (!report_failed && (report = office_next_due(e)) >= 0 && report < next)
+			next = report;
 		daemon_wait(&daemon_pending_queue, next > 0 ? next : 1);
 	}
 	return NULL;
@@ -216,6 +224,7 @@ daemon_once(struct engine *router, struct engine *runner)
 	editor_jobs(runner);
 	bulletin_tick(runner);
 	coverage_tick(runner);
+	office_tick(runner);
 	while (queue_run(runner) > 0 && queue_next_due(runner) == 0)
 		;
 	if (daemon_db_damaged(runner))

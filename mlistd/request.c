@@ -44,16 +44,19 @@
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
+#include "office.h"
 #include "queue.h"
 #include "request.h"
 #include "roster.h"
 #include "search.h"
+#include "status.h"
 #include "tmpl.h"
 #include "trim.h"
 #include "util.h"
 
 #define REQUEST_MAX_CMDS	5
 #define REQUEST_SEARCH_MAX	10
+#define REQUEST_MATCH_MAX	10	/* broadcasts listed for ambiguous STATUT words */
 #define REQUEST_SEPARATOR	"----------"	/* between the answers to several commands */
 
 /* One mail being answered. */
@@ -69,6 +72,7 @@ struct request {
 	const char	*sender;	/* envelope sender of the mail answered */
 	const struct mime_msg *m;	/* the mail answered */
 	int		 proven;	/* DKIM pass, or a confirmed token */
+	int		 withheld;	/* no answer at all to this mail */
 	char		 confirm[33];	/* token of an action held for confirmation */
 };
 
@@ -324,15 +328,112 @@ request_submission_rows(struct request *r, int64_t issue, int64_t committee,
 	return rc == 0 ? 0 : -1;
 }
 
+/* The report on the one broadcast named by token. */
+static int
+request_broadcast_report(struct request *r, const char *token)
+{
+	struct status_bcast b;
+	struct tmpl_dict *d;
+	int rc = status_load(r->e->db, token, &b);
+
+	if (rc != 1)
+		return -1;
+	d = tmpl_dict_new();
+	office_report_dict(r->e, &b, d);
+	log_info("msgid=%s from=%s status=reported", b.token, r->from);
+	status_free(&b);
+	return request_part(r, "broadcast-report", d);
+}
+
+/* Several broadcasts match: their references, dates and subjects. */
+static int
+request_broadcast_list(struct request *r, const char *words, char **tokens, size_t n)
+{
+	struct tmpl_dict *d = tmpl_dict_new(), *many = tmpl_add_section(d, "MANY");
+	size_t shown = n > REQUEST_MATCH_MAX ? REQUEST_MATCH_MAX : n;
+
+	tmpl_set(d, "WORDS", words);
+	if (n > shown)
+		tmpl_set_int(tmpl_add_section(many, "MORE"), "SHOWN", (long long)shown);
+	for (size_t i = 0; i < shown; i++) {
+		struct status_bcast b;
+		struct tmpl_dict *m;
+		char date[32], id[STATUS_ID_LEN + 1];
+
+		if (status_load(r->e->db, tokens[i], &b) != 1) {
+			tmpl_dict_free(&d);
+			return -1;
+		}
+		m = tmpl_add_section(many, "MATCH");
+		snprintf(id, sizeof id, "%s", b.token);
+		tmpl_set(m, "MATCH_ID", id);
+		office_date(r->e, b.released ? b.released : b.received, date, sizeof date);
+		tmpl_set(m, "MATCH_DATE", date);
+		tmpl_set(m, "MATCH_SUBJECT", b.subject);
+		if (i == 0)
+			tmpl_set(many, "FIRST_ID", id);
+		status_free(&b);
+	}
+	return request_part(r, "request-broadcast", d);
+}
+
+/*
+ * STATUT words: the report on a national broadcast, the office's own
+ * (read-only, yet not for anyone): only to a national sender whose From
+ * is proven by a trusted DKIM pass or is the envelope sender. A national
+ * From that is neither (forged, or relayed by a forwarder) gets no answer
+ * at all: the report never reaches whoever wrote the mail, and the
+ * national sender is not mailed on a stranger's behalf.
+ */
+static int
+request_broadcast(struct request *r, const char *words)
+{
+	struct tmpl_dict *d;
+	char **tokens = NULL;
+	int n;
+
+	if (!roster_is_sender(r->e->db, r->from, "national")) {
+		d = tmpl_dict_new();
+		tmpl_set(d, "EMAIL", r->from);
+		tmpl_show_section(d, "NOT_NATIONAL");
+		return request_part(r, "request-broadcast", d);
+	}
+	if (!r->proven && (r->sender == NULL || strcasecmp(r->sender, r->from) != 0)) {
+		log_info("from=%s sender=%s status=withheld reason=\"STATUT of a broadcast: a national"
+		    " sender without DKIM proof whose envelope sender differs\"", r->from,
+		    r->sender ? r->sender : "");
+		r->withheld = 1;
+		return 0;
+	}
+	if ((n = status_find(r->e->db, words, REQUEST_MATCH_MAX + 1, &tokens)) == -1)
+		return -1;
+	if (n == 1)
+		n = request_broadcast_report(r, tokens[0]);
+	else if (n > 1)
+		n = request_broadcast_list(r, words, tokens, (size_t)n);
+	else {
+		d = tmpl_dict_new();
+		tmpl_set(d, "WORDS", words);
+		tmpl_show_section(d, "NONE");
+		n = request_part(r, "request-broadcast", d);
+	}
+	status_tokens_free(tokens, n > 0 ? (size_t)n : 0);
+	return n == -1 ? -1 : 0;
+}
+
+/* STATUT alone: the next bulletin; STATUT words: a broadcast's report. */
 static int
 request_status(struct request *r, const char *args)
 {
 	struct bulletin_issue bi;
-	struct tmpl_dict *d = tmpl_dict_new(), *s;
+	struct tmpl_dict *d, *s;
 	char date[32];
-	int rc = bulletin_open_issue(r->e, now(), &bi);
+	int rc;
 
-	if (rc == -1) {
+	if (strspn(args, ".!?:;, \t") < strlen(args))	/* more than "STATUT ?" */
+		return request_broadcast(r, args);
+	d = tmpl_dict_new();
+	if ((rc = bulletin_open_issue(r->e, now(), &bi)) == -1) {
 		tmpl_dict_free(&d);
 		return -1;
 	}
@@ -674,8 +775,8 @@ request_search(struct request *r, const char *words)
 static const struct request_cmd request_cmds[] = {
 	{ "aide", request_help, 0 },		{ "help", request_help, 0 },
 	{ "contacts", request_contacts, 0 },	{ "contact", request_contacts, 0 },
-	{ "statut", request_status, 0 },	{ "status", request_status, 0 },
-	{ "etat", request_status, 0 },
+	{ "statut", request_status, 1 },	{ "status", request_status, 1 },
+	{ "etat", request_status, 1 },
 	{ "arret", request_stop, 0 },		{ "arreter", request_stop, 0 },
 	{ "stop", request_stop, 0 },
 	{ "abonner", request_subscribe, 0 },	{ "abonnement", request_subscribe, 0 },
@@ -856,7 +957,7 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
 			rc = cmds[i].cmd->run(r, cmds[i].args);
 		free(cmds[i].args);
 	}
-	if (rc == 0 && r->nparts == 0) {
+	if (rc == 0 && r->nparts == 0 && !r->withheld) {
 		if (other) {
 			struct tmpl_dict *d = tmpl_dict_new();
 
@@ -865,7 +966,7 @@ request_run(struct request *r, const struct inmsg *in, const struct mime_msg *m,
 		}
 		request_help(r, "");
 	}
-	if (rc == 0 && r->nparts > 0)
+	if (rc == 0 && r->nparts > 0 && !r->withheld)
 		rc = request_answer(r, m, token);
 	free(other);
 	free(text);

@@ -202,6 +202,15 @@ const char *const db_migrations[] = {
 	/* 9: what a proof showed (issue_hashes), so that publishing by mail
 	 * needs a proof of the very content to be published */
 	"ALTER TABLE bulletin_mailing ADD COLUMN content_hash TEXT;",
+
+	/* 10: the report mailed once to a broadcast's author (office.c); the
+	 * broadcasts already sent count as reported: an upgrade mails no old
+	 * report */
+	"CREATE TABLE broadcast_report ("
+	"  message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,"
+	"  sent INTEGER NOT NULL);"		/* 0: released before this table existed */
+	"INSERT INTO broadcast_report (message_id, sent) SELECT id, 0 FROM message"
+	"  WHERE kind = 'broadcast' AND released IS NOT NULL;",
 };
 
 const int db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -1,8 +1,14 @@
-/* status.c — broadcast and delivery reports (see status.h). */
+/* status.c — broadcast and delivery reports (see status.h): status_load()
+ * reads one broadcast once; mlistctl's tables and the office's mail
+ * (office.c) are both written from it. */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "broadcast.h"
 #include "db.h"
 #include "i18n.h"
 #include "status.h"
@@ -108,31 +114,190 @@ status_token_find(struct db *db, const char *id, char **token_r, const char **er
 	return *error_r = why, 0;
 }
 
-/* One committee's verdict from its delivery counts (a code of the
- * catalogue's domain "committee"). */
-static const char *
-status_verdict(int64_t sent, int64_t pending)
-{
-	return sent > 0 ? "reached" : pending > 0 ? "pending" : "unreachable";
-}
+/* ---- one broadcast, loaded ---- */
 
-/* One row per contact; the committee and its verdict on the first one. */
 static void
-status_contacts(struct db *db, int64_t msg_id, int64_t committee_id, const char *name,
-    const char *verdict, struct table *t)
+status_load_contacts(struct db *db, int64_t msg_id, struct status_committee *c)
 {
-	struct db_stmt *st = db_query(db, "SELECT rcpt, state, coalesce(last_reply, ''), attempts"
+	struct db_stmt *st = db_query(db, "SELECT rcpt, state, coalesce(last_reply, '')"
 	    " FROM delivery WHERE message_id = ? AND committee_id IS ? ORDER BY rcpt", "ii",
-	    msg_id, committee_id);
-	int first = 1;
+	    msg_id, c->id);
 
 	while (st && db_step(st) == 1) {
-		table_row(t, (const char *[]){ first ? name : "", first ? verdict : "",
-		    db_col_text(st, 0), i18n_state("delivery", db_col_text(st, 1)),
-		    i18n_state("reply", db_col_text(st, 2)) });
-		first = 0;
+		c->contacts = xrealloc(c->contacts, (c->ncontacts + 1) * sizeof *c->contacts);
+		c->contacts[c->ncontacts++] = (struct status_contact){ xstrdup(db_col_text(st, 0)),
+		    xstrdup(db_col_text(st, 1)), xstrdup(db_col_text(st, 2)) };
 	}
 	db_finalize(&st);
+}
+
+static int
+status_has_committee(const struct status_bcast *b, int64_t id)
+{
+	for (size_t i = 0; i < b->ncommittees; i++)
+		if (b->committees[i].id == id)
+			return 1;
+	return 0;
+}
+
+/* Committees the target named when it was released that got no delivery
+ * (no active contact then): not reached, with no contact to show. */
+static int
+status_load_untouched(struct db *db, struct status_bcast *b)
+{
+	int64_t *ids = NULL, old;
+	size_t n = 0;
+	int rc = 0;
+
+	if (b->released == 0)
+		return 0;
+	if (broadcast_targets(db, b->target, &ids, &n) == -1)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *name;
+
+		if (status_has_committee(b, ids[i]))
+			continue;
+		if (db_int(db, &old, "SELECT count(*) FROM committee WHERE id = ? AND created <= ?",
+		    "ii", ids[i], b->released) != 1) {
+			rc = -1;
+			break;
+		}
+		if (old == 0 || (name = db_str(db, "SELECT name FROM committee WHERE id = ?", "i",
+		    ids[i])) == NULL)
+			continue;
+		b->committees = xrealloc(b->committees, (b->ncommittees + 1) * sizeof *b->committees);
+		b->committees[b->ncommittees++] = (struct status_committee){ name, ids[i], 0, 0,
+		    NULL, 0 };
+	}
+	free(ids);
+	return rc;
+}
+
+/* Per committee: deliveries sent, pending, and each contact's. */
+static int
+status_load_committees(struct db *db, struct status_bcast *b)
+{
+	struct db_stmt *st = db_query(db, "SELECT d.committee_id, coalesce(c.name, '?'),"
+	    " sum(d.state = 'sent'), sum(d.state IN ('queued', 'deferred'))"
+	    " FROM delivery d LEFT JOIN committee c ON c.id = d.committee_id"
+	    " WHERE d.message_id = ? GROUP BY d.committee_id ORDER BY c.region COLLATE fr,"
+	    " c.name COLLATE fr", "i", b->id);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		b->committees = xrealloc(b->committees, (b->ncommittees + 1) * sizeof *b->committees);
+		b->committees[b->ncommittees++] = (struct status_committee){ xstrdup(db_col_text(st,
+		    1)), db_col_int(st, 0), db_col_int(st, 2), db_col_int(st, 3), NULL, 0 };
+		b->nreached += db_col_int(st, 2) > 0;
+	}
+	db_finalize(&st);
+	for (size_t i = 0; rc == 0 && i < b->ncommittees; i++)
+		status_load_contacts(db, b->id, &b->committees[i]);
+	return rc == 0 ? status_load_untouched(db, b) : -1;
+}
+
+/* Replies by people (not automatic), committees first; automatic ones counted. */
+static int
+status_load_replies(struct db *db, struct status_bcast *b)
+{
+	struct db_stmt *st = db_query(db, "SELECT c.name, r.received, r.sender"
+	    " FROM reply r LEFT JOIN committee c ON c.id = r.committee_id"
+	    " WHERE r.message_id = ? AND r.auto IS NULL ORDER BY r.committee_id IS NULL,"
+	    " c.region COLLATE fr, c.name COLLATE fr, r.received", "i", b->id);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = db_step(st)) == 1) {
+		b->replies = xrealloc(b->replies, (b->nreplies + 1) * sizeof *b->replies);
+		b->replies[b->nreplies++] = (struct status_reply){ db_col_null(st, 0) ? NULL :
+		    xstrdup(db_col_text(st, 0)), xstrdup(db_col_text(st, 2)), db_col_int(st, 1) };
+	}
+	db_finalize(&st);
+	if (rc == 0 && db_int(db, &b->nauto, "SELECT count(*) FROM reply WHERE message_id = ? AND"
+	    " auto IS NOT NULL", "i", b->id) == -1)
+		rc = -1;
+	return rc == 0 ? 0 : -1;
+}
+
+int
+status_load(struct db *db, const char *token, struct status_bcast *b)
+{
+	struct db_stmt *st = db_query(db, "SELECT id, token, subject, author, target, message_id,"
+	    " received, coalesce(released, 0) FROM message WHERE token = ? AND kind = 'broadcast'",
+	    "s", token);
+	int rc;
+
+	memset(b, 0, sizeof *b);
+	if (st == NULL)
+		return -1;
+	if ((rc = db_step(st)) == 1) {
+		b->id = db_col_int(st, 0);
+		b->token = xstrdup(db_col_text(st, 1));
+		b->subject = xstrdup(db_col_text(st, 2));
+		b->author = xstrdup(db_col_text(st, 3));
+		b->target = xstrdup(db_col_text(st, 4));
+		b->message_id = xstrdup(db_col_text(st, 5));
+		b->received = db_col_int(st, 6);
+		b->released = db_col_int(st, 7);
+	}
+	db_finalize(&st);
+	if (rc == 1 && (status_load_committees(db, b) == -1 || status_load_replies(db, b) == -1))
+		rc = -1;
+	if (rc != 1)
+		status_free(b);
+	return rc;
+}
+
+void
+status_free(struct status_bcast *b)
+{
+	for (size_t i = 0; i < b->ncommittees; i++) {
+		struct status_committee *c = &b->committees[i];
+
+		for (size_t j = 0; j < c->ncontacts; j++) {
+			free(c->contacts[j].rcpt);
+			free(c->contacts[j].state);
+			free(c->contacts[j].reply);
+		}
+		free(c->contacts);
+		free(c->name);
+	}
+	for (size_t i = 0; i < b->nreplies; i++) {
+		free(b->replies[i].committee);
+		free(b->replies[i].sender);
+	}
+	free(b->committees);
+	free(b->replies);
+	free(b->token);
+	free(b->subject);
+	free(b->author);
+	free(b->target);
+	free(b->message_id);
+	memset(b, 0, sizeof *b);
+}
+
+/* One committee's verdict (a code of the catalogue's domain "committee"). */
+static const char *
+status_verdict(const struct status_committee *c)
+{
+	return c->sent > 0 ? "reached" : c->pending > 0 ? "pending" : "unreachable";
+}
+
+/* One row per contact (one with the committee alone when it has none);
+ * the committee and its verdict on the first one. */
+static void
+status_contacts(const struct status_committee *c, const char *verdict, struct table *t)
+{
+	if (c->ncontacts == 0)
+		table_row(t, (const char *[]){ c->name, verdict, "", "", "" });
+	for (size_t j = 0; j < c->ncontacts; j++)
+		table_row(t, (const char *[]){ j == 0 ? c->name : "", j == 0 ? verdict : "",
+		    c->contacts[j].rcpt, i18n_state("delivery", c->contacts[j].state),
+		    i18n_state("reply", c->contacts[j].reply) });
 }
 
 /* Deliveries held back by the provider's rate limit stay queued with a
@@ -160,75 +325,55 @@ status_rate_wait(struct db *db, int64_t msg_id, FILE *out)
 int
 status_message(struct db *db, const char *token, int only_unreached, FILE *out)
 {
-	int64_t id;
-	struct db_stmt *st;
+	struct status_bcast b;
 	struct table *t;
-	int reached = 0, total = 0;
 
-	if (db_int(db, &id, "SELECT id FROM message WHERE token = ?", "s", token) != 1)
+	if (status_load(db, token, &b) != 1)
 		return -1;
-	st = db_query(db, "SELECT d.committee_id, coalesce(c.name, '?'),"
-	    " sum(d.state = 'sent'), sum(d.state IN ('queued', 'deferred')), count(*)"
-	    " FROM delivery d LEFT JOIN committee c ON c.id = d.committee_id WHERE"
-	    " d.message_id = ? GROUP BY d.committee_id ORDER BY c.region COLLATE fr,"
-	    " c.name COLLATE fr", "i", id);
 	t = table_new(only_unreached ? 2 : 5);
 	table_row(t, (const char *[]){ tr("comité", "committee"), tr("état", "state"),
 	    tr("contact", "contact"), tr("envoi", "delivery"), tr("dernière réponse du serveur",
 	    "last server reply") });
-	while (st && db_step(st) == 1) {
-		int64_t sent = db_col_int(st, 2), pending = db_col_int(st, 3);
-		const char *verdict = i18n_state("committee", status_verdict(sent, pending));
+	for (size_t i = 0; i < b.ncommittees; i++) {
+		const struct status_committee *c = &b.committees[i];
+		const char *verdict = i18n_state("committee", status_verdict(c));
 
-		total++;
-		reached += sent > 0;
-		if (only_unreached && sent == 0)
-			table_row(t, (const char *[]){ db_col_text(st, 1), verdict });
+		if (only_unreached && c->sent == 0)
+			table_row(t, (const char *[]){ c->name, verdict });
 		else if (!only_unreached)
-			status_contacts(db, id, db_col_int(st, 0), db_col_text(st, 1), verdict, t);
+			status_contacts(c, verdict, t);
 	}
-	db_finalize(&st);
 	table_print(t, "", out);
 	table_free(&t);
-	fprintf(out, tr("%d comité(s) atteint(s) sur %d\n", "%d of %d committee(s) reached\n"),
-	    reached, total);
-	status_rate_wait(db, id, out);
+	fprintf(out, tr("%zu comité(s) atteint(s) sur %zu\n", "%zu of %zu committee(s) reached\n"),
+	    b.nreached, b.ncommittees);
+	status_rate_wait(db, b.id, out);
+	status_free(&b);
 	return 0;
 }
 
 /* Replies by people (not automatic), one line each, by committee. */
-static int
-status_replies_answered(struct db *db, int64_t id, FILE *out)
+static void
+status_replies_answered(const struct status_bcast *b, FILE *out)
 {
-	struct db_stmt *st = db_query(db, "SELECT coalesce(c.name, ''), r.received, r.sender,"
-	    " r.committee_id IS NULL FROM reply r LEFT JOIN committee c ON c.id = r.committee_id"
-	    " WHERE r.message_id = ? AND r.auto IS NULL ORDER BY r.committee_id IS NULL,"
-	    " c.region COLLATE fr, c.name COLLATE fr, r.received", "i", id);
-	struct table *t;
-	int rc, n = 0;
+	struct table *t = table_new(3);
 
-	if (st == NULL)
-		return -1;
 	fprintf(out, "%s\n", tr("Ont répondu\xc2\xa0:", "Answered:"));
-	t = table_new(3);
 	table_row(t, (const char *[]){ tr("comité", "committee"), "date", tr("adresse",
 	    "address") });
-	while ((rc = db_step(st)) == 1) {
+	for (size_t i = 0; i < b->nreplies; i++) {
 		char date[24];
 
-		time_iso((time_t)db_col_int(st, 1), date, sizeof date);
+		time_iso((time_t)b->replies[i].received, date, sizeof date);
 		date[16] = '\0';
-		table_row(t, (const char *[]){ db_col_int(st, 3) ? tr("(expéditeur inconnu)",
-		    "(unknown sender)") : db_col_text(st, 0), date, db_col_text(st, 2) });
-		n++;
+		table_row(t, (const char *[]){ b->replies[i].committee ? b->replies[i].committee :
+		    tr("(expéditeur inconnu)", "(unknown sender)"), date, b->replies[i].sender });
 	}
-	if (n == 0)
+	if (b->nreplies == 0)
 		fprintf(out, "  %s\n", tr("(personne)", "(nobody)"));
 	else
 		table_print(t, "  ", out);
 	table_free(&t);
-	db_finalize(&st);
-	return rc == 0 ? 0 : -1;
 }
 
 /* Committees the broadcast went to that no person of theirs answered. */
@@ -257,32 +402,108 @@ status_replies_missing(struct db *db, int64_t id, FILE *out)
 int
 status_replies(struct db *db, const char *token, FILE *out)
 {
-	int64_t id, n[4];
-	struct db_stmt *st;
+	struct status_bcast b;
+	int64_t n[3];
+	int rc = 0;
 
-	if (db_int(db, &id, "SELECT id FROM message WHERE token = ? AND kind = 'broadcast'", "s",
-	    token) != 1)
+	if (status_load(db, token, &b) != 1)
 		return -1;
-	st = db_query(db, "SELECT subject FROM message WHERE id = ?", "i", id);
-	fprintf(out, tr("Réponses à l'envoi %.8s\xc2\xa0: %s\n", "Replies to broadcast"
-	    " %.8s: %s\n"), token,
-	    st && db_step(st) == 1 ? db_col_text(st, 0) : "");
-	db_finalize(&st);
-	if (status_replies_answered(db, id, out) == -1 || status_replies_missing(db, id, out) == -1 ||
+	fprintf(out, tr("Réponses à l'envoi %.8s\xc2\xa0: %s\n", "Replies to broadcast %.8s: %s\n"),
+	    token, b.subject);
+	status_replies_answered(&b, out);
+	if (status_replies_missing(db, b.id, out) == -1 ||
 	    db_int(db, &n[0], "SELECT count(DISTINCT committee_id) FROM reply WHERE"
-	    " message_id = ? AND auto IS NULL", "i", id) == -1 ||
+	    " message_id = ? AND auto IS NULL", "i", b.id) == -1 ||
 	    db_int(db, &n[1], "SELECT count(*) FROM committee WHERE id IN (SELECT committee_id"
 	    " FROM delivery WHERE message_id = ?1) OR id IN (SELECT committee_id FROM reply WHERE"
-	    " message_id = ?1 AND auto IS NULL)", "i", id) == -1 ||
+	    " message_id = ?1 AND auto IS NULL)", "i", b.id) == -1 ||
 	    db_int(db, &n[2], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
-	    " NULL AND committee_id IS NULL", "i", id) == -1 ||
-	    db_int(db, &n[3], "SELECT count(*) FROM reply WHERE message_id = ? AND auto IS"
-	    " NOT NULL", "i", id) == -1)
+	    " NULL AND committee_id IS NULL", "i", b.id) == -1)
+		rc = -1;
+	else
+		fprintf(out, tr("%lld comité(s) ont répondu sur %lld\xc2\xa0; %lld réponse(s)"
+		    " d'inconnus\xc2\xa0; %lld réponse(s) automatique(s) non comptée(s)\n",
+		    "%lld of %lld committee(s) answered; %lld reply(ies) from unknown senders;"
+		    " %lld automatic reply(ies) not counted\n"), (long long)n[0], (long long)n[1],
+		    (long long)n[2], (long long)b.nauto);
+	status_free(&b);
+	return rc;
+}
+
+/* ---- finding a broadcast by what a person remembers of it ---- */
+
+static int
+status_is_hex(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	return n >= STATUS_ID_LEN && n <= 32 && s[n] == '\0';
+}
+
+/* Every folded word of words in the folded subject? */
+static int
+status_words_match(const char *words, const char *subject)
+{
+	char *w = str_fold(words), *subj = str_fold(subject), *save = NULL, *tok;
+	int match = 1, any = 0;
+
+	for (tok = strtok_r(w, " \t,;:.!?«»\"'", &save); tok && match;
+	    tok = strtok_r(NULL, " \t,;:.!?«»\"'", &save)) {
+		any = 1;
+		match = strstr(subj, tok) != NULL;
+	}
+	free(w);
+	free(subj);
+	return match && any;
+}
+
+static void
+status_tokens_add(char ***tokens, size_t *n, const char *token)
+{
+	*tokens = xrealloc(*tokens, (*n + 1) * sizeof **tokens);
+	(*tokens)[(*n)++] = xstrdup(token);
+}
+
+/* Broadcasts, newest first, whose token starts with key (by_token) or whose
+ * subject holds key's words, appended to *tokens. 0, or -1 on error. */
+static int
+status_find_pass(struct db *db, const char *key, int by_token, size_t max, char ***tokens,
+    size_t *n)
+{
+	struct db_stmt *st = db_query(db, "SELECT token, subject FROM message WHERE kind ="
+	    " 'broadcast' ORDER BY id DESC", "");
+	int rc;
+
+	if (st == NULL)
 		return -1;
-	fprintf(out, tr("%lld comité(s) ont répondu sur %lld\xc2\xa0; %lld réponse(s)"
-	    " d'inconnus\xc2\xa0;"
-	    " %lld réponse(s) automatique(s) non comptée(s)\n", "%lld of %lld committee(s)"
-	    " answered; %lld reply(ies) from unknown senders; %lld automatic reply(ies) not"
-	    " counted\n"), (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);
-	return 0;
+	while ((rc = db_step(st)) == 1 && *n < max)
+		if (by_token ? strncasecmp(db_col_text(st, 0), key, strlen(key)) == 0 :
+		    status_words_match(key, db_col_text(st, 1)))
+			status_tokens_add(tokens, n, db_col_text(st, 0));
+	db_finalize(&st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+status_find(struct db *db, const char *key, size_t max, char ***tokens_r)
+{
+	char **tokens = NULL;
+	size_t n = 0;
+
+	/* A reference first; words only when it names nothing. */
+	if ((status_is_hex(key) && status_find_pass(db, key, 1, max, &tokens, &n) == -1) ||
+	    (n == 0 && status_find_pass(db, key, 0, max, &tokens, &n) == -1)) {
+		status_tokens_free(tokens, n);
+		return -1;
+	}
+	*tokens_r = tokens;
+	return (int)n;
+}
+
+void
+status_tokens_free(char **tokens, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(tokens[i]);
+	free(tokens);
 }
