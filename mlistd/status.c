@@ -440,15 +440,32 @@ status_is_hex(const char *s)
 	return n >= STATUS_ID_LEN && n <= 32 && s[n] == '\0';
 }
 
-/* Every folded word of words in the folded subject? */
+/* Folded (str_fold), with punctuation as spaces: ASCII marks, « » and
+ * no-break spaces, typographic apostrophes. A new string. */
+static char *
+status_words_norm(const char *s)
+{
+	static const char *const marks[] = { "\xc2\xab", "\xc2\xbb", "\xc2\xa0", "\xe2\x80\xaf",
+	    "\xe2\x80\x99" };
+	char *f = str_fold(s), *p;
+
+	for (size_t i = 0; i < nitems(marks); i++)
+		for (p = f; (p = strstr(p, marks[i])) != NULL; )
+			memset(p, ' ', strlen(marks[i]));
+	for (p = f; *p; p++)
+		if ((unsigned char)*p < 0x80 && !isalnum((unsigned char)*p))
+			*p = ' ';
+	return f;
+}
+
+/* Every word of words in the subject (case, accents and marks folded)? */
 static int
 status_words_match(const char *words, const char *subject)
 {
-	char *w = str_fold(words), *subj = str_fold(subject), *save = NULL, *tok;
+	char *w = status_words_norm(words), *subj = status_words_norm(subject), *save = NULL, *tok;
 	int match = 1, any = 0;
 
-	for (tok = strtok_r(w, " \t,;:.!?«»\"'", &save); tok && match;
-	    tok = strtok_r(NULL, " \t,;:.!?«»\"'", &save)) {
+	for (tok = strtok_r(w, " ", &save); tok && match; tok = strtok_r(NULL, " ", &save)) {
 		any = 1;
 		match = strstr(subj, tok) != NULL;
 	}
