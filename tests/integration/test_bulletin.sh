@@ -264,9 +264,36 @@ assert m.is_multipart(), types
 assert "multipart/alternative" in types and "text/plain" in types and "text/html" in types, types
 assert "image/jpeg" in types, types
 PY
+python3 - "$proof" <<'PY' || fail "the proof is not visibly a proof"
+import email, email.policy, html.parser, sys
+raw = open(sys.argv[1], "rb").read()
+m = email.message_from_bytes(raw, policy=email.policy.default)
+hdr = raw.split(b"\r\n\r\n", 1)[0]
+assert b"\nSubject: =?" in hdr, hdr.decode("latin-1")
+assert all(c < 128 for c in hdr), "8-bit header"
+assert m["Subject"].startswith("[ÉPREUVE] "), m["Subject"]
+assert [a.addr_spec for a in m["To"].addresses] == ["redaction@example.org"], m["To"]
+assert [a.addr_spec for a in m["Reply-To"].addresses] == ["bulletin@comites.example.org"], m["Reply-To"]
+for h in ("List-Unsubscribe", "List-Post", "List-Id", "List-Help", "Precedence"):
+    assert m[h] is None, (h, m[h])
+want = "ÉPREUVE — envoyée aux rédacteurs seulement (redaction@example.org)"
+text = m.get_body(("plain",)).get_content()
+assert text.startswith(want), text[:200]
+assert "PUBLIER 1\n" in text.split("\n\n")[0] + "\n", text[:300]
+class Body(html.parser.HTMLParser):
+    inbody, words = False, []
+    def handle_starttag(self, tag, a): self.inbody |= tag == "body"
+    def handle_data(self, d):
+        if self.inbody and d.strip(): self.words.append(d.strip())
+b = Body(); b.feed(m.get_body(("html",)).get_content())
+first = " ".join(b.words[:6])
+assert first.startswith("ÉPREUVE — envoyée aux rédacteurs seulement (redaction@example.org)"), first
+assert "PUBLIER 1" in first, first
+PY
 text "$proof" >"$work/t"
 grep -q "Kermesse de janvier" "$work/t" && ! grep -q "Vente de calendriers" "$work/t" || fail "proof content"
 ok "the proof reaches the editor only: multipart/alternative, text/html, the photo inline"
+ok "the proof is a proof: [ÉPREUVE] (RFC 2047), To the editor, no List-*, first line of text and HTML says to whom and PUBLIER 1"
 
 # 7. Publication: every contact once; the archive holds exactly the accepted texts.
 expect_rc 0 "bulletin publish 1" ctl bulletin publish 1
@@ -283,6 +310,17 @@ m = load(sys.argv[1])
 types = types(m)
 assert "text/plain" in types and "text/html" in types and "image/jpeg" in types, types
 assert m["List-Unsubscribe"] and "bulletin@" in m["From"], (m["From"], m["List-Unsubscribe"])
+PY
+python3 - "$(echo "$pub" | head -1)" <<'PY' || fail "the publication carries the proof's marks"
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+assert "ÉPREUVE" not in m["Subject"], m["Subject"]
+assert [a.addr_spec for a in m["To"].addresses] == ["national@comites.example.org"], m["To"]
+assert m["List-Id"] and m["Precedence"] == "list", (m["List-Id"], m["Precedence"])
+assert m["Reply-To"].addresses[0].addr_spec.startswith("retour+"), m["Reply-To"]
+for t in ("plain", "html"):
+    body = m.get_body((t,)).get_content()
+    assert "ÉPREUVE" not in body and "PUBLIER" not in body and "rédacteurs seulement" not in body, t
 PY
 [ "$(with '^National — Bulletin n° 1,' redaction@example.org | wc -l)" -eq 0 ] || fail "the editor, no contact, got the bulletin"
 ok "the bulletin reaches the 40 contacts, once each, from bulletin@, text + HTML + photo"

@@ -145,9 +145,9 @@ grep -qx "Subject: Bilan de l'envoi «${nb}Collecte de printemps${nb}»" "$work/
     grep -q "^Lille — envoi en cours" "$work/s1" || { cat "$work/s1"; fail "STATUT words: report"; }
 [ "$(grep -c "^  - [a-z.]*@lille.example.org${nb}: retardé, nouvel essai prévu$" "$work/s1")" -eq 4 ] ||
     { cat "$work/s1"; fail "contacts' states in French"; }
-grep -q "^    réponse du serveur${nb}: ." "$work/s1" || { cat "$work/s1"; fail "server's reply"; }
+grep -q "^    dernière erreur${nb}: ." "$work/s1" || { cat "$work/s1"; fail "last error"; }
 grep -qx "X-Mlistd-Broadcast: " "$work/s1" || fail "the STATUT answer is not the timed report"
-ok "STATUT collecte: Lille not reached, its 4 contacts delayed (in French) with the server's reply"
+ok "STATUT collecte: Lille not reached, its 4 contacts delayed (in French) with the last error"
 
 # A reference (8 characters) in the body, any case.
 lmtp "$author" "aide@$dom" --header "Subject: question" --header "From: $author" \

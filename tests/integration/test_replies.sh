@@ -16,7 +16,8 @@ conf_common() {
     write_conf "smtp_relay = 127.0.0.1:$sink_port" "lmtp_listen = 127.0.0.1:$lmtp_port" \
         "approve_password = s3cret" "dmarc_mitigation = none" "admin_address = $office" \
         "bounce_score_threshold = 2" "coverage_alert_after = 60s" "max_autoresponses_per_day = 5" \
-        "queue_run_interval = 1s" "retry_min = 60s" "$@"
+        "queue_run_interval = 1s" "retry_min = 60s" "$@" \
+        "broadcast_report_after = 0"	# the time moved 2 h on: no broadcast report here (test_office)
 }
 conf_common "bulletin_anchor = 2099-01-01" "language = fr"
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
