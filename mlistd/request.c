@@ -340,7 +340,7 @@ request_broadcast_report(struct request *r, const char *token)
 		return -1;
 	d = tmpl_dict_new();
 	office_report_dict(r->e, &b, d);
-	log_info("msgid=%s from=%s status=reported", b.token, r->from);
+	engine_logf(r->e, "msgid=%s from=%s status=reported", b.token, r->from);
 	status_free(&b);
 	return request_part(r, "broadcast-report", d);
 }
@@ -399,9 +399,9 @@ request_broadcast(struct request *r, const char *words)
 		return request_part(r, "request-broadcast", d);
 	}
 	if (!r->proven && (r->sender == NULL || strcasecmp(r->sender, r->from) != 0)) {
-		log_info("from=%s sender=%s status=withheld reason=\"STATUT of a broadcast: a national"
-		    " sender without DKIM proof whose envelope sender differs\"", r->from,
-		    r->sender ? r->sender : "");
+		engine_logf(r->e, "from=%s sender=%s status=withheld reason=\"STATUT of a"
+		    " broadcast: a national sender without DKIM proof whose envelope sender"
+		    " differs\"", r->from, r->sender ? r->sender : "");
 		r->withheld = 1;
 		return 0;
 	}

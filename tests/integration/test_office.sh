@@ -43,7 +43,6 @@ wait_log() {
 }
 nfiles() { ls "$1" | wc -l; }
 settle() { wait_files "$1" "$2" 30; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || fail "$(nfiles "$1") messages in $1, wanted $2"; }
-to() { grep -l -i "^X-Rcpt-Args: <$1>" "$2"/* 2>/dev/null; }
 # reports TOKEN: the timed reports on a broadcast (its forwarded replies
 # name it too, but are not auto-generated).
 reports() { grep -l "^X-Mlistd-Broadcast: $1" "$sink"/* | xargs -r grep -l "^Auto-Submitted: auto-generated"; }

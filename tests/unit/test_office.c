@@ -21,7 +21,6 @@
 #include "engine.h"
 #include "mime.h"
 #include "office.h"
-#include "roster.h"
 #include "status.h"
 #include "testlib.h"
 #include "util.h"
@@ -35,27 +34,6 @@ struct fixture {
 	struct engine	 e;
 	int64_t		 bcast;
 };
-
-static void
-fx_now(long t)
-{
-	char v[32];
-
-	snprintf(v, sizeof v, "%ld", t);
-	setenv("MLISTD_NOW", v, 1);
-}
-
-static int64_t
-fx_committee(struct fixture *f, const char *name, const char *slug, const char *email)
-{
-	const char *err = NULL;
-	int64_t id;
-
-	assert_int_equal(roster_committee_add(f->e.db, name, slug, "Bretagne", "", "", &id, &err), 1);
-	if (email)
-		assert_int_equal(roster_contact_add(f->e.db, &f->cf, slug, email, "", &err), 1);
-	return id;
-}
 
 static void
 fx_broadcast(struct fixture *f, const char *token, const char *subject, int64_t released)
@@ -84,11 +62,11 @@ setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof *f);
 	int64_t rennes, brest;
 
-	fx_now(T0 - 100);
+	test_now(T0 - 100);
 	test_env_open(f->dir, "office", "comites.example.org", &f->cf, &f->e);
-	rennes = fx_committee(f, "Rennes", "rennes", "anne@example.org");
-	brest = fx_committee(f, "Brest", "brest", "bob@example.org");
-	fx_committee(f, "Quimper", "quimper", NULL);
+	rennes = test_committee(&f->e, "Rennes", "Bretagne", "35", "anne@example.org");
+	brest = test_committee(&f->e, "Brest", "Bretagne", "29", "bob@example.org");
+	test_committee(&f->e, "Quimper", "Bretagne", "29", NULL);
 	fx_broadcast(f, TOKEN, "Assemblée générale", T0);
 	fx_delivery(f, rennes, "anne@example.org", "sent", "250 2.0.0 Ok");
 	fx_delivery(f, brest, "bob@example.org", "deferred", "451 4.3.0 try later");
@@ -122,11 +100,11 @@ test_once(void **state)
 	struct fixture *f = *state;
 
 	f->cf.broadcast_report_after = 7200;
-	fx_now(T0 + 7199);
+	test_now(T0 + 7199);
 	assert_int_equal(office_tick(&f->e), 0);
 	assert_int_equal(office_next_due(&f->e), 1);
 	assert_int_equal(fx_reports(f), 0);
-	fx_now(T0 + 7200);
+	test_now(T0 + 7200);
 	assert_int_equal(office_next_due(&f->e), 0);
 	assert_int_equal(office_tick(&f->e), 1);
 	assert_int_equal(office_tick(&f->e), 0);
@@ -150,7 +128,7 @@ test_window(void **state)
 	struct fixture *f = *state;
 
 	f->cf.broadcast_report_after = 7200;
-	fx_now(T0 + 7200 + f->cf.queue_lifetime);
+	test_now(T0 + 7200 + f->cf.queue_lifetime);
 	assert_int_equal(office_tick(&f->e), 0);
 	assert_int_equal(fx_reports(f), 0);
 }
@@ -163,7 +141,7 @@ test_atomic(void **state)
 	char *dir = xstrdup(f->cf.templates_dir);
 
 	f->cf.broadcast_report_after = 60;
-	fx_now(T0 + 60);
+	test_now(T0 + 60);
 	test_set(&f->cf.templates_dir, "/nonexistent");
 	assert_int_equal(office_tick(&f->e), -1);
 	assert_int_equal(test_int(f->e.db, "SELECT count(*) FROM broadcast_report", ""), 0);
@@ -187,7 +165,7 @@ test_text(void **state)
 	size_t len;
 
 	f->cf.broadcast_report_after = 60;
-	fx_now(T0 + 60);
+	test_now(T0 + 60);
 	assert_int_equal(office_tick(&f->e), 1);
 	st = db_query(f->e.db, "SELECT body FROM message WHERE kind = 'broadcast-report'", "");
 	assert_int_equal(db_step(st), 1);
