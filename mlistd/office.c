@@ -25,6 +25,7 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "i18n.h"
 #include "log.h"
 #include "mime.h"
 #include "notice.h"
@@ -53,19 +54,6 @@ office_date(const struct engine *e, int64_t t, char *out, size_t outlen)
 		strftime(out, outlen, en ? "%Y-%m-%d %H:%M" : "%d/%m/%Y à %H:%M", &tm);
 }
 
-/* The section naming a delivery state in people's words. */
-static const char *
-office_state_section(const char *state)
-{
-	static const char *const map[][2] = { { "queued", "QUEUED" }, { "deferred", "DEFERRED" },
-	    { "sent", "SENT" }, { "failed", "FAILED" } };
-
-	for (size_t i = 0; i < nitems(map); i++)
-		if (strcmp(state, map[i][0]) == 0)
-			return map[i][1];
-	return "OTHER";
-}
-
 static void
 office_unreached(const struct status_committee *c, struct tmpl_dict *d)
 {
@@ -77,10 +65,10 @@ office_unreached(const struct status_committee *c, struct tmpl_dict *d)
 		struct tmpl_dict *k = tmpl_add_section(u, "CONTACT");
 
 		tmpl_set(k, "RCPT", c->contacts[j].rcpt);
-		tmpl_set(k, "STATE", c->contacts[j].state);
-		tmpl_show_section(k, office_state_section(c->contacts[j].state));
+		tmpl_set(k, "STATE", i18n_state("delivery", c->contacts[j].state));
 		if (*c->contacts[j].reply)
-			tmpl_set(tmpl_add_section(k, "SERVER"), "LAST_REPLY", c->contacts[j].reply);
+			tmpl_set(tmpl_add_section(k, "SERVER"), "LAST_REPLY",
+			    i18n_state("reply", c->contacts[j].reply));
 	}
 	if (c->ncontacts == 0)
 		tmpl_show_section(u, "NO_CONTACT");

@@ -33,8 +33,7 @@ long office_next_due(struct engine *e);
  * NCOMMITTEES NREACHED NUNREACHED NREPLIES; sections NOT_SENT, ALL_TARGET
  * or ONE_TARGET, REACHED (REACHED_NAMES), ALL_REACHED, UNREACHED_ANY,
  * UNREACHED (COMMITTEE_NAME, PENDING or UNREACHABLE, NO_CONTACT, CONTACT
- * with RCPT, one of QUEUED DEFERRED SENT FAILED OTHER (STATE), SERVER
- * (LAST_REPLY)),
+ * with RCPT, STATE (the catalogue's word, i18n.h), SERVER (LAST_REPLY)),
  * REPLY (WHO, REPLY_DATE, FROM_COMMITTEE (REPLY_COMMITTEE) or
  * FROM_UNKNOWN), NO_REPLY, AUTO (NAUTO). */
 void office_report_dict(const struct engine *e, const struct status_bcast *b,

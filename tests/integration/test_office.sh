@@ -46,7 +46,7 @@ settle() { wait_files "$1" "$2" 30; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || 
 # reports TOKEN: the timed reports on a broadcast (its forwarded replies
 # name it too, but are not auto-generated).
 reports() { grep -l "^X-Mlistd-Broadcast: $1" "$sink"/* | xargs -r grep -l "^Auto-Submitted: auto-generated"; }
-tok_of() { ctl messages | awk -v s="$1" 'index($0, s) {print $1}' | head -1; }
+tok_of() { sqlite3 "$work/data/mlistd.db" "SELECT token FROM message WHERE kind = 'broadcast' AND subject = '$1'"; }
 # parse FILE: checks every mail from us must pass (one text/plain UTF-8
 # part, From aide@, Auto-Submitted, header lines ASCII and short), then prints
 # "Header: value" lines for To, Subject (decoded), In-Reply-To,
@@ -142,7 +142,7 @@ parse "$f" >"$work/s1" || { cat "$f"; fail "STATUT answer does not parse"; }
 grep -qx "Subject: Bilan de l'envoi «${nb}Collecte de printemps${nb}»" "$work/s1" &&
     grep -qx "Comités atteints${nb}: 0 sur 1" "$work/s1" &&
     grep -q "^Lille — envoi en cours" "$work/s1" || { cat "$work/s1"; fail "STATUT words: report"; }
-[ "$(grep -c "^  - [a-z.]*@lille.example.org${nb}: retardé, nouvel essai prévu$" "$work/s1")" -eq 4 ] ||
+[ "$(grep -c "^  - [a-z.]*@lille.example.org${nb}: différé$" "$work/s1")" -eq 4 ] ||
     { cat "$work/s1"; fail "contacts' states in French"; }
 grep -q "^    dernière erreur${nb}: ." "$work/s1" || { cat "$work/s1"; fail "last error"; }
 grep -qx "X-Mlistd-Broadcast: " "$work/s1" || fail "the STATUT answer is not the timed report"
