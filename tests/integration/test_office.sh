@@ -46,7 +46,14 @@ settle() { wait_files "$1" "$2" 30; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || 
 # reports TOKEN: the timed reports on a broadcast (its forwarded replies
 # name it too, but are not auto-generated).
 reports() { grep -l "^X-Mlistd-Broadcast: $1" "$sink"/* | xargs -r grep -l "^Auto-Submitted: auto-generated"; }
-tok_of() { sqlite3 "$work/data/mlistd.db" "SELECT token FROM message WHERE kind = 'broadcast' AND subject = '$1'"; }
+# tok_of SUBJECT: the token of a broadcast, once the daemon has routed it.
+tok_of() {
+    for i in $(seq 100); do
+        t=$(sqlite3 "$work/data/mlistd.db" "SELECT token FROM message WHERE kind = 'broadcast' AND subject = '$1'")
+        [ -n "$t" ] && { echo "$t"; return 0; }
+        sleep 0.1
+    done
+}
 # parse FILE: checks every mail from us must pass (one text/plain UTF-8
 # part, From aide@, Auto-Submitted, header lines ASCII and short), then prints
 # "Header: value" lines for To, Subject (decoded), In-Reply-To,
