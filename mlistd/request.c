@@ -390,7 +390,7 @@ request_broadcast(struct request *r, const char *words)
 {
 	struct tmpl_dict *d;
 	char **tokens = NULL;
-	int n;
+	int n, rc;
 
 	if (!roster_is_sender(r->e->db, r->from, "national")) {
 		d = tmpl_dict_new();
@@ -408,17 +408,17 @@ request_broadcast(struct request *r, const char *words)
 	if ((n = status_find(r->e->db, words, REQUEST_MATCH_MAX + 1, &tokens)) == -1)
 		return -1;
 	if (n == 1)
-		n = request_broadcast_report(r, tokens[0]);
+		rc = request_broadcast_report(r, tokens[0]);
 	else if (n > 1)
-		n = request_broadcast_list(r, words, tokens, (size_t)n);
+		rc = request_broadcast_list(r, words, tokens, (size_t)n);
 	else {
 		d = tmpl_dict_new();
 		tmpl_set(d, "WORDS", words);
 		tmpl_show_section(d, "NONE");
-		n = request_part(r, "request-broadcast", d);
+		rc = request_part(r, "request-broadcast", d);
 	}
-	status_tokens_free(tokens, n > 0 ? (size_t)n : 0);
-	return n == -1 ? -1 : 0;
+	status_tokens_free(tokens, (size_t)n);
+	return rc == -1 ? -1 : 0;
 }
 
 /* STATUT alone: the next bulletin; STATUT words: a broadcast's report. */

@@ -264,6 +264,57 @@ static const struct cmd_case cmd_cases[] = {
 	  "Confirmez votre abonnement", "Bulletin n° 1", "n'était pas abonnée" },
 };
 
+/* STATUT words: a broadcast's report, only to a proven national sender. */
+static void
+test_statut_broadcast(void **state)
+{
+	struct fx *fx = *state;
+	const char *nat = "office@national.example.org";
+	static const struct cmd_case cases[] = {
+		{ "office@national.example.org", "STATUT assemblee", "", "Bilan de l'envoi", "Comités"
+		  " atteints\xc2\xa0: 1 sur 1", "Plusieurs" },
+		{ "office@national.example.org", "Question", "statut AB12CD34\n", "Assemblée générale de"
+		  " mars", "Rennes", NULL },
+		{ "office@national.example.org", "STATUT générale", "", "Plusieurs envois", "ab12cd34",
+		  "Comités atteints" },
+		{ "office@national.example.org", "STATUT kermesse", "", "Aucun envoi ne correspond",
+		  NULL, NULL },
+		{ "a@example.org", "STATUT assemblee", "", "réservé à l'équipe nationale", NULL,
+		  "Assemblée" },
+		{ "a@example.org", "STATUT ?", "", "Bulletin n° 1", NULL, "réservé" },
+	};
+
+	test_sender(&fx->e, nat, "national", NULL);
+	assert_int_equal(db_run(fx->e.db, "INSERT INTO message (token, kind, state, author, subject,"
+	    " received, released) VALUES ('ab12cd34ab12cd34ab12cd34ab12cd34', 'broadcast', 'done',"
+	    " ?, 'Assemblée générale de mars', 1, 1), ('ffee0011ffee0011ffee0011ffee0011',"
+	    " 'broadcast', 'done', ?, 'Vente générale', 1, 1)", "ss", nat, nat), 0);
+	assert_int_equal(db_run(fx->e.db, "INSERT INTO delivery (message_id, committee_id, rcpt,"
+	    " verp, state, next_try) VALUES ((SELECT id FROM message WHERE subject LIKE"
+	    " 'Assembl%'), (SELECT id FROM committee WHERE slug = 'rennes'), 'a@example.org', 'v1',"
+	    " 'sent', 0)", ""), 0);
+	for (size_t i = 0; i < nitems(cases); i++) {
+		const struct cmd_case *c = &cases[i];
+		int64_t before = mails_to(fx, c->from);
+		char *answer;
+
+		assert_int_equal(send_cmd(fx, c->from, c->subject, c->body), 0);
+		assert_int_equal(mails_to(fx, c->from), before + 1);
+		answer = last_mail(fx, c->from);
+		assert_contains(answer, c->want);
+		if (c->want2)
+			assert_contains(answer, c->want2);
+		if (c->unwanted && strstr(answer, c->unwanted))
+			fail_msg("case %zu: \"%s\" found in:\n%s", i, c->unwanted, answer);
+		free(answer);
+	}
+	/* the national From, the envelope elsewhere, no DKIM: no mail at all */
+	assert_int_equal(send_full(fx, "attacker@evil.example", nat, "", "Subject: STATUT"
+	    " assemblee\n", ""), 0);
+	assert_int_equal(mails_to(fx, nat), 4);
+	assert_int_equal(mails_to(fx, "attacker@evil.example"), 0);
+}
+
 static void
 test_commands(void **state)
 {
@@ -359,7 +410,7 @@ static const struct auto_case auto_cases[] = {
 	{ NULL, "Precedence: junk\nSubject: aide\n" },
 	{ NULL, "X-Autoreply: yes\nSubject: aide\n" },
 	{ NULL, "Subject: Réponse automatique : absent\n" },
-	{ NULL, "X-Loop: national@example.org\nSubject: aide\n" },
+	{ NULL, "X-Loop: office@national.example.org\nSubject: aide\n" },
 	{ NULL, "List-Id: \"National\" <national.example.org>\nSubject: aide\n" },
 	{ NULL, "List-Id: <autre.example.org>\nSubject: aide\n" },
 	{ "", "Subject: aide\n" },
@@ -637,6 +688,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statut_broadcast, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
