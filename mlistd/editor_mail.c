@@ -254,9 +254,11 @@ editor_text_starts_with_command(const char *text)
 		enum editor_line k = editor_classify(line, &c, &args);
 		char *a = xstrdup(args ? args : ""), *s = a;
 
-		if (k == EDITOR_KNOWN)
-			yes = c->fn == editor_cmd_proof || c->fn == editor_cmd_help ||
-			    editor_id(&s) > 0;
+		/* "Aide aux devoirs", "Épreuve sportive": titles, not commands */
+		if (k == EDITOR_KNOWN && (c->fn == editor_cmd_proof || c->fn == editor_cmd_help))
+			yes = *s == '\0' || (editor_id(&s) > 0 && *s == '\0');
+		else if (k == EDITOR_KNOWN)
+			yes = editor_id(&s) > 0;
 		else if (k == EDITOR_UNKNOWN)
 			yes = editor_id(&s) > 0 && *s == '\0';
 		free(a);

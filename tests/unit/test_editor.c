@@ -395,6 +395,18 @@ test_unknown_command(void **state)
 	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
 	assert_false(is_cmd);
 	free(m);
+	m = mail("ed@example.org", DKIM_PASS, "Aide aux devoirs\nLe comité aide.\n");
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	m = mail("ed@example.org", DKIM_PASS, "Épreuve sportive du 12 mars\nCourse.\n");
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_false(is_cmd);
+	free(m);
+	m = mail("ed@example.org", DKIM_PASS, "épreuve\n");
+	assert_int_equal(run_mail(fx, m, &is_cmd), 0);
+	assert_true(is_cmd);
+	free(m);
 }
 
 static void
