@@ -38,6 +38,7 @@
 #include <vips/vips.h>
 
 #include "image.h"
+#include "log.h"
 #include "util.h"
 
 #define IMAGE_THREADS	1	/* worker threads per operation: 2 cores, shared */
@@ -75,7 +76,8 @@ image_open(void)
 
 	snprintf(name, sizeof name, "libvips.so.%d", VIPS_LIBRARY_CURRENT - VIPS_LIBRARY_AGE);
 	if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(image_start_err, sizeof image_start_err, "cannot load %s", name);
+		snprintf(image_start_err, sizeof image_start_err, "cannot load %s (package"
+		    " libvips42)", name);
 		return -1;
 	}
 	IMAGE_VIPS_FUNCTIONS(IMAGE_VIPS_LOOKUP)
@@ -121,8 +123,12 @@ static void
 image_start(void)
 {
 	snprintf(image_start_err, sizeof image_start_err, "libvips could not start");
-	if (image_open() == -1 || vips_init("mlistd") != 0)
+	if (image_open() == -1 || vips_init("mlistd") != 0) {
+		/* once per process: every picture will be refused alike */
+		log_warnx("image status=error reason=\"%s: no picture can be read\"",
+		    image_start_err);
 		return;
+	}
 	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
 	    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, image_quiet, NULL);
 	vips_block_untrusted_set(TRUE);
