@@ -264,10 +264,10 @@ assert m.is_multipart(), types
 assert "multipart/alternative" in types and "text/plain" in types and "text/html" in types, types
 assert "image/jpeg" in types, types
 PY
-python3 - "$proof" <<'PY' || fail "the proof is not visibly a proof"
-import email, email.policy, html.parser, sys
+mailpy "$proof" <<'PY' || fail "the proof is not visibly a proof"
+import html.parser
 raw = open(sys.argv[1], "rb").read()
-m = email.message_from_bytes(raw, policy=email.policy.default)
+m = load(sys.argv[1])
 hdr = raw.split(b"\r\n\r\n", 1)[0]
 assert b"\nSubject: =?" in hdr, hdr.decode("latin-1")
 assert all(c < 128 for c in hdr), "8-bit header"
@@ -277,7 +277,7 @@ assert [a.addr_spec for a in m["Reply-To"].addresses] == ["bulletin@comites.exam
 for h in ("List-Unsubscribe", "List-Post", "List-Id", "List-Help", "Precedence"):
     assert m[h] is None, (h, m[h])
 want = "ÉPREUVE — envoyée aux rédacteurs seulement (redaction@example.org)"
-text = m.get_body(("plain",)).get_content()
+text = plain(m)
 assert text.startswith(want), text[:200]
 assert "PUBLIER 1\n" in text.split("\n\n")[0] + "\n", text[:300]
 class Body(html.parser.HTMLParser):
@@ -311,9 +311,8 @@ types = types(m)
 assert "text/plain" in types and "text/html" in types and "image/jpeg" in types, types
 assert m["List-Unsubscribe"] and "bulletin@" in m["From"], (m["From"], m["List-Unsubscribe"])
 PY
-python3 - "$(echo "$pub" | head -1)" <<'PY' || fail "the publication carries the proof's marks"
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+mailpy "$(echo "$pub" | head -1)" <<'PY' || fail "the publication carries the proof's marks"
+m = load(sys.argv[1])
 assert "ÉPREUVE" not in m["Subject"], m["Subject"]
 assert [a.addr_spec for a in m["To"].addresses] == ["national@comites.example.org"], m["To"]
 assert m["List-Id"] and m["Precedence"] == "list", (m["List-Id"], m["Precedence"])

@@ -59,11 +59,10 @@ tok_of() {
 # "Header: value" lines for To, Subject (decoded), In-Reply-To,
 # X-Mlistd-Broadcast, then the text.
 parse() {
-    python3 - "$1" <<'PY'
-import email, email.policy, sys
+    mailpy "$1" <<'PY'
 raw = open(sys.argv[1], "rb").read()
-m = email.message_from_bytes(raw, policy=email.policy.default)
-assert not m.is_multipart(), m.get_content_type()
+m = load(sys.argv[1])
+assert not m.is_multipart(), types(m)
 assert m.get_content_type() == "text/plain", m.get_content_type()
 assert m.get_content_charset() == "utf-8", m.get_content_charset()
 assert m["From"].addresses[0].addr_spec == "aide@comites.example.org", m["From"]
@@ -72,7 +71,7 @@ for line in raw.split(b"\r\n\r\n", 1)[0].splitlines():
     assert len(line) <= 998 and all(c < 128 for c in line), line[:80]
 for h in ("To", "Subject", "In-Reply-To", "X-Mlistd-Broadcast"):
     print("%s: %s" % (h, m[h] or ""))
-print(m.get_content())
+print(plain(m))
 PY
 }
 sink=$work/sink
