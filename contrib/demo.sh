@@ -22,7 +22,11 @@ CONF
     first=1
 fi
 ctl="$top/$build/mlistctl -c $demo/mlistd.conf"
-$ctl init
+if [ -n "${first:-}" ]; then
+    $ctl init --list-name "Comités de quartier (démo)"	# signs the mails, heads the bulletin
+else
+    $ctl init
+fi
 $ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || true
 $ctl sender add bureau@national.example.org --role national --name "Bureau national" 2>/dev/null || true
 $ctl sender add presidence@national.example.org --role national --name "Présidence" 2>/dev/null || true

@@ -37,7 +37,7 @@ static const struct cf_param config_params[] = {
 	{ "domain",		CF_STR,  S(domain), "", 0, 0, NULL },
 	{ "data_dir",		CF_STR,  S(data_dir), "/var/lib/mlistd", 0, 0, NULL },
 	{ "language",		CF_ENUM, S(language), "fr", 0, 0, "fr|en" },
-	{ "list_name",		CF_STR,  S(list_name), "National", 0, 0, NULL },
+	{ "list_name",		CF_STR,  S(list_name), "", 0, 0, NULL },
 	{ "national_address",	CF_LOCAL, S(national_address), "national", 0, 0, NULL },
 	{ "bulletin_address",	CF_LOCAL, S(bulletin_address), "bulletin", 0, 0, NULL },
 	{ "request_address",	CF_LOCAL, S(request_address), "aide", 0, 0, NULL },
@@ -352,6 +352,10 @@ cf_validate(struct cf_reader *r, struct config *cf)
 		cf_error(r, "domain: required (the domain of the list addresses)");
 	else if (strchr(cf->domain, '.') == NULL && strcmp(cf->domain, "localhost") != 0)
 		cf_error(r, "domain: not a domain name: %s", cf->domain);
+	if (str_is_empty(cf->list_name) && !str_is_empty(cf->domain)) {
+		free(cf->list_name);	/* unset: the mails are signed with the domain */
+		cf->list_name = xstrdup(cf->domain);
+	}
 	if (cf->min_contacts > cf->max_contacts)
 		cf_error(r, "min_contacts (%ld) is greater than max_contacts (%ld)",
 		    cf->min_contacts, cf->max_contacts);

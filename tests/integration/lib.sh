@@ -45,6 +45,7 @@ wait_port() {
 write_conf() {
     {
         echo "domain = comites.example.org"
+        echo "list_name = National"	# the tests' association
         echo "data_dir = $work/data"
         echo "templates_dir = $top/templates"
         for l in "$@"; do echo "$l"; done

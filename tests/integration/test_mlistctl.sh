@@ -56,4 +56,24 @@ expect_out "bad.conf:3: unknown key: bogus" "mlistd -n names the line"
 printf 'domain = comites.example.org\ndata_dir = %s/nowhere\n' "$work" > "$work/empty.conf"
 expect_rc 78 "no database yet (EX_CONFIG)" "$build/mlistctl" -c "$work/empty.conf" committee list
 expect_out "mlistctl init" "tells what to do"
+
+# init and list_name: unset, the domain stands in and init says how to
+# choose it; --list-name writes it before the [fetch] block; never twice.
+printf 'domain = comites.example.org\ndata_dir = %s/d2\n\n[fetch boite]\nurl = imaps://mail.example.org\n' \
+    "$work" > "$work/named.conf"
+expect_rc 0 "init without a list name (stdin not a terminal)" "$build/mlistctl" -c "$work/named.conf" init </dev/null
+expect_out "list_name n'est pas réglé.*comites.example.org" "init says the domain signs until list_name is set"
+expect_rc 0 "init --list-name" "$build/mlistctl" -c "$work/named.conf" init --list-name "Comités de Bretagne" </dev/null
+python3 - "$work/named.conf" <<'PY' || fail "list_name not written before the [fetch] block"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert lines.count("list_name = Comités de Bretagne") == 1, lines
+assert lines.index("list_name = Comités de Bretagne") < lines.index("[fetch boite]"), lines
+PY
+ok "list_name written once, before the [fetch] block"
+"$build/mlistctl" -c "$work/named.conf" config > "$work/out"
+expect_out "^list_name = Comités de Bretagne" "the configuration reads it"
+expect_rc 78 "a second --list-name is refused" "$build/mlistctl" -c "$work/named.conf" init --list-name "Autre" </dev/null
+expect_out "fixe déjà list_name" "says the file already sets it"
+expect_rc 64 "an empty list name" "$build/mlistctl" -c "$work/empty.conf" init --list-name "" </dev/null
 finish

@@ -140,6 +140,7 @@ test_env_open(char *dir, const char *name, const char *domain, struct config *cf
 	if (devnull)
 		fclose(devnull);
 	test_set(&cf->domain, domain);
+	test_set(&cf->list_name, "National");	/* the tests' association */
 	test_set(&cf->data_dir, dir);
 	test_set(&cf->templates_dir, "templates");
 	if (engine_open(e, cf, &err) != 0)
