@@ -316,14 +316,36 @@ broadcast_refuse(struct engine *e, const struct inmsg *in, const struct mime_msg
 	return rc;
 }
 
-/* Held for a confirmation by reply: recorded, and the request queued. */
+/* The committees' names for people, "Brest, Quimper, Rennes", at most
+ * BROADCAST_NAMES of them (*more_r: some were left out). */
+#define BROADCAST_NAMES 12
+static char *
+broadcast_names(struct engine *e, const int64_t *ids, size_t n, int *more_r)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (size_t i = 0; i < n && i < BROADCAST_NAMES; i++) {
+		char *name = db_str(e->db, "SELECT name FROM committee WHERE id = ?", "i", ids[i]);
+
+		buf_printf(&b, "%s%s", i ? ", " : "", name ? name : "?");
+		free(name);
+	}
+	*more_r = n > BROADCAST_NAMES;
+	return buf_steal(&b);
+}
+
+/* Held for a confirmation by reply: recorded, and the request queued. The
+ * mail says where it would go: every committee, or those the address's
+ * extension names (by name). */
 static int
 broadcast_ask(struct engine *e, const struct inmsg *in, const struct mime_msg *m,
-    const char *author, const char *subject)
+    const char *author, const char *subject, const int64_t *ids, size_t nids)
 {
-	char token[33], confirm[33], *reply;
+	char token[33], confirm[33], *reply, *names, count[24];
 	int64_t id;
-	int rc;
+	int rc, more;
 
 	engine_token(confirm, 16);
 	if (broadcast_insert(e, in, m, author, "held", "awaiting confirmation", confirm, token,
@@ -333,9 +355,13 @@ broadcast_ask(struct engine *e, const struct inmsg *in, const struct mime_msg *m
 	engine_logf(e, "msgid=%s from=%s status=held reason=\"awaiting confirmation\"", token, author);
 	struct notice_opts o = { .reply_to = reply };
 
+	names = broadcast_names(e, ids, nids, &more);
+	snprintf(count, sizeof count, "%zu", nids);
 	rc = answer_notice(e, in->sender, m, author, "broadcast-confirm", (const char *[]){
-	    "SUBJECT", subject, "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET",
-	    *in->ext ? in->ext : "*", NULL }, &o) == -1 ? -1 : 0;
+	    "SUBJECT", subject, "CONFIRM_ADDRESS", reply, "TOKEN", token, "TARGET", in->ext,
+	    "NCOMMITTEES", count, "COMMITTEES", names, *in->ext ? "#SOME" : "#ALL", "",
+	    more ? "#MORE" : "#ALL_NAMED", "", NULL }, &o) == -1 ? -1 : 0;
+	free(names);
 	free(reply);
 	return rc;
 }
@@ -391,7 +417,7 @@ broadcast_proven(struct engine *e, const struct inmsg *in, struct mime_msg *m,
 		else if (secret && broadcast_secret_ok(e->cf->approve_password, secret))
 			proof = "approved";
 		rc = proof ? broadcast_accepted(e, in, m, author, proof, ids, nids) :
-		    broadcast_ask(e, in, m, author, subject);
+		    broadcast_ask(e, in, m, author, subject, ids, nids);
 	}
 	free(ids);
 	free(secret);

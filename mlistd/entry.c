@@ -59,7 +59,8 @@ entry_is_call_subject(const char *title)
 {
 	static const char *const calls[] = {
 		"appel a contribution", "racontez-nous la vie de votre comite",
-		"rappel : bulletin n", "rappel: bulletin n", "call for contributions",
+		"rappel : bulletin n", "rappel\u00a0: bulletin n", "rappel: bulletin n",
+		"call for contributions",
 		"tell us about your committee", "reminder: bulletin no",
 	};
 	char *f = str_fold(title);
@@ -186,12 +187,8 @@ entry_activity_date(const char *title, const char *body, int date_reply,
 void
 entry_long_date(int en, const char *iso, char *out, size_t size)
 {
-	static const char *const fr_days[] = { "dimanche", "lundi", "mardi", "mercredi",
-		"jeudi", "vendredi", "samedi" };
 	static const char *const fr_months[] = { "janvier", "février", "mars", "avril", "mai",
 		"juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
-	static const char *const en_days[] = { "Sunday", "Monday", "Tuesday", "Wednesday",
-		"Thursday", "Friday", "Saturday" };
 	static const char *const en_months[] = { "January", "February", "March", "April",
 		"May", "June", "July", "August", "September", "October", "November", "December" };
 	struct tm tm = { 0 };
@@ -206,9 +203,8 @@ entry_long_date(int en, const char *iso, char *out, size_t size)
 	tm.tm_hour = 12;
 	t = timegm(&tm);
 	gmtime_r(&t, &tm);
-	snprintf(out, size, "%s %d %s %d", en ? en_days[tm.tm_wday] :
-	    fr_days[tm.tm_wday], tm.tm_mday, en ? en_months[tm.tm_mon] : fr_months[tm.tm_mon],
-	    tm.tm_year + 1900);
+	snprintf(out, size, "%d%s %s %d", tm.tm_mday, !en && tm.tm_mday == 1 ? "er" : "",
+	    en ? en_months[tm.tm_mon] : fr_months[tm.tm_mon], tm.tm_year + 1900);
 }
 
 const char *

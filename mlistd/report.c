@@ -76,12 +76,12 @@ struct report_hold {
 
 static const struct report_hold report_holds[] = {
 	{ "unknown sender",
-	  "Votre adresse (%s) n'est celle d'aucun contact de comité que nous connaissons :"
+	  "Votre adresse (%s) n'est celle d'aucun contact de comité que nous connaissons\u00a0:"
 	  " nous ne savons pas de quel comité vient ce compte rendu.",
 	  "Your address (%s) is not the address of any committee contact we know:"
 	  " we cannot tell which committee this report comes from." },
 	{ "several committees",
-	  "Votre adresse (%s) est celle d'un contact de plusieurs comités :"
+	  "Votre adresse (%s) est celle d'un contact de plusieurs comités\u00a0:"
 	  " nous ne savons pas pour lequel est ce compte rendu.",
 	  "Your address (%s) belongs to a contact of several committees:"
 	  " we cannot tell which one this report is for." },
@@ -651,15 +651,6 @@ report_save_files(struct report *r)
 
 /* ---- notices ---- */
 
-/* YYYY-MM-DD as people of the language write it. */
-static void
-report_human_date(const struct engine *e, const char *iso, char *out, size_t size)
-{
-	if (strcmp(e->cf->language, "en") == 0 || strlen(iso) != 10)
-		snprintf(out, size, "%s", iso);
-	else
-		snprintf(out, size, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
-}
 
 static char *
 report_committee_name(struct report *r)
@@ -681,12 +672,13 @@ report_committee_addresses(struct report *r)
 
 	buf_init(&b);
 	buf_printf(&b, "%s\n", report_lang(r->e, "Pour dire de quel comité il s'agit, écrivez"
-	    " à l'adresse du comité :", "To say which committee it is, write to the"
+	    " à l'adresse du comité\u00a0:", "To say which committee it is, write to the"
 	    " committee's address:"));
 	while (st && db_step(st) == 1) {
 		char *addr = engine_addr(r->e, r->e->cf->bulletin_address, db_col_text(st, 1));
 
-		buf_printf(&b, "- %s : %s\n", db_col_text(st, 0), addr);
+		buf_printf(&b, "- %s%s %s\n", db_col_text(st, 0), report_lang(r->e, "\u00a0:",
+		    ":"), addr);
 		free(addr);
 	}
 	db_finalize(&st);
@@ -743,7 +735,7 @@ report_notice_text(struct report *r)
 /* Everything a notice about this report may say. */
 struct report_vars {
 	char	*bulletin, *msgid, *in_reply_to, *committee, *reason, *addresses, *text;
-	char	 issue[16], deadline[16], date[64];
+	char	 issue[16], deadline[64], date[64];
 	const char *v[48];
 };
 
@@ -773,8 +765,8 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	    report_holds[r->hold].fr, report_holds[r->hold].en), r->from);
 	rv->addresses = r->hold == HOLD_SEVERAL ? report_committee_addresses(r) : xstrdup("");
 	snprintf(rv->issue, sizeof rv->issue, "%d", r->have_issue ? r->bi.number : 0);
-	report_human_date(r->e, r->have_issue ? r->bi.deadline : "", rv->deadline,
-	    sizeof rv->deadline);
+	entry_long_date(strcmp(r->e->cf->language, "en") == 0, r->have_issue ?
+	    r->bi.deadline : "", rv->deadline, sizeof rv->deadline);
 	entry_long_date(strcmp(r->e->cf->language, "en") == 0, r->date, rv->date,
 	    sizeof rv->date);
 	rv->text = report_notice_text(r);
@@ -807,7 +799,7 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	V("REPLACED", r->replaces ? report_lang(r->e, "Il remplace celui que vous aviez envoyé"
 	    " avant.", "It replaces the one you sent before.") : "");
 	V("ATTACHMENTS_DROPPED", r->c.overflow ? report_lang(r->e, "Vos pièces jointes étaient"
-	    " trop lourdes ensemble : aucune n'a été gardée.", "Your attachments were too large"
+	    " trop lourdes ensemble\u00a0: aucune n'a été gardée.", "Your attachments were too large"
 	    " together: none was kept.") : "");
 #undef V
 	rv->v[n] = NULL;

@@ -40,6 +40,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "entry.h"
 #include "i18n.h"
 #include "log.h"
 #include "mime.h"
@@ -224,10 +225,7 @@ request_sub_state(struct request *r)
 static void
 request_date(const struct request *r, const char *iso, char *out, size_t outlen)
 {
-	if (strcmp(r->e->cf->language, "fr") == 0 && strlen(iso) == 10)
-		snprintf(out, outlen, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
-	else
-		snprintf(out, outlen, "%s", iso);
+	entry_long_date(strcmp(r->e->cf->language, "en") == 0, iso, out, outlen);
 }
 
 /* ---- commands ---- */

@@ -439,11 +439,11 @@ test_digest(void **state)
 	assert_non_null(msg);
 	assert_int_equal(mime_parse(msg, strlen(msg), &m, &err), 0);
 	text = mime_subject(m);
-	assert_string_equal(text, "Bulletin\u00a0: 2 compte(s) rendu(s) à relire");
+	assert_string_equal(text, "Bulletin\u00a0: comptes rendus à relire (2)");
 	free(text);
 	text = mime_text_plain(m, NULL);
-	snprintf(line, sizeof line, "==== N° %lld\u00a0: Fête des voisins\nComité\u00a0: Rennes"
-	    " (x@example.org)\nBulletin\u00a0: n°1\nPhotos\u00a0: 1\u00a0; autres pièces jointes\u00a0: 1\n\n",
+	snprintf(line, sizeof line, "==== N°\u00a0%lld\u00a0: Fête des voisins\nComité\u00a0: Rennes"
+	    " (x@example.org)\nBulletin\u00a0: n°\u00a01\nPhotos\u00a0: 1\u00a0; autres pièces jointes\u00a0: 1\n\n",
 	    (long long)a);
 	assert_non_null(strstr(text, line));
 	assert_non_null(strstr(text, "Comité\u00a0: inconnu (envoyé par who@example.org)\nPhotos\u00a0: 0\n"

@@ -48,6 +48,9 @@ test_call_subject(void **state)
 	assert_true(entry_is_call_subject("Appel à contributions - Bulletin n° 6"));
 	assert_true(entry_is_call_subject("APPEL A CONTRIBUTIONS"));
 	assert_true(entry_is_call_subject("Rappel : bulletin n° 6"));
+	/* our own Subjects, as the templates write them (U+00A0 before the colon) */
+	assert_true(entry_is_call_subject("Re: Rappel\u00a0: bulletin n°\u00a06, date limite le 14 mars"));
+	assert_true(entry_is_call_subject("Bulletin n°\u00a06\u00a0: racontez-nous la vie de votre comité"));
 	assert_true(entry_is_call_subject("Call for contributions - issue 2"));
 	assert_false(entry_is_call_subject("Fête de quartier du 14 novembre"));
 	assert_false(entry_is_call_subject(""));
@@ -119,9 +122,11 @@ test_mail_date_and_words(void **state)
 	entry_mail_date(1790000000, d);			/* 2026-09-21 (UTC noon ±) */
 	assert_int_equal(strncmp(d, "2026-09-2", 9), 0);
 	entry_long_date(0, "2026-11-14", s, sizeof s);
-	assert_string_equal(s, "samedi 14 novembre 2026");
+	assert_string_equal(s, "14 novembre 2026");	/* the one style of mails */
+	entry_long_date(0, "2026-11-01", s, sizeof s);
+	assert_string_equal(s, "1er novembre 2026");
 	entry_long_date(1, "2026-11-14", s, sizeof s);
-	assert_string_equal(s, "Saturday 14 November 2026");
+	assert_string_equal(s, "14 November 2026");
 	entry_long_date(0, "bad", s, sizeof s);
 	assert_string_equal(s, "bad");
 	assert_string_equal(entry_date_how("subject", 0), "lue dans l'objet de votre message");
