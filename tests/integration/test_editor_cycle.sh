@@ -152,7 +152,7 @@ ok "EPREUVE: the proof reaches the editor"
 
 # 6. PUBLIER in a reply to the proof, then the confirmation by reply.
 answer "$proof" "PUBLIER 1" "$DKIM"
-got "$ed" "confirmez la publication du n°1" publier-asks-confirmation; ask=$mail
+got "$ed" "confirmez la publication du n°.1" publier-asks-confirmation; ask=$mail
 mt header "$ask" Reply-To | grep -q "confirm+" || fail "no token to confirm PUBLIER"
 answer "$ask" "Oui, on publie."
 got "$ed" "résultat" result-published

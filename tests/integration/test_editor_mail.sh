@@ -275,10 +275,10 @@ ok "PUBLIER after a correction made after the proof is refused"
 send "$ed" "Re: Bulletin" "EPREUVE" "$DKIM"
 mail "$ed" "résultat"; mail "$ed" "PREUVE"; mail "$ed2" "PREUVE"
 send "$ed" "Re: [ÉPREUVE] Bulletin" "PUBLIER 1" "$DKIM"
-mail "$ed" "confirmez la publication du n°1"; res=$mail
+mail "$ed" "confirmez la publication du n°.1"; res=$mail
 mt check "$res" || fail "result shape"
 ptoken=$(confirm_of "$res"); [ -n "$ptoken" ] || fail "PUBLIER gave no token"
-mt plain "$res" | grep -q "Pour publier le bulletin n°1, répondez simplement" || fail "the result does not say how to publish"
+mt plain "$res" | grep -q "Pour publier le bulletin n°.*1, répondez simplement" || fail "the result does not say how to publish"
 sleep 1; [ "$(q "SELECT state FROM bulletin_issue WHERE number = 1")" != published ] || fail "published without confirmation"
 # a reply from someone else to the token does nothing
 rcpt=$ptoken send "$ed2" "Re: Bulletin" "oui" "$DKIM"
