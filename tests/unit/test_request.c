@@ -281,7 +281,7 @@ test_statut_broadcast(void **state)
 		  NULL, NULL },
 		{ "a@example.org", "STATUT assemblee", "", "réservé à l'équipe nationale", NULL,
 		  "Assemblée" },
-		{ "a@example.org", "STATUT ?", "", "Bulletin n° 1", NULL, "réservé" },
+		{ "a@example.org", "STATUT ?", "", "Bulletin n°\u00a01", NULL, "réservé" },
 	};
 
 	test_sender(&fx->e, nat, "national", NULL);
