@@ -135,11 +135,11 @@ retry() {
 # 1. STARTTLS + AUTH: every copy accepted by Postfix at the first run, five
 # times in a row. (A TLS 1.3 session ticket arriving after the handshake
 # used to make libesmtp wait for the EHLO reply before sending the EHLO,
-# until smtp_timeout: see interpose.c.)
-t0=$SECONDS
+# until smtp_timeout: see interpose.c. A stall ends in smtp_timeout, 5 s
+# here, which defers the session's copies: the counts of ' remis ' at the
+# first run catch it, with no timing in the test.)
 send bretagne "Par la soumission"
 for k in 1 2 3 4; do send albi "Encore $k"; done
-[ $((SECONDS - t0)) -lt 5 ] || fail "five STARTTLS runs took $((SECONDS - t0)) s (a stall)"
 wait_files "$work/sink" 22
 [ "$(ctl status "$(msg_id 'Par la soumission')" | grep -c ' remis ')" -eq 10 ] || fail "not all sent"
 for k in 1 2 3 4; do
@@ -151,11 +151,9 @@ grep -q 'starttls=1 auth=1' "$pf/postfix.log" || fail "no STARTTLS+AUTH session"
 ok "10 + 4 x 3 copies through STARTTLS + AUTH to Postfix at once, all relayed to the sink"
 # The same without the interposition (interpose.c): stock libesmtp, whose
 # poll() loop has no writable-first fix, so TLS is held to 1.2: no stall.
-t0=$SECONDS
 MLISTD_NO_INTERPOSE=1 send albi "Sans interposition"
 [ "$(ctl status "$(msg_id 'Sans interposition')" | grep -c ' remis ')" -eq 3 ] ||
     { ctl status "$(msg_id 'Sans interposition')"; fail "fallback: not all sent"; }
-[ $((SECONDS - t0)) -lt 5 ] || fail "the fallback's STARTTLS run took $((SECONDS - t0)) s (a stall)"
 grep -q 'interposition not in effect' "$work/daemon.log" || fail "fallback not logged"
 ok "without the interposition: STARTTLS + AUTH, 3 copies sent at once"
 
@@ -204,10 +202,8 @@ tail -n +$((logged + 1)) "$pf/postfix.log" | grep 'disconnect from' | grep -v st
     grep -q 'bdat=[1-9]' || fail "no plain session with BDAT in the Postfix log"
 ok "plain SMTP to the local Postfix (CHUNKING + PIPELINING): 10 copies sent and relayed"
 sed -i "s/^smtp_relay = .*/smtp_relay = 127.0.0.1:$nopipe_port/" "$work/mlistd.conf"
-t0=$SECONDS
 send bretagne "Sans pipelining"
 [ "$(ctl status "$(msg_id 'Sans pipelining')" | grep -c ' remis ')" -eq 10 ] || { ctl status "$(msg_id 'Sans pipelining')"; fail "no pipelining"; }
-[ $((SECONDS - t0)) -lt 5 ] || fail "BDAT without PIPELINING took $((SECONDS - t0)) s (a stall)"
 wait_files "$work/sink" $((before + 20))
 ok "CHUNKING without PIPELINING: 10 copies sent at once, no stall"
 echo "# $SECONDS s"
