@@ -93,13 +93,13 @@ editor_load(struct engine *e, int64_t id, struct editor_sub *s, const char **err
 	if (rc == -1)
 		return editor_dberr(e, err_r);
 	if (rc == 0)
-		return editor_fail(err_r, 0, tr("contribution %lld inconnue",
+		return editor_fail(err_r, 0, tr("compte rendu %lld inconnu",
 		    "unknown submission %lld"), (long long)id);
 	if (strcmp(s->state, "replaced") == 0)
-		return editor_fail(err_r, 0, tr("la contribution %lld a été remplacée par une"
+		return editor_fail(err_r, 0, tr("le compte rendu %lld a été remplacé par une"
 		    " correction", "submission %lld was replaced by a correction"), (long long)id);
 	if (strcmp(s->issue_state, "published") == 0)
-		return editor_fail(err_r, 0, tr("la contribution %lld appartient à un numéro déjà"
+		return editor_fail(err_r, 0, tr("le compte rendu %lld appartient à un numéro déjà"
 		    " publié", "submission %lld belongs to an issue already published"),
 		    (long long)id);
 	return 1;
@@ -137,7 +137,7 @@ editor_set_state(struct engine *e, int64_t submission_id, const char *state,
 	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	if (strcmp(state, "accepted") == 0 && (s.committee_id == 0 || s.issue_id == 0))
-		return editor_fail(err_r, 0, tr("la contribution %lld n'a pas de comité ou de numéro"
+		return editor_fail(err_r, 0, tr("le compte rendu %lld n'a pas de comité ou de numéro"
 		    " de bulletin : elle ne peut pas être acceptée", "submission %lld has no committee"
 		    " or no issue: it cannot be accepted"), (long long)submission_id);
 	if (strcmp(s.state, state) == 0)
@@ -266,7 +266,7 @@ editor_set_position(struct engine *e, int64_t submission_id, int position,
 	if ((rc = editor_load(e, submission_id, &s, err_r)) != 1)
 		return rc;
 	if (s.issue_id == 0)
-		return editor_fail(err_r, 0, tr("la contribution %lld n'a pas de numéro de bulletin",
+		return editor_fail(err_r, 0, tr("le compte rendu %lld n'a pas de numéro de bulletin",
 		    "submission %lld has no issue"), (long long)submission_id);
 	if (db_begin(e->db) == -1)
 		return editor_dberr(e, err_r);

@@ -652,9 +652,9 @@ editor_cmd_proof(struct editor_run *r, const struct editor_cmd *c, char *args, c
 	snprintf(num, sizeof num, "%d", bi.number);
 	if (editor_job_add(r, "proof", num) == -1)
 		return -1;
-	done = xasprintf(n > 1 ? tr("l'épreuve du bulletin n°%d (%lld comptes rendus) part dans"
+	done = xasprintf(n > 1 ? tr("l'épreuve du bulletin n°\xc2\xa0%d (%lld comptes rendus) part dans"
 	    " un instant à tous les rédacteurs", "the proof of bulletin no. %d (%lld reports)"
-	    " goes to every editor in a moment") : tr("l'épreuve du bulletin n°%d (%lld compte"
+	    " goes to every editor in a moment") : tr("l'épreuve du bulletin n°\xc2\xa0%d (%lld compte"
 	    " rendu) part dans un instant à tous les rédacteurs", "the proof of bulletin no. %d"
 	    " (%lld report) goes to every editor in a moment"), bi.number, (long long)n);
 	editor_say(r, c, 0, done);

@@ -75,10 +75,10 @@ static const struct i18n_entry {
 	{ "mailing", "call", "appel à contributions", "call for contributions" },
 	{ "mailing", "reminder-", "relance, jours avant la date limite\xc2\xa0: ",
 	  "reminder, days before the deadline: " },
-	{ "mailing", "proof-", "épreuve n°", "proof no. " },
+	{ "mailing", "proof-", "épreuve n°\xc2\xa0", "proof no. " },
 	{ "mailing", "publication", "publication", "publication" },
 	{ "mailing", "digest-", "résumé aux rédacteurs du ", "digest to the editors of " },
-	{ "mailing", "refused-", "refus n°", "refusal no. " },
+	{ "mailing", "refused-", "refus n°\xc2\xa0", "refusal no. " },
 	/* why a broadcast is held, refused or dropped (message.reason) */
 	{ "reason", "awaiting confirmation", "en attente de confirmation", "awaiting confirmation" },
 	{ "reason", "not a national sender", "l'expéditeur n'est pas un expéditeur national",

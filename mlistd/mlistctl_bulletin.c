@@ -112,8 +112,8 @@ cmd_bulletin_list(struct ctl *ctl, int argc, char **argv)
 		return ctl_db_fail(&e);
 	t = table_new(7);
 	table_row(t, (const char *[]){ tr("n°", "no."), tr("période", "period"), tr("limite",
-	    "deadline"), tr("parution", "publish"), tr("état", "state"), tr("contributions"
-	    " (acceptées)", "submissions (accepted)"), "" });
+	    "deadline"), tr("parution", "publish"), tr("état", "state"), tr("comptes rendus"
+	    " (acceptés)", "submissions (accepted)"), "" });
 	while ((rc = db_step(st)) == 1) {
 		char num[24], period[48], counts[48];
 
@@ -141,7 +141,7 @@ ctl_show_counts(struct engine *e, const struct bulletin_issue *bi)
 	struct db_stmt *st = db_query(e->db, "SELECT state, count(*) FROM submission WHERE"
 	    " issue_id = ? GROUP BY state ORDER BY state", "i", bi->id);
 
-	fputs(tr("contributions\xc2\xa0:", "submissions:"), stdout);
+	fputs(tr("comptes rendus, par état\xc2\xa0:", "submissions by state:"), stdout);
 	while (st && db_step(st) == 1)
 		printf(" %s %lld", ctl_state_name(db_col_text(st, 0)), (long long)db_col_int(st, 1));
 	printf("\n");
@@ -185,7 +185,7 @@ cmd_bulletin_show(struct ctl *ctl, int argc, char **argv)
 		engine_close(&e);
 		return rc;
 	}
-	printf("%s %d\n", tr("bulletin n°", "bulletin no."), bi.number);
+	printf("%s%d\n", tr("bulletin n°\xc2\xa0", "bulletin no. "), bi.number);
 	ctl_pad(tr("période", "period"), 10);
 	printf("%s .. %s\n", bi.period_start, bi.period_end);
 	ctl_pad(tr("limite", "deadline"), 10);
@@ -367,7 +367,7 @@ cmd_bulletin_submissions(struct ctl *ctl, int argc, char **argv)
 		engine_close(&e);
 		return rc;
 	}
-	printf("%s %d (%s)\n", tr("bulletin n°", "bulletin no."), bi.number,
+	printf("%s%d (%s)\n", tr("bulletin n°\xc2\xa0", "bulletin no. "), bi.number,
 	    ctl_state_name(bi.state));
 	if (ctl_list_submissions(&e, &bi, all, optind == argc) == -1)
 		return ctl_db_fail(&e);
@@ -399,7 +399,7 @@ ctl_set_state(struct ctl *ctl, int argc, char **argv, const char *state)
 		return rc;
 	rc = editor_set_state(&e, id, state, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: %s\n", "submission %lld: %s\n"), (long long)id,
+		printf(tr("compte rendu %lld\xc2\xa0: %s\n", "submission %lld: %s\n"), (long long)id,
 		    ctl_state_name(state));
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -512,11 +512,11 @@ ctl_edit(struct engine *e, int64_t id, const char *title, const char *body)
 		rc = ctl_fail(EX_SOFTWARE, "%s", tr("l'éditeur a échoué\xc2\xa0: rien n'est changé",
 		    "the editor failed: nothing changed"));
 	else if (strcmp(nt, title) == 0 && strcmp(nb, body) == 0) {
-		printf(tr("contribution %lld\xc2\xa0: rien n'a changé\n", "submission %lld: nothing"
+		printf(tr("compte rendu %lld\xc2\xa0: rien n'a changé\n", "submission %lld: nothing"
 		    " changed\n"), (long long)id);
 		rc = EX_OK;
 	} else if ((rc = editor_set_text(e, id, nt, nb, &err)) == 1) {
-		printf(tr("contribution %lld\xc2\xa0: texte enregistré\n", "submission"
+		printf(tr("compte rendu %lld\xc2\xa0: texte enregistré\n", "submission"
 		    " %lld: text saved\n"),
 		    (long long)id);
 		rc = EX_OK;
@@ -544,7 +544,7 @@ cmd_bulletin_edit(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_load_text(&e, id, &title, &body)) == -1)
 		return ctl_db_fail(&e);
 	if (rc == 1)
-		rc = ctl_fail(EX_DATAERR, tr("contribution %lld inconnue", "unknown submission %lld"),
+		rc = ctl_fail(EX_DATAERR, tr("compte rendu %lld inconnu", "unknown submission %lld"),
 		    (long long)id);
 	else
 		rc = ctl_edit(&e, id, title, body);
@@ -569,7 +569,7 @@ cmd_bulletin_order(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_set_position(&e, id, (int)pos, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: position %lld\n", "submission %lld:"
+		printf(tr("compte rendu %lld\xc2\xa0: position %lld\n", "submission %lld:"
 		    " position %lld\n"),
 		    (long long)id, (long long)pos);
 	return ctl_editor_rc(&e, rc, err);
@@ -589,7 +589,7 @@ cmd_bulletin_set_date(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_set_date(&e, id, argv[2], &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
+		printf(tr("compte rendu %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
 		    (long long)id, argv[2]);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -620,12 +620,12 @@ cmd_bulletin_title(struct ctl *ctl, int argc, char **argv)
 		if (rc == -1)
 			return ctl_db_fail(&e);
 		engine_close(&e);
-		return ctl_fail(EX_DATAERR, tr("contribution %lld inconnue", "unknown submission %lld"),
+		return ctl_fail(EX_DATAERR, tr("compte rendu %lld inconnu", "unknown submission %lld"),
 		    (long long)id);
 	}
 	rc = editor_set_text(&e, id, t, body, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: titre «\xc2\xa0%s\xc2\xa0»\n",
+		printf(tr("compte rendu %lld\xc2\xa0: titre «\xc2\xa0%s\xc2\xa0»\n",
 		    "submission %lld: title “%s”\n"), (long long)id, t);
 	free(title);
 	free(body);
@@ -654,7 +654,7 @@ cmd_bulletin_date(struct ctl *ctl, int argc, char **argv)
 	}
 	rc = editor_set_date(&e, id, ymd, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
+		printf(tr("compte rendu %lld\xc2\xa0: date %s\n", "submission %lld: date %s\n"),
 		    (long long)id, ymd);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -675,10 +675,10 @@ ctl_issue_action(struct ctl *ctl, int argc, char **argv, int publish)
 		return rc;
 	rc = publish ? issue_publish(&e, (int)n, &err) : issue_proof(&e, (int)n, &err);
 	if (rc == 1 && publish)
-		printf(tr("bulletin n°%lld publié\xc2\xa0: envoi en cours, archive écrite\n", "bulletin"
+		printf(tr("bulletin n°\xc2\xa0%lld publié\xc2\xa0: envoi en cours, archive écrite\n", "bulletin"
 		    " no. %lld published: sending, archive written\n"), (long long)n);
 	else if (rc == 1)
-		printf(tr("épreuve du bulletin n°%lld envoyée aux rédacteurs\n", "proof of bulletin"
+		printf(tr("épreuve du bulletin n°\xc2\xa0%lld envoyée aux rédacteurs\n", "proof of bulletin"
 		    " no. %lld sent to the editors\n"), (long long)n);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -718,7 +718,7 @@ cmd_bulletin_resend(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = issue_resend(&e, (int)n, failed, &copies, &err);
 	if (rc == 1)
-		printf(tr("bulletin n°%lld\xc2\xa0: %ld exemplaire(s) remis en"
+		printf(tr("bulletin n°\xc2\xa0%lld\xc2\xa0: %ld exemplaire(s) remis en"
 		    " envoi\n", "bulletin no. %lld:"
 		    " %ld copies queued again\n"), (long long)n, copies);
 	return ctl_editor_rc(&e, rc, err);
@@ -745,7 +745,7 @@ cmd_bulletin_assign(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = editor_assign(&e, id, argv[optind + 1], (int)issue, &err);
 	if (rc == 1)
-		printf(tr("contribution %lld\xc2\xa0: comité %s\n", "submission %lld: committee %s\n"),
+		printf(tr("compte rendu %lld\xc2\xa0: comité %s\n", "submission %lld: committee %s\n"),
 		    (long long)id, argv[optind + 1]);
 	return ctl_editor_rc(&e, rc, err);
 }
@@ -775,33 +775,33 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	  "liste les numéros du bulletin (*\xc2\xa0: le numéro en cours)",
 	  "list the bulletin issues (*: the current one)" },
 	{ "bulletin show", cmd_bulletin_show, 1, "[N]",
-	  "dates, état, contributions et envois d'un numéro",
+	  "dates, état, comptes rendus et envois d'un numéro",
 	  "dates, state, submissions and mailings of an issue" },
 	{ "bulletin open", cmd_bulletin_open, 1, "N",
-	  "ouvre un numéro aux contributions", "open an issue for submissions" },
+	  "ouvre un numéro aux comptes rendus", "open an issue for submissions" },
 	{ "bulletin close", cmd_bulletin_close, 1, "N",
-	  "ferme un numéro aux contributions", "close an issue for submissions" },
+	  "ferme un numéro aux comptes rendus", "close an issue for submissions" },
 	{ "bulletin dates", cmd_bulletin_dates, 1, "N [--deadline AAAA-MM-JJ] [--publish AAAA-MM-JJ]",
 	  "change la date limite ou de parution d'un numéro",
 	  "change an issue's deadline or publication date" },
 	{ "bulletin submissions", cmd_bulletin_submissions, 1, "[N] [--all]",
-	  "liste les contributions (--all\xc2\xa0: refusées et remplacées aussi)",
+	  "liste les comptes rendus (--all\xc2\xa0: refusés et remplacés aussi)",
 	  "list the submissions (--all: rejected and replaced too)" },
 	{ "bulletin accept", cmd_bulletin_accept, 1, "ID",
-	  "accepte une contribution", "accept a submission" },
+	  "accepte un compte rendu", "accept a submission" },
 	{ "bulletin reject", cmd_bulletin_reject, 1, "ID",
-	  "refuse une contribution", "reject a submission" },
+	  "refuse un compte rendu", "reject a submission" },
 	{ "bulletin hold", cmd_bulletin_hold, 1, "ID",
-	  "met une contribution en attente", "hold a submission" },
+	  "met un compte rendu en attente", "hold a submission" },
 	{ "bulletin edit", cmd_bulletin_edit, 1, "ID",
 	  "corrige le titre et le texte avec $EDITOR", "edit title and text with $EDITOR" },
 	{ "bulletin order", cmd_bulletin_order, 1, "ID POSITION",
-	  "place une contribution dans le numéro (1\xc2\xa0: en premier)",
+	  "place un compte rendu dans le numéro (1\xc2\xa0: en premier)",
 	  "set a submission's place in its issue (1: first)" },
 	{ "bulletin set-date", cmd_bulletin_set_date, 1, "ID AAAA-MM-JJ",
 	  "change la date de l'activité", "change the activity date" },
 	{ "bulletin title", cmd_bulletin_title, 1, "ID TITRE",
-	  "change le titre d'une contribution", "change a submission's title" },
+	  "change le titre d'un compte rendu", "change a submission's title" },
 	{ "bulletin date", cmd_bulletin_date, 1, "ID JJ/MM/AAAA",
 	  "change la date de l'activité (JJ/MM/AAAA, « 14 mars »...)",
 	  "change the activity date (DD/MM/YYYY, YYYY-MM-DD)" },
@@ -814,7 +814,7 @@ const struct ctl_cmd ctl_bulletin_cmds[] = {
 	  "renvoie un numéro publié (--failed\xc2\xa0: les exemplaires refusés seulement)",
 	  "send a published issue again (--failed: only the refused copies)" },
 	{ "bulletin assign", cmd_bulletin_assign, 1, "ID COMITÉ [--issue N]",
-	  "donne une contribution en attente à un comité (et un numéro)",
+	  "donne un compte rendu en attente à un comité (et un numéro)",
 	  "give a held submission to a committee (and an issue)" },
 	{ "search", cmd_search, 1, "MOTS...",
 	  "cherche dans les archives (envois et bulletins)",

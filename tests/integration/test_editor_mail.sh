@@ -253,7 +253,7 @@ mail "$ed" "résultat"; mt plain "$mail" | grep -q "^PUBLIER 1 : aucune épreuve
     { mt text "$mail"; fail "PUBLIER without proof not refused"; }
 [ -z "$(mt header "$mail" Reply-To | grep confirm+)" ] || fail "a token for a refused PUBLIER"
 send "$ed" "Re: Bulletin" "EPREUVE" "$DKIM"
-mail "$ed" "résultat"; mt plain "$mail" | grep -q "^EPREUVE : l'épreuve du bulletin n°1 (2 comptes rendus)" ||
+mail "$ed" "résultat"; mt plain "$mail" | grep -q "^EPREUVE : l'épreuve du bulletin n° 1 (2 comptes rendus)" ||
     { mt text "$mail"; fail "EPREUVE result"; }
 for who in "$ed" "$ed2"; do
     mail "$who" "PREUVE"; proof=$mail
