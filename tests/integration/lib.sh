@@ -73,6 +73,27 @@ wait_files() {
         sleep 0.1
     done
 }
+# start_daemon: mlistd in the foreground on $work/mlistd.conf (pid in
+# $dpid, stopped at exit), once its LMTP port $lmtp_port answers;
+# stop_daemon [-SIGNAL]: stop it (TERM by default) and wait for it.
+dpid=""
+start_daemon() {
+    "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
+    dpid=$!; pids="$pids $dpid"
+    wait_port "$lmtp_port"
+}
+stop_daemon() { kill "${1:--TERM}" "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=""; }
+# wait_log PATTERN N: until the daemon has logged N lines matching PATTERN (15 s).
+wait_log() {
+    for i in $(seq 150); do
+        [ "$(grep -c -- "$1" "$work/daemon.log")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "the daemon did not log '$1' $2 time(s)"
+}
+# nfiles DIR: messages at the sink; settle DIR N: wait for N, then exactly N.
+nfiles() { ls "$1" | wc -l; }
+settle() { wait_files "$1" "$2" 30; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || fail "$(nfiles "$1") messages in $1, wanted $2"; }
 # once: one run of mlistd --once (two minutes at most), stderr to daemon.log.
 once() { timeout 120 "$build/mlistd" -c "$work/mlistd.conf" --once 2>>"$work/daemon.log"; }
 # lmtp FROM RCPT [swaks options...]: one message over LMTP to $lmtp_port,

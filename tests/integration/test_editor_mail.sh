@@ -89,12 +89,6 @@ send() {
 # confirm_of FILE: the confirm+TOKEN@ address of its Reply-To.
 confirm_of() { mt header "$1" Reply-To | grep -o 'confirm+[0-9a-f]*@[^> ]*'; }
 state() { q "SELECT state FROM submission WHERE id = $1"; }
-start_daemon() {
-    "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
-    dpid=$!; pids="$pids $dpid"
-    wait_port "$lmtp_port"
-}
-stop_daemon() { kill "$dpid"; wait "$dpid" 2>/dev/null; }
 start_sink "$sink_port" "$work/sink"
 start_daemon
 

@@ -21,28 +21,12 @@ conf "broadcast_report_after = 4s"
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
 ctl committee add Quimper --region Bretagne >/dev/null || fail "committee add"
 ctl sender add "$author" --role national >/dev/null || fail sender
-dpid=""
-start_daemon() {
-    "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
-    dpid=$!; pids="$pids $dpid"
-    wait_port "$lmtp_port"
-}
-stop_daemon() { kill "${1:--TERM}" "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=""; }
 # broadcast SUBJECT TARGET: an approved national broadcast over LMTP.
 broadcast() {
     lmtp "$author" "national+$2@$dom" --header "Subject: $1" \
         --header "From: Bureau national <$author>" --header "Approved: s3cret" \
         --header "Message-Id: <$3@national.example.org>" --body "Bonjour, message du bureau : $1."
 }
-wait_log() {
-    for i in $(seq 150); do
-        [ "$(grep -c -- "$1" "$work/daemon.log")" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    fail "the daemon did not log '$1' $2 time(s)"
-}
-nfiles() { ls "$1" | wc -l; }
-settle() { wait_files "$1" "$2" 30; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || fail "$(nfiles "$1") messages in $1, wanted $2"; }
 # reports TOKEN: the timed reports on a broadcast (its forwarded replies
 # name it too, but are not auto-generated).
 reports() { grep -l "^X-Mlistd-Broadcast: $1" "$sink"/* | xargs -r grep -l "^Auto-Submitted: auto-generated"; }

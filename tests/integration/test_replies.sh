@@ -22,30 +22,12 @@ conf_common() {
 conf_common "bulletin_anchor = 2099-01-01" "language = fr"
 ctl init >/dev/null && ctl committee import "$top/contrib/demo-roster.csv" >/dev/null || fail setup
 ctl sender add "$author" --role national >/dev/null || fail sender
-dpid=""
-start_daemon() {
-    "$build/mlistd" -c "$work/mlistd.conf" -f 2>>"$work/daemon.log" &
-    dpid=$!; pids="$pids $dpid"
-    wait_port "$lmtp_port"
-}
-stop_daemon() { kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=""; }
 # broadcast SUBJECT TARGET: an approved national broadcast over LMTP.
 broadcast() {
     lmtp "$author" "national+$2@$dom" --header "Subject: $1" \
         --header "From: Bureau national <$author>" --header "Approved: s3cret" \
         --body "Bonjour, message du bureau national : $1."
 }
-# wait_log PATTERN N: until the daemon has logged N lines matching PATTERN.
-wait_log() {
-    for i in $(seq 100); do
-        [ "$(grep -c -- "$1" "$work/daemon.log")" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    fail "the daemon did not log '$1' $2 time(s)"
-}
-# nfiles DIR: messages at the sink; settle DIR N: wait for N, then exactly N.
-nfiles() { ls "$1" | wc -l; }
-settle() { wait_files "$1" "$2"; sleep 0.5; [ "$(nfiles "$1")" -eq "$2" ] || fail "$(nfiles "$1") messages in $1, wanted $2"; }
 # to ADDRESS DIR: the messages delivered to ADDRESS.
 to() { grep -l -i "^X-Rcpt-Args: <$1>" "$2"/* 2>/dev/null; }
 # show FILE: the decoded Subject and text of a message at the sink.
