@@ -51,6 +51,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "entry.h"
 #include "frdate.h"
 #include "i18n.h"
 #include "issue.h"
@@ -392,7 +393,7 @@ editor_cmd_date(struct editor_run *r, const struct editor_cmd *c, char *args, ch
 {
 	int64_t id = editor_id(&args);
 	const char *err = NULL;
-	char ymd[11], *done;
+	char ymd[11], when[64], *done;
 	int rc;
 
 	str_trim(args);
@@ -400,8 +401,9 @@ editor_cmd_date(struct editor_run *r, const struct editor_cmd *c, char *args, ch
 		return editor_usage(r, c, tr("DATE 12 14/03/2026 (ou DATE 12 14 mars)",
 		    "DATE 12 14/03/2026 (or DATE 12 2026-03-14)"));
 	rc = editor_set_date(r->e, id, ymd, &err);
-	done = xasprintf(tr("fait, date de l'activité" NBSP ": %.2s/%.2s/%.4s",
-	    "done, activity date: %.2s/%.2s/%.4s"), ymd + 8, ymd + 5, ymd);
+	entry_long_date(strcmp(r->e->cf->language, "en") == 0, ymd, when, sizeof when);
+	done = xasprintf(tr("fait, date de l'activité" NBSP ": %s", "done, activity date: %s"),
+	    when);
 	rc = editor_outcome(r, c, id, rc, done, err);
 	free(done);
 	return rc;

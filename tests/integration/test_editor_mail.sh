@@ -226,8 +226,8 @@ La rédaction
 mail "$ed" "résultat"; res=$mail
 mt check "$res" || fail "result shape"
 mt plain "$res" >"$work/t"
-for l in "ATTENTE $s_bre : fait" "TITRE $s_ren : fait" "DATE $s_ren : fait, date de l'activité : 17/01/2026" \
-    "DATE $s_lyo : fait, date de l'activité : 12/01/2026" "CORRIGER $s_ren : fait" \
+for l in "ATTENTE $s_bre : fait" "TITRE $s_ren : fait" "DATE $s_ren : fait, date de l'activité : 17 janvier 2026" \
+    "DATE $s_lyo : fait, date de l'activité : 12 janvier 2026" "CORRIGER $s_ren : fait" \
     "SUPPRIMER $s_bre : commande inconnue" "TEXTE $s_lyo : « Collecte de jouets »" "CORRIGER $s_lyo"; do
     grep -q "^$l" "$work/t" || { cat "$work/t"; fail "no result line '$l'"; }
 done
