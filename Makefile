@@ -108,8 +108,8 @@ integration: all
 	./tests/run-tests.sh $(BUILD) integration
 
 # LeakSanitizer's tracer crashes (signal 11) scanning a libvips that image.c
-# opened with dlopen; the sanitizer build links it instead, and image.c's
-# dlopen then finds it already loaded. Release builds do not link it.
+# opened with dlopen; the sanitizer builds (asan, fuzz) link it instead, and
+# image.c's dlopen then finds it already loaded. Release builds do not link it.
 ASAN_VIPS := -Wl,--no-as-needed $(shell pkg-config --libs vips 2>/dev/null) -Wl,--as-needed
 asan:
 	$(MAKE) BUILD=build-asan WERROR= OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
@@ -121,7 +121,7 @@ asan:
 fuzz: deps
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ WERROR= \
 	    OPT='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
-	    LDFLAGS='$(FUZZ_SAN) -fsanitize=fuzzer' fuzz-bins
+	    LDFLAGS='$(FUZZ_SAN) -fsanitize=fuzzer $(ASAN_VIPS)' fuzz-bins
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 fuzz-bins: $(FUZZ_BIN)
 
