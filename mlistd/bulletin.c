@@ -27,6 +27,7 @@
 #include "bulletin.h"
 #include "config.h"
 #include "db.h"
+#include "frdate.h"
 #include "editor.h"
 #include "engine.h"
 #include "log.h"
@@ -105,25 +106,6 @@ bdate_month_days(int year, int mon)
 	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
 	return mon == 1 && leap ? 29 : days[mon];
-}
-
-/* "20 février 2026" / "20 February 2026". */
-static void
-bdate_human(const char *lang, const char *ymd, char *out, size_t outlen)
-{
-	static const char *const fr[12] = { "janvier", "février", "mars", "avril", "mai", "juin",
-	    "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
-	static const char *const en[12] = { "January", "February", "March", "April", "May",
-	    "June", "July", "August", "September", "October", "November", "December" };
-	struct tm tm;
-	int is_fr = lang == NULL || strcmp(lang, "en") != 0;
-
-	if (bdate_parse(ymd, &tm) == -1) {
-		snprintf(out, outlen, "%s", ymd);
-		return;
-	}
-	snprintf(out, outlen, "%d%s %s %d", tm.tm_mday, is_fr && tm.tm_mday == 1 ? "er" : "",
-	    (is_fr ? fr : en)[tm.tm_mon], tm.tm_year + 1900);
 }
 
 /* ---- the calendar ---- */
@@ -485,10 +467,10 @@ bulletin_mailing(struct engine *e, const struct bulletin_issue *bi, const char *
 	int rc;
 
 	snprintf(number, sizeof number, "%d", bi->number);
-	bdate_human(cf->language, bi->period_start, start, sizeof start);
-	bdate_human(cf->language, bi->period_end, end, sizeof end);
-	bdate_human(cf->language, bi->deadline, deadline, sizeof deadline);
-	bdate_human(cf->language, bi->publish_date, publish, sizeof publish);
+	frdate_long(cf->language != NULL && strcmp(cf->language, "en") == 0, bi->period_start, start, sizeof start);
+	frdate_long(cf->language != NULL && strcmp(cf->language, "en") == 0, bi->period_end, end, sizeof end);
+	frdate_long(cf->language != NULL && strcmp(cf->language, "en") == 0, bi->deadline, deadline, sizeof deadline);
+	frdate_long(cf->language != NULL && strcmp(cf->language, "en") == 0, bi->publish_date, publish, sizeof publish);
 	addr = config_address(cf, cf->bulletin_address);
 	{
 		const char *vars[] = { "NUMBER", number, "PERIOD_START", start, "PERIOD_END", end,

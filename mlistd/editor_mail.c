@@ -401,7 +401,7 @@ editor_cmd_date(struct editor_run *r, const struct editor_cmd *c, char *args, ch
 		return editor_usage(r, c, tr("DATE 12 14/03/2026 (ou DATE 12 14 mars)",
 		    "DATE 12 14/03/2026 (or DATE 12 2026-03-14)"));
 	rc = editor_set_date(r->e, id, ymd, &err);
-	entry_long_date(strcmp(r->e->cf->language, "en") == 0, ymd, when, sizeof when);
+	frdate_long(strcmp(r->e->cf->language, "en") == 0, ymd, when, sizeof when);
 	done = xasprintf(tr("fait, date de l'activité" NBSP ": %s", "done, activity date: %s"),
 	    when);
 	rc = editor_outcome(r, c, id, rc, done, err);

@@ -184,29 +184,6 @@ entry_activity_date(const char *title, const char *body, int date_reply,
 	return from;
 }
 
-void
-entry_long_date(int en, const char *iso, char *out, size_t size)
-{
-	static const char *const fr_months[] = { "janvier", "février", "mars", "avril", "mai",
-		"juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
-	static const char *const en_months[] = { "January", "February", "March", "April",
-		"May", "June", "July", "August", "September", "October", "November", "December" };
-	struct tm tm = { 0 };
-	time_t t;
-
-	if (sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
-		snprintf(out, size, "%s", iso);
-		return;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_hour = 12;
-	t = timegm(&tm);
-	gmtime_r(&t, &tm);
-	snprintf(out, size, "%d%s %s %d", tm.tm_mday, !en && tm.tm_mday == 1 ? "er" : "",
-	    en ? en_months[tm.tm_mon] : fr_months[tm.tm_mon], tm.tm_year + 1900);
-}
-
 const char *
 entry_date_how(const char *from, int en)
 {

@@ -50,9 +50,6 @@ void entry_mail_date(time_t t, char *out);
 const char *entry_activity_date(const char *title, const char *body, int date_reply,
     const char *mail_date, const char *period_start, char *date);
 
-/* The date YYYY-MM-DD as every mail writes it: "14 novembre 2026", "1er
- * novembre 2026" (en: "14 November 2026"); iso itself when it is not one. */
-void entry_long_date(int en, const char *iso, char *out, size_t size);
 
 /* Where the date was read (entry_activity_date's answer, or "kept": the
  * replaced report's), as the acknowledgement says it, French or (en)

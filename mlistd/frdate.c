@@ -181,3 +181,29 @@ frdate_pick(const char *text_utf8, const char *mail_ymd, const char *period_star
 	strftime(out, 11, "%Y-%m-%d", &tm);
 	return 1;
 }
+
+const char *
+frdate_month_name(int en, int month)
+{
+	static const char *const fr[12] = { "janvier", "février", "mars", "avril", "mai", "juin",
+	    "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
+	static const char *const english[12] = { "January", "February", "March", "April", "May",
+	    "June", "July", "August", "September", "October", "November", "December" };
+
+	if (month < 1 || month > 12)
+		return "?";
+	return en ? english[month - 1] : fr[month - 1];
+}
+
+void
+frdate_long(int en, const char *iso, char *out, size_t size)
+{
+	int y, m, d;
+
+	if (sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 ||
+	    d > 31) {
+		snprintf(out, size, "%s", iso);
+		return;
+	}
+	snprintf(out, size, "%d%s %s %d", d, !en && d == 1 ? "er" : "", frdate_month_name(en, m), y);
+}

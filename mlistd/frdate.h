@@ -10,6 +10,8 @@
 #ifndef MLISTD_FRDATE_H
 #define MLISTD_FRDATE_H
 
+#include <stddef.h>
+
 /* The first date written in text: 1 with day, month and year (0 when no
  * year was written), 0 when there is none. */
 int frdate_find(const char *text_utf8, int *day_r, int *month_r, int *year_r);
@@ -23,5 +25,13 @@ int frdate_find(const char *text_utf8, int *day_r, int *month_r, int *year_r);
  * believed. 1 when found, 0 (out untouched) when not. */
 int frdate_pick(const char *text_utf8, const char *mail_ymd, const char *period_start,
     char *out);
+
+/* The name of month 1..12 ("mars", en: "March"). */
+const char *frdate_month_name(int en, int month);
+
+/* The date YYYY-MM-DD as every mail and page writes it: "14 novembre 2026",
+ * "1er novembre 2026" (en: "14 November 2026"); iso itself into out when it
+ * is not one. */
+void frdate_long(int en, const char *iso, char *out, size_t size);
 
 #endif

@@ -40,6 +40,7 @@
 #include "content.h"
 #include "db.h"
 #include "engine.h"
+#include "frdate.h"
 #include "image.h"
 #include "issue.h"
 #include "log.h"
@@ -130,11 +131,6 @@ issue_lang_en(const struct engine *e)
 
 /* ---- dates ---- */
 
-static const char *const issue_months_fr[] = { "janvier", "février", "mars", "avril", "mai",
-    "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre" };
-static const char *const issue_months_en[] = { "January", "February", "March", "April", "May",
-    "June", "July", "August", "September", "October", "November", "December" };
-
 static int
 issue_ymd(const char *s, int *y, int *m, int *d)
 {
@@ -146,19 +142,17 @@ issue_ymd(const char *s, int *y, int *m, int *d)
 static const char *
 issue_month(const struct engine *e, int m)
 {
-	return issue_lang_en(e) ? issue_months_en[m - 1] : issue_months_fr[m - 1];
+	return frdate_month_name(issue_lang_en(e), m);
 }
 
 /* "12 mars 2026", "1er mars 2026", "12 March 2026"; the input if unparsable. */
 static char *
 issue_date_text(const struct engine *e, const char *ymd)
 {
-	int y, m, d;
+	char out[64];
 
-	if (issue_ymd(ymd, &y, &m, &d) == -1)
-		return xstrdup(ymd);
-	return xasprintf("%d%s %s %d", d, d == 1 && !issue_lang_en(e) ? "er" : "",
-	    issue_month(e, m), y);
+	frdate_long(issue_lang_en(e), ymd, out, sizeof out);
+	return xstrdup(out);
 }
 
 /* "janvier–février 2026", "mars 2026", "décembre 2025 – janvier 2026". */

@@ -50,6 +50,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "frdate.h"
 #include "entry.h"
 #include "log.h"
 #include "mime.h"
@@ -765,9 +766,9 @@ report_vars_build(struct report *r, struct report_vars *rv)
 	    report_holds[r->hold].fr, report_holds[r->hold].en), r->from);
 	rv->addresses = r->hold == HOLD_SEVERAL ? report_committee_addresses(r) : xstrdup("");
 	snprintf(rv->issue, sizeof rv->issue, "%d", r->have_issue ? r->bi.number : 0);
-	entry_long_date(strcmp(r->e->cf->language, "en") == 0, r->have_issue ?
+	frdate_long(strcmp(r->e->cf->language, "en") == 0, r->have_issue ?
 	    r->bi.deadline : "", rv->deadline, sizeof rv->deadline);
-	entry_long_date(strcmp(r->e->cf->language, "en") == 0, r->date, rv->date,
+	frdate_long(strcmp(r->e->cf->language, "en") == 0, r->date, rv->date,
 	    sizeof rv->date);
 	rv->text = report_notice_text(r);
 #define V(k, val) (rv->v[n++] = (k), rv->v[n++] = (val))

@@ -40,6 +40,7 @@
 #include "db.h"
 #include "editor.h"
 #include "engine.h"
+#include "frdate.h"
 #include "entry.h"
 #include "i18n.h"
 #include "log.h"
@@ -225,7 +226,7 @@ request_sub_state(struct request *r)
 static void
 request_date(const struct request *r, const char *iso, char *out, size_t outlen)
 {
-	entry_long_date(strcmp(r->e->cf->language, "en") == 0, iso, out, outlen);
+	frdate_long(strcmp(r->e->cf->language, "en") == 0, iso, out, outlen);
 }
 
 /* ---- commands ---- */

@@ -71,12 +71,32 @@ test_find(void **state)
 	assert_int_equal(frdate_find("999999999999999999 mars", &d, &m, &y), 0);
 }
 
+/* The one way mails and pages write a date. */
+static void
+test_long(void **state)
+{
+	char s[64];
+
+	frdate_long(0, "2026-11-14", s, sizeof s);
+	assert_string_equal(s, "14 novembre 2026");
+	frdate_long(0, "2026-11-01", s, sizeof s);
+	assert_string_equal(s, "1er novembre 2026");
+	frdate_long(1, "2026-11-14", s, sizeof s);
+	assert_string_equal(s, "14 November 2026");
+	frdate_long(0, "bad", s, sizeof s);
+	assert_string_equal(s, "bad");
+	frdate_long(0, "2026-13-01", s, sizeof s);
+	assert_string_equal(s, "2026-13-01");
+	assert_string_equal(frdate_month_name(0, 8), "août");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
