@@ -330,31 +330,22 @@ content_text(struct content *c, const struct mime_piece *pc)
  * A greeting alone on the first line, addressed to the editors and not to
  * the readers ("Bonjour,", "Bonjour à toutes et à tous !", "Chers amis,"),
  * is no part of the report: an editor would cut it in every text. Only a
- * short line that begins with a greeting and ends with "," or "!" (or is
- * the bare word), followed by a blank line and more text, is removed; the
+ * greeting (trim_is_greeting) that ends with "," or "!" (or is one bare
+ * word), followed by a blank line and more text, is removed; the
  * acknowledgement shows the text as it will be published.
  */
 static void
 content_drop_greeting(char *body)
 {
-	static const char *const words[] = { "bonjour", "bonsoir", "salut", "coucou", "hello",
-	    "cher ", "chers ", "chère ", "chères ", "hi ", "dear " };
 	size_t len = strcspn(body, "\n"), skip;
 	const char *rest = body + len;
 
-	if (len == 0 || len > 60 || strncmp(rest, "\n\n", 2) != 0 ||
-	    rest[strspn(rest, "\n \t")] == '\0')
+	if (len == 0 || strncmp(rest, "\n\n", 2) != 0 || rest[strspn(rest, "\n \t")] == '\0' ||
+	    !trim_is_greeting(body, len))
 		return;
-	for (size_t i = 0; i < nitems(words); i++) {
-		size_t wl = strlen(words[i]);
-
-		if (len < wl || strncasecmp(body, words[i], wl) != 0)
-			continue;
-		if (body[len - 1] == ',' || body[len - 1] == '!' || len == wl) {
-			skip = len + strspn(rest, "\n");
-			memmove(body, body + skip, strlen(body + skip) + 1);
-		}
-		return;
+	if (body[len - 1] == ',' || body[len - 1] == '!' || memchr(body, ' ', len) == NULL) {
+		skip = len + strspn(rest, "\n");
+		memmove(body, body + skip, strlen(body + skip) + 1);
 	}
 }
 

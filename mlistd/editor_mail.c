@@ -59,6 +59,7 @@
 #include "mime.h"
 #include "notice.h"
 #include "roster.h"
+#include "trim.h"
 #include "util.h"
 
 #define NBSP		"\xc2\xa0"
@@ -171,25 +172,6 @@ editor_classify(const char *line, const struct editor_cmd **cmd_r, const char **
 	return caps && n >= 3 ? EDITOR_UNKNOWN : EDITOR_TEXT;
 }
 
-/* A greeting before the commands ("Bonjour,", "Hello Marie"): skipped. */
-static int
-editor_is_greeting(const char *line)
-{
-	static const char *const words[] = { "bonjour", "bonsoir", "salut", "hello", "hi",
-	    "coucou" };
-	char *f = str_fold(line), *p = f + strspn(f, " \t");
-	int yes = 0;
-
-	for (size_t i = 0; i < nitems(words) && !yes; i++) {
-		size_t n = strlen(words[i]);
-
-		yes = strncmp(p, words[i], n) == 0 && !editor_is_letter((unsigned char)p[n]) &&
-		    strlen(p) < 40;
-	}
-	free(f);
-	return yes;
-}
-
 /* The next line of *p (advanced past it, '\r' dropped), NULL at the end. */
 static char *
 editor_raw_line(char **p)
@@ -249,7 +231,7 @@ editor_text_starts_with_command(const char *text)
 	int yes = 0;
 
 	line = editor_next_line(&p);
-	if (line && editor_is_greeting(line))
+	if (line && trim_is_greeting(line, strlen(line)))
 		line = editor_next_line(&p);
 	if (line) {
 		enum editor_line k = editor_classify(line, &c, &args);
@@ -745,7 +727,7 @@ editor_apply(struct editor_run *r, char *text)
 	while ((line = editor_next_line(&p)) != NULL) {
 		enum editor_line k;
 
-		if (first && editor_is_greeting(line))
+		if (first && trim_is_greeting(line, strlen(line)))
 			continue;
 		first = 0;
 		if ((k = editor_classify(line, &c, &args)) == EDITOR_TEXT)
@@ -921,7 +903,7 @@ editor_command_lines(const char *text)
 	while ((line = editor_next_line(&p)) != NULL) {
 		enum editor_line k = editor_classify(line, &c, &args);
 
-		if (k == EDITOR_TEXT && !(b.len == 0 && editor_is_greeting(line)))
+		if (k == EDITOR_TEXT && !(b.len == 0 && trim_is_greeting(line, strlen(line))))
 			break;
 		if (k == EDITOR_TEXT)
 			continue;

@@ -72,23 +72,6 @@ entry_is_call_subject(const char *title)
 	return is;
 }
 
-/* A line that only greets ("Bonjour,", "Chers amis,"): no title, no date. */
-static int
-entry_is_greeting(const char *line, size_t n)
-{
-	static const char *const words[] = {
-		"bonjour", "bonsoir", "salut", "coucou", "hello", "chers", "cheres", "cher ",
-		"chere ", "madame", "monsieur", "dear ", "hi ",
-	};
-	char *f = str_fold(line);
-	int is = 0;
-
-	for (size_t i = 0; i < nitems(words) && !is && n < 50; i++)
-		is = strncmp(f, words[i], strlen(words[i])) == 0;
-	free(f);
-	return is;
-}
-
 /* The first line of the body that says something (not blank, not a
  * marker, not a greeting); *len_r its length. */
 static const char *
@@ -98,7 +81,7 @@ entry_first_line(const char *body, size_t *len_r)
 		size_t n = strcspn(p, "\n");
 		char *line = xstrndup(p, n), *t = str_trim(line);
 		int skip = *t == '\0' || content_marker(t, strlen(t)) ||
-		    entry_is_greeting(t, strlen(t));
+		    trim_is_greeting(t, strlen(t));
 
 		free(line);
 		if (!skip) {

@@ -997,3 +997,27 @@ trim_subject(const char *subject)
 	}
 	return trim_collapse_space(s);
 }
+
+int
+trim_is_greeting(const char *line, size_t len)
+{
+	static const char *const words[] = { "bonjour", "bonsoir", "salut", "coucou", "hello",
+	    "hi", "cher", "chers", "chere", "cheres", "madame", "monsieur", "dear" };
+	char *copy, *f, *p;
+	int is = 0;
+
+	if (len >= 60)
+		return 0;
+	copy = xstrndup(line, len);
+	f = str_fold(copy);
+	p = f + strspn(f, " \t");
+	for (size_t i = 0; i < nitems(words) && !is; i++) {
+		size_t n = strlen(words[i]);
+
+		is = strncmp(p, words[i], n) == 0 && !(p[n] >= 'a' && p[n] <= 'z') &&
+		    !(p[n] >= '0' && p[n] <= '9');	/* folded: lower case, no accents */
+	}
+	free(f);
+	free(copy);
+	return is;
+}

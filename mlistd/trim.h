@@ -29,4 +29,9 @@ char *trim_reply_elided(const char *text_utf8, char **elided_r);
  * words (e.g. "Correction") are kept: the caller decides. */
 char *trim_subject(const char *subject);
 
+/* Is line (len bytes, one line) a greeting: short (under 60 bytes) and
+ * starting with a greeting word ("Bonjour", "Chers amis", "Hello Marie",
+ * any case, accents optional)? The callers add what their place asks. */
+int trim_is_greeting(const char *line, size_t len);
+
 #endif

@@ -220,6 +220,23 @@ test_huge_input(void **state)
 	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 10.0);
 }
 
+/* One rule for a greeting line, shared by intake, titles and commands. */
+static void
+test_greeting(void **state)
+{
+	static const char *const yes[] = { "Bonjour,", "BONJOUR", "  bonsoir !", "Chères amies,",
+	    "Hello Marie", "Bonjour à toutes et à tous !", "Cher Paul,", "Salut" };
+	static const char *const no[] = { "Bonjournée", "Chercher des bénévoles", "Salutations",
+	    "La fête", "", "Bonjour, voici le compte rendu de la fête du quartier de samedi." };
+
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (!trim_is_greeting(yes[i], strlen(yes[i])))
+			fail_msg("not a greeting: \"%s\"", yes[i]);
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		if (trim_is_greeting(no[i], strlen(no[i])))
+			fail_msg("a greeting: \"%s\"", no[i]);
+}
+
 int
 main(void)
 {
@@ -230,6 +247,7 @@ main(void)
 		cmocka_unit_test(test_null),
 		cmocka_unit_test(test_subjects),
 		cmocka_unit_test(test_huge_input),
+		cmocka_unit_test(test_greeting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
