@@ -47,8 +47,10 @@ content_marker(const char *line, size_t len)
 static int
 content_is_pdf(const struct mime_attachment *a)
 {
-	return (a->len >= 5 && memcmp(a->data, "%PDF-", 5) == 0) ||
-	    strcmp(a->content_type, "application/pdf") == 0;
+	/* by its bytes, never by its declared type: a document is published
+	 * as .pdf beside the archive page (readers may find junk before the
+	 * header, so it is looked for in the first 1 KB, as they do) */
+	return a->data != NULL && memmem(a->data, a->len < 1024 ? a->len : 1024, "%PDF-", 5) != NULL;
 }
 
 /* A photo being made a master, by the walk's thread or the helper. */

@@ -101,6 +101,11 @@ Content-Disposition: attachment; filename="tract-atelier.pdf"
 Content-Transfer-Encoding: base64
 
 $flyer64
+--b-rennes
+Content-Type: application/pdf; name="programme.pdf"
+Content-Disposition: attachment; filename="programme.pdf"
+
+<html><script>alert(1)</script>not a PDF</html>
 --b-rennes--
 MSG
 lmtp anne.legoff@rennes.example.org "bulletin@$bdom" --data "$work/rennes.eml"
@@ -336,7 +341,9 @@ done
 [ -z "$(exiftool -q -s -EXIF:all -XMP:all "$arch/$img")" ] || fail "photo '$img' keeps its metadata"
 ok "the photo is beside the HTML ($img, a JPEG rendition); every archive file has mode 0644"
 # The PDF flyer of Rennes: beside the page as received, linked from it by
-# its name; named in the text archive; the archive directory is 0755.
+# its name; named in the text archive; the archive directory is 0755. Its
+# forged twin (HTML declared application/pdf) is kept for the editors only:
+# exactly one link, one .pdf in the archive.
 python3 - "$arch/bulletin-1.html" "$work/flyer.pdf" <<'PY' || fail "the flyer in the archive"
 import html.parser, os, sys
 page, flyer = sys.argv[1], open(sys.argv[2], "rb").read()
@@ -354,6 +361,8 @@ assert [t for _, t in links] == ["tract-atelier.pdf"], links
 f = os.path.join(os.path.dirname(page), links[0][0])
 assert open(f, "rb").read() == flyer, "the archived flyer differs"
 assert oct(os.stat(f).st_mode & 0o777) == "0o644", oct(os.stat(f).st_mode)
+pdfs = [n for n in os.listdir(os.path.dirname(f)) if n.endswith(".pdf")]
+assert len(pdfs) == 1, pdfs
 PY
 grep -q "tract-atelier.pdf (PDF, 1 Ko)" "$arch/bulletin-1.txt" || fail "the text archive does not name the flyer"
 [ "$(stat -c %a "$arch")" = 755 ] || fail "archive/: mode $(stat -c %a "$arch")"
