@@ -46,6 +46,13 @@ int editor_assign(struct engine *e, int64_t submission_id, const char *committee
 /* A mail to the bulletin address, parsed as m (the caller's): does it come
  * from an editor and start with commands? 1 yes, 0 no (it is a report). */
 int editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg *m);
+
+/* The parsing of an editor's new text (pure, what fuzz_editor drives):
+ * does it start with a command (after a greeting line)? The commands it
+ * holds, one per line indented by 4 spaces, a CORRIGER's text under it
+ * ("      | "), as the confirmation mail shows them (caller frees). */
+int editor_text_starts_with_command(const char *text);
+char *editor_command_lines(const char *text);
 /* Apply the commands of such a mail and answer the editor with the
  * results, when a trusted DKIM pass proves the From address; otherwise keep
  * them under a one-time token and ask the editor to confirm by reply

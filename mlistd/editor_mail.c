@@ -172,22 +172,19 @@ editor_classify(const char *line, const struct editor_cmd **cmd_r, const char **
 	return caps && n >= 3 ? EDITOR_UNKNOWN : EDITOR_TEXT;
 }
 
-/* The next line of *p (advanced past it, '\r' dropped), NULL at the end. */
+/* The next line of *p (advanced past it), NULL at the end: a line ends
+ * at LF, CRLF or a lone CR (never kept in a line we echo in a mail). */
 static char *
 editor_raw_line(char **p)
 {
-	char *line = *p, *nl;
+	char *line = *p;
 	size_t n;
 
 	if (**p == '\0')
 		return NULL;
-	nl = strchr(line, '\n');
-	*p = nl ? nl + 1 : line + strlen(line);
-	if (nl)
-		*nl = '\0';
-	n = strlen(line);
-	if (n > 0 && line[n - 1] == '\r')
-		line[n - 1] = '\0';
+	n = strcspn(line, "\r\n");
+	*p = line + n + (line[n] != '\0') + (line[n] == '\r' && line[n + 1] == '\n');
+	line[n] = '\0';
 	return line;
 }
 
@@ -222,7 +219,7 @@ editor_id(char **s)
 
 /* Does text (an editor's new text) start with a command, after a greeting?
  * An unknown word in capitals counts only when a number follows it. */
-static int
+int
 editor_text_starts_with_command(const char *text)
 {
 	char *copy = xstrdup(text), *p = copy, *line;
@@ -891,7 +888,7 @@ editor_is_command_mail(struct engine *e, const struct inmsg *in, struct mime_msg
 }
 
 /* The command lines of text as the editor will read them again. */
-static char *
+char *
 editor_command_lines(const char *text)
 {
 	char *copy = xstrdup(text), *p = copy, *line;
