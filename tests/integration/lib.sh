@@ -121,6 +121,9 @@ count_rcpt() { grep -l -i "^X-Rcpt-Args: <$2>" "$1"/* 2>/dev/null | wc -l; }
 #                      (charset applied), each text part also with its
 #                      entities unescaped, HTML also without its tags
 #   plain(m)           the text/plain body
+#   next_mail(d, seen, want, rx)  the oldest file of d not listed in the file
+#                      seen, to want, whose Subject matches rx: printed and
+#                      added to seen, exit 0; exit 1 when there is none yet
 mailpy() {
     python3 -c "$(cat <<'PRELUDE'
 import email, email.policy, html, os, re, sys
@@ -159,6 +162,17 @@ def texts(m):
 
 def plain(m):
     return m.get_body(("plain",)).get_content()
+
+def next_mail(d, seen, want, rx):
+    done = set(open(seen).read().split())
+    for f in sorted(os.listdir(d), key=lambda n: os.stat(os.path.join(d, n)).st_mtime):
+        p = os.path.join(d, f)
+        if p in done:
+            continue
+        m = load(p)
+        if rcpt(m) == want and re.search(rx, str(m["Subject"])):
+            open(seen, "a").write(p + "\n"); print(p); sys.exit(0)
+    sys.exit(1)
 PRELUDE
 )
 $(cat)" "$@"

@@ -28,16 +28,7 @@ def text(m):
     return ""
 cmd = sys.argv[1]
 if cmd == "find":	# find DIR SEEN RCPT REGEX
-    d, seen, want, rx = sys.argv[2:6]
-    done = set(open(seen).read().split())
-    for f in sorted(os.listdir(d), key=lambda n: os.stat(os.path.join(d, n)).st_mtime):
-        p = os.path.join(d, f)
-        if p in done:
-            continue
-        m = load(p)
-        if rcpt(m) == want and re.search(rx, str(m["Subject"])):
-            open(seen, "a").write(p + "\n"); print(p); sys.exit(0)
-    sys.exit(1)
+    next_mail(*sys.argv[2:6])
 m = load(sys.argv[2])
 if cmd == "header":
     print(m.get(sys.argv[3], ""))
